@@ -1,0 +1,133 @@
+//! Wiring: configuration → database (migrated) → services → schema → router → server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use feihong_domain::redis_store::RedisStore;
+use feihong_domain::{ServiceSettings, Services};
+use feihong_migration::{Migrator, MigratorTrait as _};
+use sea_orm::DatabaseConnection;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::graphql::{FeihongSchema, schema_builder};
+use crate::http;
+
+/// Request bodies larger than this are refused before they are read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub services: Arc<Services>,
+    pub schema: FeihongSchema,
+}
+
+pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    feihong_domain::db::connect(&config.database_url, config.db_max_connections)
+        .await
+        .map_err(|error| anyhow::anyhow!("DATABASE_URL: {error}"))
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("applying migrations")
+}
+
+/// Connects, migrates and wires every service.
+pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
+    let db = connect_database(config).await?;
+    migrate(&db).await?;
+    let redis = config
+        .redis_url
+        .as_deref()
+        .map(|url| RedisStore::new(url, &config.redis_prefix).map(Arc::new))
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("REDIS_URL: {error}"))?;
+    let settings = ServiceSettings {
+        token_secret: config.token_secret.clone(),
+        access_token_ttl: config.access_token_ttl,
+        refresh_token_ttl: config.refresh_token_ttl,
+        login_failures_per_phone: config.login_failures_per_phone,
+        login_failures_per_address: config.login_failures_per_address,
+        hashing_concurrency: config.hashing_concurrency,
+    };
+    let services = Services::new(db, redis, settings)
+        .await
+        .map_err(|error| anyhow::anyhow!("starting services: {error}"))?;
+    Ok(Arc::new(services))
+}
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route(
+            "/graphql",
+            get(http::graphql::graphiql).post(http::graphql::graphql_post),
+        )
+        .route("/healthz", get(http::health::healthz))
+        .route("/readyz", get(http::health::readyz))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Everything a server needs, ready to serve.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let services = build_services(&config).await?;
+    let schema = schema_builder(config.introspection).finish();
+    Ok(AppState {
+        config: Arc::new(config),
+        services,
+        schema,
+    })
+}
+
+/// Builds the state and serves on `listener` until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_state(build_state(config).await?, listener, shutdown).await
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve_state(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}

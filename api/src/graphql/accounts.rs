@@ -1,0 +1,125 @@
+//! Accounts and sessions: `register`, `login`, `refreshSession`, `logout`, `me`.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use feihong_domain::accounts::{RegisterInput as DomainRegisterInput, Session};
+use feihong_domain::ids::AreaId;
+
+use super::context::ContextExt as _;
+use super::error::GqlResult;
+use super::ids::{self, NodeType};
+use super::volunteer::Volunteer;
+
+/// A new account.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// Mainland mobile number, 11 digits, optionally with +86. It is the login.
+    pub phone: String,
+    /// 8–128 characters; the most common passwords are refused.
+    pub password: String,
+    /// 1–40 characters, shown to teammates.
+    pub display_name: String,
+    /// The volunteer's home area (a town/street or district).
+    pub area_id: ID,
+}
+
+/// A signed-in session.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Sent as `Authorization: Bearer …`; valid until `accessTokenExpiresAt` (at most 15 min).
+    pub access_token: String,
+    /// Opaque; exchanged once with `refreshSession` for a new pair. Keep it secret.
+    pub refresh_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    pub volunteer: Volunteer,
+}
+
+impl From<Session> for AuthPayload {
+    fn from(session: Session) -> Self {
+        Self {
+            access_token: session.access.token,
+            refresh_token: session.refresh_token,
+            access_token_expires_at: session.access.expires_at,
+            volunteer: Volunteer::own(session.volunteer),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The signed-in volunteer; null when anonymous.
+    async fn me(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
+        let Some(actor) = ctx.request().viewer().await?.actor() else {
+            return Ok(None);
+        };
+        let volunteer = ctx
+            .request()
+            .loaders
+            .volunteers
+            .load_one(actor.volunteer)
+            .await?;
+        Ok(volunteer.map(Volunteer::new))
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an account and signs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
+        let area_id = ids::decode_as(&input.area_id, NodeType::Area, "input.areaId")?;
+        let session = ctx
+            .services()
+            .accounts
+            .register(DomainRegisterInput {
+                phone: input.phone,
+                password: input.password,
+                display_name: input.display_name,
+                area_id: AreaId(area_id),
+            })
+            .await?;
+        Ok(session.into())
+    }
+
+    /// Signs in. Repeated failures for one phone or from one address are refused for a while
+    /// with `RATE_LIMITED` and `extensions.retryAfter` (seconds).
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        phone: String,
+        password: String,
+    ) -> GqlResult<AuthPayload> {
+        let request = ctx.request();
+        let session = ctx
+            .services()
+            .accounts
+            .login(&phone, &password, &request.client_address)
+            .await?;
+        Ok(session.into())
+    }
+
+    /// Exchanges a refresh token for a new pair. Each refresh token works once: presenting a
+    /// spent one signs out every session of that login.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> GqlResult<AuthPayload> {
+        Ok(ctx
+            .services()
+            .accounts
+            .refresh(&refresh_token)
+            .await?
+            .into())
+    }
+
+    /// Ends the login this refresh token belongs to. False when the token was never issued.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<bool> {
+        Ok(ctx.services().accounts.logout(&refresh_token).await?)
+    }
+}

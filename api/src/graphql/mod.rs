@@ -1,0 +1,50 @@
+//! The GraphQL schema: thin, documented wrappers over domain types and services.
+
+pub mod accounts;
+pub mod area;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod limits;
+pub mod loaders;
+pub mod node;
+pub mod volunteer;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+/// All queries.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(accounts::AccountQuery, area::AreaQuery, node::NodeQuery);
+
+/// All mutations.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(accounts::AccountMutation);
+
+pub type FeihongSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The schema with every limit applied; `introspection` is off in production by default.
+pub fn schema_builder(
+    introspection: bool,
+) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    let builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(limits::MAX_DEPTH)
+    .limit_complexity(limits::MAX_COMPLEXITY)
+    .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
+    .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
+    .extension(limits::AliasLimit)
+    .disable_suggestions();
+    if introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
+}
+
+/// The schema in SDL, exactly as served (`feihong export-schema`, `schema.graphql`).
+pub fn sdl() -> String {
+    schema_builder(true).finish().sdl()
+}

@@ -1,0 +1,7 @@
+//! Feihong's API: the axum server, the GraphQL schema and the `feihong` command.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod graphql;
+pub mod http;

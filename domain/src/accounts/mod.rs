@@ -1,0 +1,224 @@
+//! Volunteer accounts: registration, profiles and admin roles. Sessions live in `sessions`.
+
+mod admin;
+mod sessions;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, SqlErr,
+};
+
+pub use sessions::Session;
+
+use crate::actor::{Actor, Viewer};
+use crate::areas::AreaTree;
+use crate::entity::{admin_roles, volunteers};
+use crate::error::{Error, Result};
+use crate::hashing::PasswordHasher;
+use crate::ids::{AreaId, VolunteerId};
+use crate::throttle::LoginThrottle;
+use crate::tokens::AccessTokens;
+use crate::values::{DisplayName, Password, Phone};
+
+/// A volunteer's account as the rest of the system sees it (no password hash, no national ID).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Volunteer {
+    pub id: VolunteerId,
+    #[serde(skip)]
+    pub phone: Phone,
+    pub display_name: String,
+    pub area_id: AreaId,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<volunteers::Model> for Volunteer {
+    fn from(row: volunteers::Model) -> Self {
+        Self {
+            id: VolunteerId(row.id),
+            phone: Phone::from_stored(row.phone),
+            display_name: row.display_name,
+            area_id: AreaId(row.area_id),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// An admin role: power over an area and everything below it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AdminRole {
+    pub volunteer_id: VolunteerId,
+    pub area_id: AreaId,
+    pub granted_at: DateTime<Utc>,
+}
+
+/// What `register` takes, as the client sent it; parsed here.
+pub struct RegisterInput {
+    pub phone: String,
+    pub password: String,
+    pub display_name: String,
+    pub area_id: AreaId,
+}
+
+pub struct Accounts {
+    db: DatabaseConnection,
+    areas: Arc<AreaTree>,
+    hasher: PasswordHasher,
+    tokens: AccessTokens,
+    throttle: LoginThrottle,
+    refresh_ttl: chrono::Duration,
+}
+
+pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+impl Accounts {
+    pub fn new(
+        db: DatabaseConnection,
+        areas: Arc<AreaTree>,
+        hasher: PasswordHasher,
+        tokens: AccessTokens,
+        throttle: LoginThrottle,
+        refresh_ttl: std::time::Duration,
+    ) -> Result<Self> {
+        Ok(Self {
+            db,
+            areas,
+            hasher,
+            tokens,
+            throttle,
+            refresh_ttl: chrono::Duration::from_std(refresh_ttl).map_err(Error::internal)?,
+        })
+    }
+
+    /// Creates an account and signs it in.
+    pub async fn register(&self, input: RegisterInput) -> Result<Session> {
+        let phone = Phone::parse(&input.phone, "input.phone")?;
+        let display_name = DisplayName::parse(&input.display_name, "input.displayName")?;
+        let password = Password::parse(&input.password, "input.password")?;
+        if self.areas.get(input.area_id).is_none() {
+            return Err(Error::invalid("input.areaId", "no such area"));
+        }
+        let volunteer = self
+            .insert_volunteer(&phone, &display_name, &password, input.area_id)
+            .await?;
+        self.start_session(volunteer).await
+    }
+
+    async fn insert_volunteer(
+        &self,
+        phone: &Phone,
+        display_name: &DisplayName,
+        password: &Password,
+        area_id: AreaId,
+    ) -> Result<Volunteer> {
+        if self.find_by_phone(phone).await?.is_some() {
+            return Err(Self::phone_taken());
+        }
+        let password_hash = self.hasher.hash(password).await?;
+        let now = Utc::now();
+        let row = volunteers::ActiveModel {
+            phone: Set(phone.as_str().to_owned()),
+            password_hash: Set(password_hash),
+            display_name: Set(display_name.as_str().to_owned()),
+            area_id: Set(area_id.0),
+            real_name: Set(None),
+            national_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        // Two registrations of one phone can race past the check above; the unique index decides.
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                Self::phone_taken()
+            } else {
+                error.into()
+            }
+        })?;
+        Ok(row.into())
+    }
+
+    fn phone_taken() -> Error {
+        Error::conflict("input.phone: this phone number is already registered")
+    }
+
+    async fn find_by_phone(&self, phone: &Phone) -> Result<Option<volunteers::Model>> {
+        Ok(volunteers::Entity::find()
+            .filter(volunteers::Column::Phone.eq(phone.as_str()))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn volunteer(&self, id: VolunteerId) -> Result<Option<Volunteer>> {
+        Ok(volunteers::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await?
+            .map(Volunteer::from))
+    }
+
+    /// Batch lookup for DataLoaders.
+    pub async fn volunteers(&self, ids: &[VolunteerId]) -> Result<HashMap<VolunteerId, Volunteer>> {
+        let rows = volunteers::Entity::find()
+            .filter(volunteers::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (VolunteerId(row.id), Volunteer::from(row)))
+            .collect())
+    }
+
+    /// Batch lookup of admin roles for DataLoaders; volunteers without roles are absent.
+    pub async fn admin_roles(
+        &self,
+        ids: &[VolunteerId],
+    ) -> Result<HashMap<VolunteerId, Vec<AdminRole>>> {
+        let rows = admin_roles::Entity::find()
+            .filter(admin_roles::Column::VolunteerId.is_in(ids.iter().map(|id| id.0)))
+            .order_by_asc(admin_roles::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut out: HashMap<VolunteerId, Vec<AdminRole>> = HashMap::new();
+        for row in rows {
+            out.entry(VolunteerId(row.volunteer_id))
+                .or_default()
+                .push(AdminRole {
+                    volunteer_id: VolunteerId(row.volunteer_id),
+                    area_id: AreaId(row.area_id),
+                    granted_at: row.created_at,
+                });
+        }
+        Ok(out)
+    }
+
+    /// Resolves a bearer token to the viewer it speaks for. A token for an account that no longer
+    /// exists is as invalid as a forged one.
+    pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Viewer> {
+        let Some(token) = bearer else {
+            return Ok(Viewer::Anonymous);
+        };
+        let volunteer = self.tokens.verify(token)?;
+        if self.volunteer(volunteer).await?.is_none() {
+            return Err(Error::Unauthenticated);
+        }
+        let admin_areas = self
+            .admin_roles(&[volunteer])
+            .await?
+            .remove(&volunteer)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|role| role.area_id)
+            .collect();
+        Ok(Viewer::Volunteer(Actor {
+            volunteer,
+            admin_areas,
+        }))
+    }
+}

@@ -1,0 +1,161 @@
+//! Access tokens (short-lived JWTs, HS256 pinned) and refresh tokens (opaque, 256 random bits,
+//! stored only as a SHA-256 hash).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+use crate::ids::VolunteerId;
+
+/// The only algorithm accepted: a token naming any other (`none`, RS256 with our secret as a
+/// "public key", …) is refused before its signature is looked at.
+const ALGORITHM: Algorithm = Algorithm::HS256;
+const TOKEN_KIND: &str = "access";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iat: i64,
+    exp: i64,
+    typ: String,
+}
+
+/// An access token as handed to a client.
+#[derive(Debug, Clone)]
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct AccessTokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl AccessTokens {
+    /// `secret` must hold at least 32 bytes; `ttl` is capped at 15 minutes.
+    pub fn new(secret: &[u8], ttl: std::time::Duration) -> Result<Self> {
+        if secret.len() < 32 {
+            return Err(Error::internal("token secret shorter than 32 bytes"));
+        }
+        let ttl = Duration::from_std(ttl.min(std::time::Duration::from_secs(15 * 60)))
+            .map_err(Error::internal)?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        })
+    }
+
+    pub fn issue(&self, volunteer: VolunteerId) -> Result<IssuedAccessToken> {
+        let now = Utc::now();
+        // Whole seconds, as in the token's `exp`, so the client sees exactly when it lapses.
+        let expires_at = DateTime::from_timestamp((now + self.ttl).timestamp(), 0)
+            .ok_or_else(|| Error::internal("token expiry out of range"))?;
+        let claims = Claims {
+            sub: volunteer.to_string(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            typ: TOKEN_KIND.to_owned(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
+            .map_err(|error| Error::internal(format!("signing token: {error}")))?;
+        Ok(IssuedAccessToken { token, expires_at })
+    }
+
+    /// The volunteer a valid, unexpired access token speaks for; anything else is `Unauthenticated`.
+    pub fn verify(&self, token: &str) -> Result<VolunteerId> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| Error::Unauthenticated)?;
+        if data.claims.typ != TOKEN_KIND {
+            return Err(Error::Unauthenticated);
+        }
+        data.claims
+            .sub
+            .parse::<i64>()
+            .map(VolunteerId)
+            .map_err(|_| Error::Unauthenticated)
+    }
+}
+
+/// 256 random bits, URL-safe base64: refresh tokens and generated secrets.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored for a refresh token: its SHA-256, hex. The token has 256 bits of entropy, so a
+/// fast hash is enough; a leaked table yields nothing usable.
+pub fn hash_refresh_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> AccessTokens {
+        AccessTokens::new(&[7u8; 32], std::time::Duration::from_secs(600)).unwrap()
+    }
+
+    #[test]
+    fn an_issued_token_verifies_to_its_volunteer() {
+        let tokens = tokens();
+        let issued = tokens.issue(VolunteerId(42)).unwrap();
+        assert_eq!(tokens.verify(&issued.token).unwrap(), VolunteerId(42));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_or_algorithm_is_refused() {
+        let other = AccessTokens::new(&[8u8; 32], std::time::Duration::from_secs(600)).unwrap();
+        let issued = other.issue(VolunteerId(1)).unwrap();
+        assert!(matches!(
+            tokens().verify(&issued.token),
+            Err(Error::Unauthenticated)
+        ));
+
+        let claims = Claims {
+            sub: "1".into(),
+            iat: 0,
+            exp: i64::MAX / 2,
+            typ: "access".into(),
+        };
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(&[7u8; 32]),
+        )
+        .unwrap();
+        assert!(matches!(
+            tokens().verify(&hs512),
+            Err(Error::Unauthenticated)
+        ));
+        assert!(matches!(
+            tokens().verify("not.a.token"),
+            Err(Error::Unauthenticated)
+        ));
+    }
+
+    #[test]
+    fn refresh_tokens_are_long_random_and_hash_stably() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(hash_refresh_token(&a), hash_refresh_token(&a));
+        assert_eq!(hash_refresh_token(&a).len(), 64);
+    }
+}

@@ -1,0 +1,19 @@
+//! Feihong's schema migrations.
+//!
+//! Append-only: a migration that has landed is never edited, only followed by another. Every
+//! migration runs on SQLite and PostgreSQL, so it keeps to what both accept: one change per
+//! `alter_table`, foreign keys declared inside `create_table`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_foundation;
+mod seed_areas;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,358 @@
+//! Starting and stopping a real server per test.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use feihong_api::app::{self, AppState};
+use feihong_api::config::{Config, Environment};
+use feihong_domain::throttle::Limit;
+use sea_orm::ConnectionTrait as _;
+use serde_json::{Value, json};
+
+use crate::client::{self, Response, Session};
+
+pub const TEST_PASSWORD: &str = "patrol-at-dusk-2026";
+pub const TOKEN_SECRET: &[u8] = b"feihong-test-secret-0123456789abcdef";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub backend: Backend,
+    pub config: Config,
+    http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    data_dir: Option<tempfile::TempDir>,
+    pg: Option<PgDatabase>,
+    /// Whether this server owns the database (siblings share their first node's).
+    owns_database: bool,
+}
+
+fn services_required() -> bool {
+    std::env::var("FEIHONG_REQUIRE_SERVICES").is_ok_and(|value| value == "1")
+}
+
+fn env_url(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// `postgres://host/db?x` with the database replaced.
+fn with_database(url: &str, database: &str) -> String {
+    let mut parsed = reqwest::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    parsed.set_path(&format!("/{database}"));
+    parsed.to_string()
+}
+
+async fn create_pg_database(admin_url: &str) -> PgDatabase {
+    let name = format!("feihong_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(admin_url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot reach TEST_DATABASE_URL: {error}"));
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    PgDatabase {
+        admin_url: admin_url.to_owned(),
+        name,
+    }
+}
+
+fn drop_pg_database(database: &PgDatabase) {
+    let (admin_url, name) = (database.admin_url.clone(), database.name.clone());
+    // Drop runs outside any runtime the test may still be using: use a private one.
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async move {
+            let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .ok()?;
+            admin.close().await.ok()
+        })
+    })
+    .join();
+}
+
+fn base_config(
+    data_dir: PathBuf,
+    database_url: String,
+    redis_url: Option<String>,
+    backend: Backend,
+) -> Config {
+    Config {
+        environment: Environment::Development,
+        database_url,
+        // Tests share one PostgreSQL with 100 connections: keep each server's pool small.
+        db_max_connections: if backend == Backend::Postgres { 4 } else { 8 },
+        redis_url,
+        redis_prefix: format!("feihong-test-{}:", uuid::Uuid::new_v4().simple()),
+        bind: "127.0.0.1:0".parse().expect("loopback"),
+        timezone: chrono_tz::Asia::Shanghai,
+        data_dir,
+        token_secret: TOKEN_SECRET.to_vec(),
+        access_token_ttl: Duration::from_secs(15 * 60),
+        refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+        introspection: true,
+        graphiql: true,
+        client_ip_header: Some("x-test-client".to_owned()),
+        login_failures_per_phone: Limit {
+            max_failures: 10,
+            window: Duration::from_secs(900),
+        },
+        login_failures_per_address: Limit {
+            max_failures: 100,
+            window: Duration::from_secs(900),
+        },
+        hashing_concurrency: 2,
+    }
+}
+
+impl TestApp {
+    /// A server on a fresh database, or `None` (after saying so) when the backend's services are
+    /// not configured. With FEIHONG_REQUIRE_SERVICES=1 a missing service fails the test.
+    pub async fn spawn(backend: Backend, test: &str) -> Option<Self> {
+        Self::spawn_configured(backend, test, |_| {}).await
+    }
+
+    pub async fn spawn_configured(
+        backend: Backend,
+        test: &str,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<Self> {
+        let data_dir = tempfile::tempdir().expect("temporary folder");
+        let (database_url, redis_url, pg) = match backend {
+            Backend::Sqlite => {
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.path().join("feihong.db").display()
+                );
+                (url, None, None)
+            }
+            Backend::Postgres => {
+                let Some(admin_url) = env_url("TEST_DATABASE_URL") else {
+                    assert!(
+                        !services_required(),
+                        "{test}: TEST_DATABASE_URL is not set and FEIHONG_REQUIRE_SERVICES=1"
+                    );
+                    eprintln!("SKIPPED {test} on PostgreSQL: TEST_DATABASE_URL is not set");
+                    return None;
+                };
+                let redis_url = env_url("TEST_REDIS_URL");
+                if redis_url.is_none() {
+                    assert!(
+                        !services_required(),
+                        "{test}: TEST_REDIS_URL is not set and FEIHONG_REQUIRE_SERVICES=1"
+                    );
+                }
+                let database = create_pg_database(&admin_url).await;
+                (
+                    with_database(&admin_url, &database.name),
+                    redis_url,
+                    Some(database),
+                )
+            }
+        };
+        let mut config = base_config(data_dir.path().to_owned(), database_url, redis_url, backend);
+        configure(&mut config);
+        Some(Self::start(config, backend, Some(data_dir), pg, true).await)
+    }
+
+    /// A second API node on the same database and Redis: what a load balancer would spread over.
+    pub async fn spawn_sibling(&self) -> Self {
+        Self::start(self.config.clone(), self.backend, None, None, false).await
+    }
+
+    async fn start(
+        config: Config,
+        backend: Backend,
+        data_dir: Option<tempfile::TempDir>,
+        pg: Option<PgDatabase>,
+        owns_database: bool,
+    ) -> Self {
+        let listener = std::net::TcpListener::bind(config.bind).expect("bind a free port");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let address = listener.local_addr().expect("bound address");
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let server_config = config.clone();
+        // The server gets its own runtime and thread, as in production: the test's runtime only
+        // drives the client.
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            runtime.block_on(async move {
+                let state: AppState = match app::build_state(server_config).await {
+                    Ok(state) => state,
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(format!("{error:#}")));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let shutdown = async move {
+                    let _ = shutdown_rx.await;
+                };
+                if let Err(error) = app::serve_state(state, listener, shutdown).await {
+                    eprintln!("test server stopped: {error:#}");
+                }
+            });
+        });
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => panic!("test server failed to start: {error}"),
+            Err(_) => panic!("test server thread died while starting"),
+        }
+        Self {
+            address,
+            backend,
+            config,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("http client"),
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+            data_dir,
+            pg,
+            owns_database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// POSTs a GraphQL operation, with a bearer token when given and `from` as client address.
+    pub async fn graphql_from(
+        &self,
+        token: Option<&str>,
+        from: &str,
+        query: &str,
+        variables: Value,
+    ) -> Response {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .header("x-test-client", from)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("server answers");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.expect("JSON body");
+        Response { status, body }
+    }
+
+    pub async fn graphql(&self, query: &str, variables: Value) -> Response {
+        self.graphql_from(None, "10.0.0.1", query, variables).await
+    }
+
+    pub async fn graphql_as(&self, session: &Session, query: &str, variables: Value) -> Response {
+        self.graphql_from(Some(&session.access_token), "10.0.0.1", query, variables)
+            .await
+    }
+
+    /// The global ID of the area with this code.
+    pub async fn area_id(&self, code: &str) -> String {
+        let data = self
+            .graphql(
+                "{ areas { id code children { id code children { id code } } } }",
+                json!({}),
+            )
+            .await;
+        let mut stack = vec![data.data()["areas"].clone()];
+        while let Some(Value::Array(areas)) = stack.pop() {
+            for area in areas {
+                if area["code"] == code {
+                    return area["id"].as_str().expect("id").to_owned();
+                }
+                stack.push(area["children"].clone());
+            }
+        }
+        panic!("no area with code {code}")
+    }
+
+    /// Registers a volunteer in Chancheng (440604) and returns the session.
+    pub async fn register(&self, phone: &str, name: &str) -> Session {
+        let area = self.area_id("440604").await;
+        let response = self
+            .graphql(
+                client::REGISTER,
+                client::register_variables(phone, TEST_PASSWORD, name, &area),
+            )
+            .await;
+        Session::from_payload(&response.data()["register"], phone)
+    }
+
+    /// Makes `phone` an admin of the area with `area_code`, as `feihong create-admin` does, and
+    /// signs in as them.
+    pub async fn admin(&self, phone: &str, area_code: &str) -> Session {
+        let services = app::build_services(&self.config)
+            .await
+            .expect("services for the operator");
+        services
+            .accounts
+            .create_admin(phone, TEST_PASSWORD, area_code, "管理员")
+            .await
+            .expect("create admin");
+        services.db.clone().close().await.ok();
+        self.login(phone).await
+    }
+
+    pub async fn login(&self, phone: &str) -> Session {
+        let response = self
+            .graphql(
+                "mutation($phone: String!, $password: String!) { login(phone: $phone, password: $password) { accessToken refreshToken volunteer { id } } }",
+                json!({ "phone": phone, "password": TEST_PASSWORD }),
+            )
+            .await;
+        Session::from_payload(&response.data()["login"], phone)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        if self.owns_database
+            && let Some(database) = &self.pg
+        {
+            drop_pg_database(database);
+        }
+        drop(self.data_dir.take());
+    }
+}
