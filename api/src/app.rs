@@ -37,7 +37,10 @@ pub struct AppState {
 pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
     feihong_domain::db::connect(&config.database_url, config.db_max_connections)
         .await
-        .map_err(|error| anyhow::anyhow!("DATABASE_URL: {error}"))
+        .map_err(|error| match error {
+            feihong_domain::Error::Internal(cause) => anyhow::anyhow!("DATABASE_URL: {cause}"),
+            other => anyhow::anyhow!("DATABASE_URL: {other}"),
+        })
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
