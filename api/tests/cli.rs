@@ -17,13 +17,22 @@ fn feihong(data_dir: &Path) -> Command {
             command.env_remove(name);
         }
     }
-    command.env("FEIHONG_DATA_DIR", data_dir).env("RUST_LOG", "warn");
+    command
+        .env("FEIHONG_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn");
     command
 }
 
 fn create_admin(data_dir: &Path, phone: &str, area: &str, password: &str) -> Output {
     let mut child = feihong(data_dir)
-        .args(["create-admin", "--phone", phone, "--password-stdin", "--area", area])
+        .args([
+            "create-admin",
+            "--phone",
+            phone,
+            "--password-stdin",
+            "--area",
+            area,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -47,7 +56,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -63,21 +76,33 @@ fn a_missing_or_malformed_setting_stops_start_up_with_one_line_naming_it() {
     let data = tempfile::tempdir().unwrap();
     let cases: [(&[(&str, &str)], &str); 7] = [
         (&[("FEIHONG_BIND", "not-an-address")], "FEIHONG_BIND"),
-        (&[("FEIHONG_TIMEZONE", "Mars/Olympus_Mons")], "FEIHONG_TIMEZONE"),
+        (
+            &[("FEIHONG_TIMEZONE", "Mars/Olympus_Mons")],
+            "FEIHONG_TIMEZONE",
+        ),
         (&[("DATABASE_URL", "mysql://somewhere/db")], "DATABASE_URL"),
         (&[("REDIS_URL", "http://cache")], "REDIS_URL"),
         (&[("FEIHONG_ENV", "staging")], "FEIHONG_ENV"),
         (&[("FEIHONG_ENV", "production")], "FEIHONG_TOKEN_SECRET"),
-        (&[("FEIHONG_DB_MAX_CONNECTIONS", "lots")], "FEIHONG_DB_MAX_CONNECTIONS"),
+        (
+            &[("FEIHONG_DB_MAX_CONNECTIONS", "lots")],
+            "FEIHONG_DB_MAX_CONNECTIONS",
+        ),
     ];
     for (settings, named) in cases {
         let mut command = feihong(data.path());
         command.arg("serve").envs(settings.iter().copied());
         let output = command.output().unwrap();
         let stderr = text(&output.stderr);
-        assert!(!output.status.success(), "{settings:?} should stop start-up");
+        assert!(
+            !output.status.success(),
+            "{settings:?} should stop start-up"
+        );
         assert_eq!(stderr.trim().lines().count(), 1, "{settings:?}: {stderr}");
-        assert!(stderr.contains(named) && !stderr.contains("panicked"), "{settings:?}: {stderr}");
+        assert!(
+            stderr.contains(named) && !stderr.contains("panicked"),
+            "{settings:?}: {stderr}"
+        );
     }
 }
 
@@ -86,12 +111,18 @@ fn an_unreachable_database_stops_start_up_with_one_line() {
     let data = tempfile::tempdir().unwrap();
     let output = feihong(data.path())
         .arg("migrate")
-        .env("DATABASE_URL", format!("postgres://nobody@127.0.0.1:{}/none", free_port()))
+        .env(
+            "DATABASE_URL",
+            format!("postgres://nobody@127.0.0.1:{}/none", free_port()),
+        )
         .output()
         .unwrap();
     let stderr = text(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.trim().lines().count() == 1 && stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(
+        stderr.trim().lines().count() == 1 && stderr.contains("DATABASE_URL"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -100,7 +131,10 @@ fn migrate_creates_the_embedded_database() {
     let output = feihong(data.path()).arg("migrate").output().unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(data.path().join("feihong.db").exists());
-    assert!(data.path().join("token-secret").exists(), "development keeps a generated secret");
+    assert!(
+        data.path().join("token-secret").exists(),
+        "development keeps a generated secret"
+    );
     let again = feihong(data.path()).arg("migrate").output().unwrap();
     assert!(again.status.success(), "migrating twice is harmless");
 }
@@ -122,13 +156,25 @@ fn create_admin_refuses_bad_input() {
 #[tokio::test]
 async fn an_admin_created_by_the_operator_signs_in_and_sees_their_area() {
     let data = tempfile::tempdir().unwrap();
-    let created = create_admin(data.path(), "+86 131 0000 0002", "440604", "city-safety-first");
+    let created = create_admin(
+        data.path(),
+        "+86 131 0000 0002",
+        "440604",
+        "city-safety-first",
+    );
     assert!(created.status.success(), "{}", text(&created.stderr));
     assert!(text(&created.stdout).contains("created account 131****0002"));
     let again = create_admin(data.path(), "13100000002", "440604", "city-safety-first");
-    assert!(text(&again.stdout).contains("already"), "{}", text(&again.stdout));
+    assert!(
+        text(&again.stdout).contains("already"),
+        "{}",
+        text(&again.stdout)
+    );
     let impostor = create_admin(data.path(), "13100000002", "440600", "not-their-password");
-    assert!(!impostor.status.success(), "an existing account needs its own password");
+    assert!(
+        !impostor.status.success(),
+        "an existing account needs its own password"
+    );
 
     let port = free_port();
     let _server = Server(
@@ -144,7 +190,10 @@ async fn an_admin_created_by_the_operator_signs_in_and_sees_their_area() {
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while client.get(format!("{base}/readyz")).send().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let login: serde_json::Value = client
@@ -159,5 +208,9 @@ async fn an_admin_created_by_the_operator_signs_in_and_sees_their_area() {
         .await
         .unwrap();
     let roles = &login["data"]["login"]["volunteer"]["roles"];
-    assert_eq!(roles, &serde_json::json!([{ "kind": "ADMIN", "area": { "code": "440604", "name": "禅城区" } }]), "{login}");
+    assert_eq!(
+        roles,
+        &serde_json::json!([{ "kind": "ADMIN", "area": { "code": "440604", "name": "禅城区" } }]),
+        "{login}"
+    );
 }

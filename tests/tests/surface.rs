@@ -5,7 +5,11 @@ use feihong_tests::{Backend, TestApp, on_every_backend};
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
-async fn post_raw(app: &TestApp, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+async fn post_raw(
+    app: &TestApp,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, String) {
     let response = app
         .http()
         .post(app.url("/graphql"))
@@ -14,7 +18,10 @@ async fn post_raw(app: &TestApp, content_type: &str, body: impl Into<reqwest::Bo
         .send()
         .await
         .expect("server answers");
-    (response.status().as_u16(), response.text().await.unwrap_or_default())
+    (
+        response.status().as_u16(),
+        response.text().await.unwrap_or_default(),
+    )
 }
 
 async fn still_serving(app: &TestApp) {
@@ -202,7 +209,9 @@ async fn production_mode_hides_graphiql_and_introspection() {
     .unwrap();
     let get = app.http().get(app.url("/graphql")).send().await.unwrap();
     assert_eq!(get.status().as_u16(), 405);
-    let introspection = app.graphql("{ __schema { types { name } } }", json!({})).await;
+    let introspection = app
+        .graphql("{ __schema { types { name } } }", json!({}))
+        .await;
     assert_eq!(introspection.data()["__schema"], Value::Null);
     still_serving(&app).await;
 }
