@@ -64,6 +64,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         login_failures_per_phone: config.login_failures_per_phone,
         login_failures_per_address: config.login_failures_per_address,
         hashing_concurrency: config.hashing_concurrency,
+        timezone: config.timezone,
     };
     let services = Services::new(db, redis, settings)
         .await
@@ -128,9 +129,33 @@ pub async fn serve_state(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let maintenance = tokio::spawn(maintenance(
+        state.services.clone(),
+        state.config.maintenance_interval,
+    ));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")
+        .context("serving HTTP")?;
+    maintenance.abort();
+    Ok(())
+}
+
+/// Periodic upkeep: closes check-ins left open on events long over, and forgets expired
+/// idempotency keys. Every node runs it; each step is a conditional update, so they never clash.
+async fn maintenance(services: Arc<Services>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match services.attendance.close_stale().await {
+            Ok(0) => {}
+            Ok(closed) => tracing::info!(closed, "closed check-ins left open"),
+            Err(error) => tracing::warn!(%error, "closing stale check-ins failed"),
+        }
+        if let Err(error) = feihong_domain::idempotency::purge_expired(&services.db).await {
+            tracing::warn!(%error, "purging idempotency keys failed");
+        }
+    }
 }

@@ -96,6 +96,8 @@ pub struct Config {
     pub login_failures_per_phone: Limit,
     pub login_failures_per_address: Limit,
     pub hashing_concurrency: usize,
+    /// How often a node runs its upkeep (closing stale check-ins, purging idempotency keys).
+    pub maintenance_interval: Duration,
 }
 
 /// A setting that stops start-up; `Display` is the one line printed.
@@ -225,6 +227,7 @@ impl Settings {
             hashing_concurrency: std::thread::available_parallelism()
                 .map(usize::from)
                 .unwrap_or(2),
+            maintenance_interval: Duration::from_secs(60),
         })
     }
 }

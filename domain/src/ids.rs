@@ -31,3 +31,35 @@ id_type!(
     /// A node of the area tree.
     AreaId
 );
+id_type!(
+    /// A volunteer organisation.
+    TeamId
+);
+id_type!(
+    /// A volunteer's membership of a team.
+    MembershipId
+);
+id_type!(
+    /// Something volunteers do at a place and time.
+    EventId
+);
+id_type!(
+    /// A recurring patrol plan.
+    ScheduleId
+);
+id_type!(
+    /// A volunteer's place (or waitlist place) at an event.
+    SignUpId
+);
+id_type!(
+    /// Check-in and check-out of a sign-up.
+    AttendanceId
+);
+id_type!(
+    /// Credited service minutes.
+    ServiceRecordId
+);
+id_type!(
+    /// One audited change.
+    AuditEntryId
+);

@@ -4,14 +4,26 @@
 pub mod accounts;
 pub mod actor;
 pub mod areas;
+pub mod attendance;
 pub mod audit;
 pub mod db;
+pub mod deps;
 mod entity;
 pub mod error;
+pub mod events;
+pub mod geo;
 pub mod hashing;
+pub mod idempotency;
 pub mod ids;
+pub mod kinds;
+pub mod notifications;
+pub mod page;
 pub mod policy;
 pub mod redis_store;
+pub mod service_records;
+pub mod signups;
+pub mod store;
+pub mod teams;
 pub mod throttle;
 pub mod tokens;
 pub mod values;
@@ -25,8 +37,16 @@ pub use error::{Error, Result};
 
 use accounts::Accounts;
 use areas::AreaTree;
+use attendance::AttendanceService;
+use audit::AuditLog;
+use deps::Deps;
+use events::Events;
 use hashing::PasswordHasher;
 use redis_store::RedisStore;
+use service_records::ServiceRecords;
+use signups::SignUps;
+use store::Store;
+use teams::Teams;
 use throttle::{Limit, LoginThrottle};
 use tokens::AccessTokens;
 
@@ -40,6 +60,8 @@ pub struct ServiceSettings {
     pub login_failures_per_address: Limit,
     /// How many password hashes may run at once (the rest queue).
     pub hashing_concurrency: usize,
+    /// The city's time zone: local dates and periods are cut in it.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// Every service, wired to one database and (optionally) one Redis.
@@ -47,7 +69,14 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub redis: Option<Arc<RedisStore>>,
     pub areas: Arc<AreaTree>,
+    pub timezone: chrono_tz::Tz,
     pub accounts: Accounts,
+    pub teams: Arc<Teams>,
+    pub events: Arc<Events>,
+    pub sign_ups: SignUps,
+    pub attendance: AttendanceService,
+    pub service_records: ServiceRecords,
+    pub audit: AuditLog,
 }
 
 impl Services {
@@ -76,10 +105,24 @@ impl Services {
             throttle,
             settings.refresh_token_ttl,
         )?;
+        let deps = Deps {
+            store: Arc::new(Store::new(db.clone())),
+            areas: areas.clone(),
+            timezone: settings.timezone,
+        };
+        let teams = Arc::new(Teams::new(deps.clone()));
+        let events = Arc::new(Events::new(deps.clone(), teams.clone()));
         Ok(Self {
+            sign_ups: SignUps::new(deps.clone(), teams.clone(), events.clone()),
+            attendance: AttendanceService::new(deps.clone(), teams.clone(), events.clone()),
+            service_records: ServiceRecords::new(deps.clone(), teams.clone()),
+            audit: AuditLog::new(deps, teams.clone()),
+            teams,
+            events,
             db,
             redis,
             areas,
+            timezone: settings.timezone,
             accounts,
         })
     }

@@ -5,6 +5,7 @@ use crate::actor::{Actor, Viewer};
 use crate::areas::AreaTree;
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, VolunteerId};
+use crate::kinds::{EventStatus, MemberRole, Visibility};
 
 /// The signed-in actor, or `Unauthenticated`.
 pub fn check_signed_in(viewer: &Viewer) -> Result<&Actor> {
@@ -24,15 +25,107 @@ pub fn check_can_view_volunteer(viewer: &Viewer) -> Result<()> {
 
 /// An admin's power ends at the border of their area: `area` must lie inside one they administer.
 pub fn check_admin_of(actor: &Actor, tree: &AreaTree, area: AreaId) -> Result<()> {
-    if actor
-        .admin_areas
-        .iter()
-        .any(|scope| tree.is_within(area, *scope))
-    {
+    if is_admin_of(actor, tree, area) {
         Ok(())
     } else {
         Err(Error::forbidden("only an admin of this area may do this"))
     }
+}
+
+/// The facts about a team that its authorization rules depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct TeamScope {
+    pub area: AreaId,
+    /// The actor's role when they are an ACTIVE member, else `None`.
+    pub actor_role: Option<MemberRole>,
+}
+
+fn is_admin_of(actor: &Actor, tree: &AreaTree, area: AreaId) -> bool {
+    actor
+        .admin_areas
+        .iter()
+        .any(|scope| tree.is_within(area, *scope))
+}
+
+/// Runs the team (events, schedules, join requests, attendance, hours): its leaders and deputies,
+/// or an admin of its area.
+pub fn check_manages_team(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Result<()> {
+    if team.actor_role.is_some_and(MemberRole::manages) || is_admin_of(actor, tree, team.area) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "only a leader or deputy of this team may do this",
+        ))
+    }
+}
+
+/// Appoints and removes leaders and deputies: the team's leaders, or an admin of its area.
+pub fn check_leads_team(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Result<()> {
+    if team.actor_role == Some(MemberRole::Leader) || is_admin_of(actor, tree, team.area) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "only a leader of this team may change roles",
+        ))
+    }
+}
+
+/// Sees the team's member list: its members (names), managers and area admins.
+pub fn check_sees_members(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Result<()> {
+    if team.actor_role.is_some() || is_admin_of(actor, tree, team.area) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "only members of this team see its members",
+        ))
+    }
+}
+
+/// Members' phone numbers (masked) are for those who run the team.
+pub fn can_see_member_phones(actor: &Actor, tree: &AreaTree, team: TeamScope) -> bool {
+    check_manages_team(actor, tree, team).is_ok()
+}
+
+/// Reviews a service record: a manager of its team or an admin of its area, never for their own
+/// record. `admin_only` is set when the day's approved minutes would pass 8 hours.
+pub fn check_reviews_record(
+    actor: &Actor,
+    tree: &AreaTree,
+    team: TeamScope,
+    record_owner: VolunteerId,
+    admin_only: bool,
+) -> Result<()> {
+    if actor.volunteer == record_owner {
+        return Err(Error::forbidden("nobody reviews their own service hours"));
+    }
+    if admin_only {
+        return if is_admin_of(actor, tree, team.area) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(
+                "more than 8 hours in one day needs an admin of the area to approve",
+            ))
+        };
+    }
+    check_manages_team(actor, tree, team)
+}
+
+/// Sees an event: PUBLIC events are for everyone once published; TEAM events for members; drafts
+/// for those who run the team.
+pub fn can_see_event(
+    viewer: &Viewer,
+    tree: &AreaTree,
+    team: TeamScope,
+    visibility: Visibility,
+    status: EventStatus,
+) -> bool {
+    let manages = viewer
+        .actor()
+        .is_some_and(|actor| check_manages_team(actor, tree, team).is_ok());
+    if status == EventStatus::Draft {
+        return manages;
+    }
+    visibility == Visibility::Public || team.actor_role.is_some() || manages
 }
 
 #[cfg(test)]
@@ -83,6 +176,88 @@ mod tests {
         assert!(!can_see_private_details(&me, VolunteerId(2)));
         assert!(!can_see_private_details(&city_admin, VolunteerId(1)));
         assert!(!can_see_private_details(&Viewer::Anonymous, VolunteerId(1)));
+    }
+
+    fn scope(area: i64, role: Option<MemberRole>) -> TeamScope {
+        TeamScope {
+            area: AreaId(area),
+            actor_role: role,
+        }
+    }
+
+    #[test]
+    fn leaders_deputies_and_area_admins_manage_a_team_and_nobody_else() {
+        let tree = tree();
+        let member = actor(1, &[]);
+        assert!(check_manages_team(&member, &tree, scope(4, Some(MemberRole::Leader))).is_ok());
+        assert!(check_manages_team(&member, &tree, scope(4, Some(MemberRole::Deputy))).is_ok());
+        assert!(check_manages_team(&member, &tree, scope(4, Some(MemberRole::Member))).is_err());
+        assert!(check_manages_team(&member, &tree, scope(4, None)).is_err());
+        assert!(check_manages_team(&actor(2, &[2]), &tree, scope(4, None)).is_ok());
+        assert!(check_manages_team(&actor(2, &[3]), &tree, scope(4, None)).is_err());
+    }
+
+    #[test]
+    fn only_leaders_change_roles() {
+        let tree = tree();
+        assert!(
+            check_leads_team(&actor(1, &[]), &tree, scope(4, Some(MemberRole::Leader))).is_ok()
+        );
+        assert!(
+            check_leads_team(&actor(1, &[]), &tree, scope(4, Some(MemberRole::Deputy))).is_err()
+        );
+    }
+
+    #[test]
+    fn nobody_reviews_their_own_hours_and_long_days_need_an_admin() {
+        let tree = tree();
+        let leader = actor(1, &[]);
+        let team = scope(4, Some(MemberRole::Leader));
+        assert!(check_reviews_record(&leader, &tree, team, VolunteerId(2), false).is_ok());
+        assert!(check_reviews_record(&leader, &tree, team, VolunteerId(1), false).is_err());
+        assert!(check_reviews_record(&leader, &tree, team, VolunteerId(2), true).is_err());
+        let admin = actor(9, &[2]);
+        assert!(check_reviews_record(&admin, &tree, scope(4, None), VolunteerId(2), true).is_ok());
+        assert!(check_reviews_record(&admin, &tree, scope(4, None), VolunteerId(9), true).is_err());
+    }
+
+    #[test]
+    fn team_events_are_for_members_and_drafts_for_managers() {
+        let tree = tree();
+        let outsider = Viewer::Volunteer(actor(1, &[]));
+        let public =
+            |status| can_see_event(&outsider, &tree, scope(4, None), Visibility::Public, status);
+        assert!(public(EventStatus::Published));
+        assert!(!public(EventStatus::Draft));
+        assert!(can_see_event(
+            &Viewer::Anonymous,
+            &tree,
+            scope(4, None),
+            Visibility::Public,
+            EventStatus::Published
+        ));
+        assert!(!can_see_event(
+            &outsider,
+            &tree,
+            scope(4, None),
+            Visibility::Team,
+            EventStatus::Published
+        ));
+        let member = scope(4, Some(MemberRole::Member));
+        assert!(can_see_event(
+            &outsider,
+            &tree,
+            member,
+            Visibility::Team,
+            EventStatus::Published
+        ));
+        assert!(!can_see_event(
+            &outsider,
+            &tree,
+            member,
+            Visibility::Team,
+            EventStatus::Draft
+        ));
     }
 
     #[test]

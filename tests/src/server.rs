@@ -123,6 +123,7 @@ fn base_config(
             window: Duration::from_secs(900),
         },
         hashing_concurrency: 2,
+        maintenance_interval: Duration::from_millis(500),
     }
 }
 

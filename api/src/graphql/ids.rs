@@ -11,15 +11,39 @@ use super::error::{GqlError, GqlResult};
 pub enum NodeType {
     Area,
     Volunteer,
+    Team,
+    Membership,
+    Event,
+    PatrolSchedule,
+    SignUp,
+    ServiceRecord,
+    AuditEntry,
 }
 
 impl NodeType {
-    const ALL: [Self; 2] = [Self::Area, Self::Volunteer];
+    const ALL: [Self; 9] = [
+        Self::Area,
+        Self::Volunteer,
+        Self::Team,
+        Self::Membership,
+        Self::Event,
+        Self::PatrolSchedule,
+        Self::SignUp,
+        Self::ServiceRecord,
+        Self::AuditEntry,
+    ];
 
     fn tag(self) -> &'static str {
         match self {
             Self::Area => "Area",
             Self::Volunteer => "Volunteer",
+            Self::Team => "Team",
+            Self::Membership => "Membership",
+            Self::Event => "Event",
+            Self::PatrolSchedule => "PatrolSchedule",
+            Self::SignUp => "SignUp",
+            Self::ServiceRecord => "ServiceRecord",
+            Self::AuditEntry => "AuditEntry",
         }
     }
 }

@@ -7,40 +7,109 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, Loader};
 use feihong_domain::Services;
 use feihong_domain::accounts::{AdminRole, Volunteer};
-use feihong_domain::ids::VolunteerId;
+use feihong_domain::attendance::Attendance;
+use feihong_domain::events::{Event, PatrolSchedule};
+use feihong_domain::ids::{EventId, ScheduleId, SignUpId, TeamId, VolunteerId};
+use feihong_domain::signups::SignUp;
+use feihong_domain::teams::Team;
 
 use super::error::GqlError;
 
-pub struct VolunteerLoader(Arc<Services>);
-pub struct AdminRoleLoader(Arc<Services>);
+/// Declares a loader that forwards a batch of keys to one service call.
+macro_rules! batch_loader {
+    ($(#[$doc:meta])* $name:ident: $key:ty => $value:ty, |$services:ident, $keys:ident| $body:expr) => {
+        $(#[$doc])*
+        pub struct $name(Arc<Services>);
 
-impl Loader<VolunteerId> for VolunteerLoader {
-    type Value = Volunteer;
+        impl Loader<$key> for $name {
+            type Value = $value;
+            type Error = GqlError;
+
+            async fn load(&self, $keys: &[$key]) -> Result<HashMap<$key, $value>, GqlError> {
+                let $services = &self.0;
+                Ok($body.await?)
+            }
+        }
+    };
+}
+
+batch_loader!(VolunteerLoader: VolunteerId => Volunteer, |s, keys| s.accounts.volunteers(keys));
+batch_loader!(AdminRoleLoader: VolunteerId => Vec<AdminRole>, |s, keys| s.accounts.admin_roles(keys));
+batch_loader!(TeamLoader: TeamId => Team, |s, keys| s.teams.teams_by_id(keys));
+batch_loader!(SubTeamLoader: TeamId => Vec<Team>, |s, keys| s.teams.sub_teams(keys));
+batch_loader!(LeaderLoader: TeamId => Vec<VolunteerId>, |s, keys| s.teams.leaders(keys));
+batch_loader!(MemberCountLoader: TeamId => i64, |s, keys| s.teams.member_counts(keys));
+batch_loader!(
+    /// Events by id, without a visibility check: only for parents already checked.
+    EventLoader: EventId => Event, |s, keys| s.events.events_by_id(keys)
+);
+batch_loader!(WaitlistCountLoader: EventId => i64, |s, keys| s.events.waitlist_counts(keys));
+batch_loader!(WaitlistPositionLoader: SignUpId => i64, |s, keys| s.sign_ups.waitlist_positions(keys));
+batch_loader!(AttendanceLoader: SignUpId => Attendance, |s, keys| s.attendance.for_sign_ups(keys));
+
+pub struct ScheduleLoader(Arc<Services>);
+
+impl Loader<ScheduleId> for ScheduleLoader {
+    type Value = PatrolSchedule;
     type Error = GqlError;
 
     async fn load(
         &self,
-        keys: &[VolunteerId],
-    ) -> Result<HashMap<VolunteerId, Volunteer>, GqlError> {
-        Ok(self.0.accounts.volunteers(keys).await?)
+        keys: &[ScheduleId],
+    ) -> Result<HashMap<ScheduleId, PatrolSchedule>, GqlError> {
+        let mut out = HashMap::new();
+        for key in keys {
+            if let Some(schedule) = self.0.events.schedule(*key).await? {
+                out.insert(*key, schedule);
+            }
+        }
+        Ok(out)
     }
 }
 
-impl Loader<VolunteerId> for AdminRoleLoader {
-    type Value = Vec<AdminRole>;
+/// The viewer's own sign-up for each event; keyed by (viewer, event).
+pub struct ViewerSignUpLoader(Arc<Services>);
+
+impl Loader<(VolunteerId, EventId)> for ViewerSignUpLoader {
+    type Value = SignUp;
     type Error = GqlError;
 
     async fn load(
         &self,
-        keys: &[VolunteerId],
-    ) -> Result<HashMap<VolunteerId, Vec<AdminRole>>, GqlError> {
-        Ok(self.0.accounts.admin_roles(keys).await?)
+        keys: &[(VolunteerId, EventId)],
+    ) -> Result<HashMap<(VolunteerId, EventId), SignUp>, GqlError> {
+        let mut by_viewer: HashMap<VolunteerId, Vec<EventId>> = HashMap::new();
+        for (viewer, event) in keys {
+            by_viewer.entry(*viewer).or_default().push(*event);
+        }
+        let mut out = HashMap::new();
+        for (viewer, events) in by_viewer {
+            for (event, sign_up) in self
+                .0
+                .sign_ups
+                .of_volunteer_for_events(viewer, &events)
+                .await?
+            {
+                out.insert((viewer, event), sign_up);
+            }
+        }
+        Ok(out)
     }
 }
 
 pub struct Loaders {
     pub volunteers: DataLoader<VolunteerLoader>,
     pub admin_roles: DataLoader<AdminRoleLoader>,
+    pub teams: DataLoader<TeamLoader>,
+    pub sub_teams: DataLoader<SubTeamLoader>,
+    pub leaders: DataLoader<LeaderLoader>,
+    pub member_counts: DataLoader<MemberCountLoader>,
+    pub events: DataLoader<EventLoader>,
+    pub waitlist_counts: DataLoader<WaitlistCountLoader>,
+    pub waitlist_positions: DataLoader<WaitlistPositionLoader>,
+    pub attendance: DataLoader<AttendanceLoader>,
+    pub schedules: DataLoader<ScheduleLoader>,
+    pub viewer_sign_ups: DataLoader<ViewerSignUpLoader>,
 }
 
 /// The default 1 ms batching window is latency on every request; sibling fields are resolved
@@ -51,9 +120,20 @@ fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
 
 impl Loaders {
     pub fn new(services: Arc<Services>) -> Self {
+        let s = || services.clone();
         Self {
-            volunteers: loader(VolunteerLoader(services.clone())),
-            admin_roles: loader(AdminRoleLoader(services)),
+            volunteers: loader(VolunteerLoader(s())),
+            admin_roles: loader(AdminRoleLoader(s())),
+            teams: loader(TeamLoader(s())),
+            sub_teams: loader(SubTeamLoader(s())),
+            leaders: loader(LeaderLoader(s())),
+            member_counts: loader(MemberCountLoader(s())),
+            events: loader(EventLoader(s())),
+            waitlist_counts: loader(WaitlistCountLoader(s())),
+            waitlist_positions: loader(WaitlistPositionLoader(s())),
+            attendance: loader(AttendanceLoader(s())),
+            schedules: loader(ScheduleLoader(s())),
+            viewer_sign_ups: loader(ViewerSignUpLoader(s())),
         }
     }
 }

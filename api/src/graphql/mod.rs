@@ -3,22 +3,42 @@
 pub mod accounts;
 pub mod area;
 pub mod context;
+pub mod enums;
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod node;
+pub mod scalars;
+pub mod service;
+pub mod signup;
+pub mod team;
 pub mod volunteer;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(accounts::AccountQuery, area::AreaQuery, node::NodeQuery);
+pub struct QueryRoot(
+    accounts::AccountQuery,
+    area::AreaQuery,
+    node::NodeQuery,
+    team::TeamQuery,
+    event::EventQuery,
+    signup::SignUpQuery,
+    service::ServiceQuery,
+);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(accounts::AccountMutation);
+pub struct MutationRoot(
+    accounts::AccountMutation,
+    team::TeamMutation,
+    event::EventMutation,
+    signup::SignUpMutation,
+    service::ServiceMutation,
+);
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -75,13 +75,13 @@ impl Volunteer {
         &self.inner.display_name
     }
 
-    /// The phone number: in full for the volunteer themself, masked (`138****5678`) for others.
-    async fn phone(&self, ctx: &Context<'_>) -> GqlResult<String> {
-        Ok(if self.is_viewer(ctx).await? {
-            self.inner.phone.as_str().to_owned()
-        } else {
-            self.inner.phone.masked()
-        })
+    /// The phone number, for the volunteer themself only; null for everyone else (leaders see a
+    /// masked number on `Membership.phone`).
+    async fn phone(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        Ok(self
+            .is_viewer(ctx)
+            .await?
+            .then(|| self.inner.phone.as_str().to_owned()))
     }
 
     async fn area(&self, ctx: &Context<'_>) -> Option<Area> {

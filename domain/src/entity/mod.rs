@@ -3,6 +3,15 @@
 
 pub mod admin_roles;
 pub mod areas;
+pub mod attendances;
 pub mod audit_entries;
+pub mod events;
+pub mod idempotency_records;
+pub mod memberships;
+pub mod notifications;
+pub mod patrol_schedules;
 pub mod refresh_tokens;
+pub mod service_records;
+pub mod sign_ups;
+pub mod teams;
 pub mod volunteers;

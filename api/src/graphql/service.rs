@@ -1,0 +1,382 @@
+//! Service records (credited minutes), the audit log and notifications.
+
+use async_graphql::{Context, ID, InputObject, Json, Object};
+use chrono::{DateTime, Utc};
+use feihong_domain::audit::{self, AuditFilter as DomainAuditFilter};
+use feihong_domain::ids::{AreaId, EventId, ServiceRecordId, TeamId, VolunteerId};
+use feihong_domain::service_records::{self, RecordFilter, RecordService};
+use feihong_domain::{idempotency, notifications};
+
+use super::context::ContextExt as _;
+use super::enums::{NotificationKind, RecordStatus, ReviewDecision};
+use super::error::GqlResult;
+use super::event::Event;
+use super::ids::{self, NodeType};
+use super::scalars::{Date, ListConnection, connection, page_request};
+use super::team::Team;
+use super::volunteer::Volunteer;
+
+/// Credited service minutes. Only APPROVED minutes count anywhere.
+pub struct ServiceRecord(pub service_records::ServiceRecord);
+
+#[Object]
+impl ServiceRecord {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::ServiceRecord, self.0.id.0)
+    }
+
+    async fn volunteer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
+        Ok(ctx
+            .request()
+            .loaders
+            .volunteers
+            .load_one(self.0.volunteer_id)
+            .await?
+            .map(Volunteer::new))
+    }
+
+    async fn team(&self, ctx: &Context<'_>) -> GqlResult<Option<Team>> {
+        Ok(ctx
+            .request()
+            .loaders
+            .teams
+            .load_one(self.0.team_id)
+            .await?
+            .map(Team))
+    }
+
+    async fn event(&self, ctx: &Context<'_>) -> GqlResult<Option<Event>> {
+        let Some(event) = self.0.event_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()
+            .loaders
+            .events
+            .load_one(event)
+            .await?
+            .map(Event))
+    }
+
+    async fn minutes(&self) -> i32 {
+        self.0.minutes
+    }
+
+    /// The local day of the service.
+    async fn service_date(&self) -> Date {
+        Date(self.0.service_date)
+    }
+
+    async fn status(&self) -> RecordStatus {
+        self.0.status.into()
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// The attendance was closed automatically (nobody checked out): check before approving.
+    async fn needs_review(&self) -> bool {
+        self.0.needs_review
+    }
+
+    async fn reviewer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
+        let Some(reviewer) = self.0.reviewer_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()
+            .loaders
+            .volunteers
+            .load_one(reviewer)
+            .await?
+            .map(Volunteer::new))
+    }
+
+    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.reviewed_at
+    }
+
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct RecordServiceInput {
+    pub volunteer_id: ID,
+    pub team_id: ID,
+    pub event_id: Option<ID>,
+    /// 1–720 minutes.
+    pub minutes: i32,
+    pub service_date: Date,
+    /// Up to 500 characters.
+    pub note: Option<String>,
+}
+
+#[derive(InputObject, Default)]
+pub struct ServiceRecordFilter {
+    /// A team's records, for its leaders and deputies.
+    pub team_id: Option<ID>,
+    /// An area's records (with its subtree), for its admins.
+    pub area_id: Option<ID>,
+    pub volunteer_id: Option<ID>,
+    pub status: Option<RecordStatus>,
+}
+
+/// Who did what to which record, and when.
+pub struct AuditEntry(pub audit::AuditEntry);
+
+#[Object]
+impl AuditEntry {
+    async fn id(&self) -> ID {
+        ids::encode(NodeType::AuditEntry, self.0.id.0)
+    }
+
+    /// Null for operator commands run on the server.
+    async fn actor(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
+        let Some(actor) = self.0.actor_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()
+            .loaders
+            .volunteers
+            .load_one(actor)
+            .await?
+            .map(Volunteer::new))
+    }
+
+    /// e.g. `event.cancel`, `service_record.approve`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    async fn entity_type(&self) -> &str {
+        &self.0.entity_type
+    }
+
+    async fn entity_id(&self) -> i64 {
+        self.0.entity_id
+    }
+
+    async fn before(&self) -> Option<Json<serde_json::Value>> {
+        self.0.before.clone().map(Json)
+    }
+
+    async fn after(&self) -> Option<Json<serde_json::Value>> {
+        self.0.after.clone().map(Json)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    pub team_id: Option<ID>,
+    pub area_id: Option<ID>,
+}
+
+/// Something the volunteer was told.
+pub struct Notification(pub notifications::Notification);
+
+#[Object]
+impl Notification {
+    async fn kind(&self) -> NotificationKind {
+        self.0.kind.into()
+    }
+
+    async fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    async fn event(&self, ctx: &Context<'_>) -> GqlResult<Option<Event>> {
+        let Some(event) = self.0.event_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()
+            .loaders
+            .events
+            .load_one(event)
+            .await?
+            .map(Event))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+fn optional_id<T>(
+    id: Option<ID>,
+    node: NodeType,
+    field: &str,
+    wrap: fn(i64) -> T,
+) -> GqlResult<Option<T>> {
+    id.map(|id| ids::decode_as(&id, node, field).map(wrap))
+        .transpose()
+}
+
+#[derive(Default)]
+pub struct ServiceQuery;
+
+#[Object]
+impl ServiceQuery {
+    /// The caller's own records; a team's (leaders, deputies); an area's (admins). Newest first.
+    async fn service_records(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ServiceRecordFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ListConnection<ServiceRecord>> {
+        let actor = ctx.request().actor().await?;
+        let filter = filter.unwrap_or_default();
+        let domain = RecordFilter {
+            team_id: optional_id(filter.team_id, NodeType::Team, "filter.teamId", TeamId)?,
+            area_id: optional_id(filter.area_id, NodeType::Area, "filter.areaId", AreaId)?,
+            volunteer_id: optional_id(
+                filter.volunteer_id,
+                NodeType::Volunteer,
+                "filter.volunteerId",
+                VolunteerId,
+            )?,
+            status: filter.status.map(Into::into),
+        };
+        let page = ctx
+            .services()
+            .service_records
+            .records(actor, domain, page_request(first, after)?)
+            .await?;
+        Ok(connection(page, ServiceRecord))
+    }
+
+    /// Leader and admin writes, newest first: a team's (its leaders and deputies) or an area's
+    /// (its admins).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: AuditFilter,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ListConnection<AuditEntry>> {
+        let actor = ctx.request().actor().await?;
+        let domain = DomainAuditFilter {
+            team_id: optional_id(filter.team_id, NodeType::Team, "filter.teamId", TeamId)?,
+            area_id: optional_id(filter.area_id, NodeType::Area, "filter.areaId", AreaId)?,
+        };
+        let page = ctx
+            .services()
+            .audit
+            .entries(actor, domain, page_request(first, after)?)
+            .await?;
+        Ok(connection(page, AuditEntry))
+    }
+
+    /// What the caller was told (promotions, changes, cancellations), newest first.
+    async fn my_notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ListConnection<Notification>> {
+        let actor = ctx.request().actor().await?;
+        let page = notifications::for_volunteer(
+            &ctx.services().db,
+            actor.volunteer,
+            page_request(first, after)?,
+        )
+        .await?;
+        Ok(connection(page, Notification))
+    }
+}
+
+#[derive(Default)]
+pub struct ServiceMutation;
+
+#[Object]
+impl ServiceMutation {
+    /// A leader or deputy enters minutes for a member; the record starts PENDING.
+    async fn record_service(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordServiceInput,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<ServiceRecord> {
+        let actor = ctx.request().actor().await?;
+        let volunteer = VolunteerId(ids::decode_as(
+            &input.volunteer_id,
+            NodeType::Volunteer,
+            "input.volunteerId",
+        )?);
+        let team = TeamId(ids::decode_as(
+            &input.team_id,
+            NodeType::Team,
+            "input.teamId",
+        )?);
+        let event = optional_id(input.event_id, NodeType::Event, "input.eventId", EventId)?;
+        let key_input = (
+            volunteer,
+            team,
+            event,
+            input.minutes,
+            input.service_date.0,
+            input.note.clone(),
+        );
+        let services = ctx.services();
+        let record = idempotency::run(
+            &services.db,
+            actor.volunteer,
+            idempotency_key.as_deref(),
+            "recordService",
+            &key_input,
+            || {
+                services.service_records.record_service(
+                    actor,
+                    RecordService {
+                        volunteer_id: volunteer,
+                        team_id: team,
+                        event_id: event,
+                        minutes: input.minutes,
+                        service_date: input.service_date.0,
+                        note: input.note,
+                    },
+                )
+            },
+        )
+        .await?;
+        Ok(ServiceRecord(record))
+    }
+
+    /// APPROVE (optionally with corrected minutes) or REJECT (with a reason). Nobody reviews
+    /// their own record; over 8 h approved on one day needs an area admin; over 12 h is refused.
+    /// Re-reviewing replaces the earlier decision's effect exactly.
+    async fn review_service_record(
+        &self,
+        ctx: &Context<'_>,
+        record_id: ID,
+        decision: ReviewDecision,
+        minutes: Option<i32>,
+        reason: Option<String>,
+    ) -> GqlResult<ServiceRecord> {
+        let actor = ctx.request().actor().await?;
+        let id = ServiceRecordId(ids::decode_as(
+            &record_id,
+            NodeType::ServiceRecord,
+            "recordId",
+        )?);
+        let review = ctx
+            .services()
+            .service_records
+            .review(actor, id, decision.into(), minutes, reason.as_deref())
+            .await?;
+        Ok(ServiceRecord(review.record))
+    }
+}

@@ -1,0 +1,305 @@
+//! Sign-ups (with waitlists) and attendance.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use feihong_domain::attendance::{self, CheckInput};
+use feihong_domain::geo::Position;
+use feihong_domain::idempotency;
+use feihong_domain::ids::{EventId, SignUpId};
+use feihong_domain::signups;
+
+use super::context::ContextExt as _;
+use super::enums::{SignUpStatus, SignUpWhen};
+use super::error::{GqlError, GqlResult};
+use super::event::Event;
+use super::ids::{self, NodeType};
+use super::scalars::{ListConnection, connection, page_request};
+use super::volunteer::Volunteer;
+
+/// A volunteer's place (or place in the queue) at an event.
+pub struct SignUp(pub signups::SignUp);
+
+#[Object]
+impl SignUp {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::SignUp, self.0.id.0)
+    }
+
+    async fn event(&self, ctx: &Context<'_>) -> GqlResult<Option<Event>> {
+        Ok(ctx
+            .request()
+            .loaders
+            .events
+            .load_one(self.0.event_id)
+            .await?
+            .map(Event))
+    }
+
+    async fn volunteer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
+        Ok(ctx
+            .request()
+            .loaders
+            .volunteers
+            .load_one(self.0.volunteer_id)
+            .await?
+            .map(Volunteer::new))
+    }
+
+    async fn status(&self) -> SignUpStatus {
+        self.0.status.into()
+    }
+
+    /// The current place in the waitlist (1 = promoted next); null unless WAITLISTED.
+    async fn waitlist_position(&self, ctx: &Context<'_>) -> GqlResult<Option<i64>> {
+        if self.0.status != feihong_domain::kinds::SignUpStatus::Waitlisted {
+            return Ok(None);
+        }
+        Ok(ctx
+            .request()
+            .loaders
+            .waitlist_positions
+            .load_one(self.0.id)
+            .await?)
+    }
+
+    async fn attendance(&self, ctx: &Context<'_>) -> GqlResult<Option<Attendance>> {
+        Ok(ctx
+            .request()
+            .loaders
+            .attendance
+            .load_one(self.0.id)
+            .await?
+            .map(Attendance))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// How an attendance moment was recorded.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum RecordedBy {
+    /// The volunteer, by the phone's position.
+    SelfByGps,
+    /// A leader or deputy, by hand.
+    Leader,
+}
+
+#[derive(SimpleObject)]
+pub struct GeoPosition {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+/// Check-in and check-out of a sign-up.
+pub struct Attendance(pub attendance::Attendance);
+
+#[Object]
+impl Attendance {
+    async fn check_in_at(&self) -> DateTime<Utc> {
+        self.0.check_in_at
+    }
+
+    async fn check_in_position(&self) -> Option<GeoPosition> {
+        self.0.check_in_position.map(|p| GeoPosition {
+            lat: p.lat,
+            lng: p.lng,
+        })
+    }
+
+    async fn checked_in_by(&self) -> RecordedBy {
+        if self.0.checked_in_by == self.0.volunteer_id {
+            RecordedBy::SelfByGps
+        } else {
+            RecordedBy::Leader
+        }
+    }
+
+    async fn check_out_at(&self) -> Option<DateTime<Utc>> {
+        self.0.check_out_at
+    }
+
+    async fn check_out_position(&self) -> Option<GeoPosition> {
+        self.0.check_out_position.map(|p| GeoPosition {
+            lat: p.lat,
+            lng: p.lng,
+        })
+    }
+
+    async fn checked_out_by(&self) -> Option<RecordedBy> {
+        self.0.checked_out_by.map(|by| {
+            if by == self.0.volunteer_id {
+                RecordedBy::SelfByGps
+            } else {
+                RecordedBy::Leader
+            }
+        })
+    }
+
+    /// Closed by the server at the event's end because nobody checked out; its service record
+    /// waits for review.
+    async fn auto_closed(&self) -> bool {
+        self.0.auto_closed
+    }
+}
+
+#[derive(InputObject)]
+pub struct PositionInput {
+    pub lat: f64,
+    pub lng: f64,
+    /// The phone's reported accuracy, metres.
+    pub accuracy_m: Option<f64>,
+}
+
+fn sign_up_id(id: &ID) -> GqlResult<SignUpId> {
+    ids::decode_as(id, NodeType::SignUp, "signUpId").map(SignUpId)
+}
+
+fn check_input(
+    sign_up: &ID,
+    position: Option<PositionInput>,
+    at: Option<DateTime<Utc>>,
+) -> GqlResult<CheckInput> {
+    let position = match position {
+        Some(p) => {
+            if p.accuracy_m.is_some_and(|a| !a.is_finite() || a < 0.0) {
+                return Err(GqlError::bad_input(
+                    "position.accuracyM",
+                    "must be a distance in metres",
+                ));
+            }
+            Some((Position::parse(p.lat, p.lng, "position")?, p.accuracy_m))
+        }
+        None => None,
+    };
+    Ok(CheckInput {
+        sign_up_id: sign_up_id(sign_up)?,
+        position,
+        at,
+    })
+}
+
+#[derive(Default)]
+pub struct SignUpQuery;
+
+#[Object]
+impl SignUpQuery {
+    /// The caller's sign-ups: upcoming soonest first, past latest first.
+    async fn my_sign_ups(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "SignUpWhen::Upcoming")] when: SignUpWhen,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ListConnection<SignUp>> {
+        let actor = ctx.request().actor().await?;
+        let page = ctx
+            .services()
+            .sign_ups
+            .my_sign_ups(actor, when.into(), page_request(first, after)?)
+            .await?;
+        Ok(connection(page, SignUp))
+    }
+}
+
+#[derive(Default)]
+pub struct SignUpMutation;
+
+#[Object]
+impl SignUpMutation {
+    /// CONFIRMED while seats remain, else WAITLISTED with a place in the queue. Retrying with the
+    /// same `idempotencyKey` returns the first answer.
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<SignUp> {
+        let actor = ctx.request().actor().await?;
+        let event = EventId(ids::decode_as(&event_id, NodeType::Event, "eventId")?);
+        let services = ctx.services();
+        let sign_up = idempotency::run(
+            &services.db,
+            actor.volunteer,
+            idempotency_key.as_deref(),
+            "signUp",
+            &event,
+            || services.sign_ups.sign_up(actor, event),
+        )
+        .await?;
+        Ok(SignUp(sign_up))
+    }
+
+    /// Frees the seat (the head of the waitlist takes it at once) or leaves the queue.
+    async fn cancel_sign_up(
+        &self,
+        ctx: &Context<'_>,
+        sign_up_id: ID,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<SignUp> {
+        let actor = ctx.request().actor().await?;
+        let id = self::sign_up_id(&sign_up_id)?;
+        let services = ctx.services();
+        let sign_up = idempotency::run(
+            &services.db,
+            actor.volunteer,
+            idempotency_key.as_deref(),
+            "cancelSignUp",
+            &id,
+            || services.sign_ups.cancel_sign_up(actor, id),
+        )
+        .await?;
+        Ok(SignUp(sign_up))
+    }
+
+    /// By the volunteer with the phone's position (within the event's radius, from 30 minutes
+    /// before the start to the end), or by a leader without one. `at` reports an offline
+    /// check-in; it is validated like a live one and never in the future.
+    async fn check_in(
+        &self,
+        ctx: &Context<'_>,
+        sign_up_id: ID,
+        position: Option<PositionInput>,
+        at: Option<DateTime<Utc>>,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<Attendance> {
+        let actor = ctx.request().actor().await?;
+        let input = check_input(&sign_up_id, position, at)?;
+        let services = ctx.services();
+        let attendance = idempotency::run(
+            &services.db,
+            actor.volunteer,
+            idempotency_key.as_deref(),
+            "checkIn",
+            &input,
+            || services.attendance.check_in(actor, input.clone()),
+        )
+        .await?;
+        Ok(Attendance(attendance))
+    }
+
+    /// Only after checking in; creates a PENDING service record of the attended part of the event.
+    async fn check_out(
+        &self,
+        ctx: &Context<'_>,
+        sign_up_id: ID,
+        position: Option<PositionInput>,
+        at: Option<DateTime<Utc>>,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<Attendance> {
+        let actor = ctx.request().actor().await?;
+        let input = check_input(&sign_up_id, position, at)?;
+        let services = ctx.services();
+        let attendance = idempotency::run(
+            &services.db,
+            actor.volunteer,
+            idempotency_key.as_deref(),
+            "checkOut",
+            &input,
+            || services.attendance.check_out(actor, input.clone()),
+        )
+        .await?;
+        Ok(Attendance(attendance))
+    }
+}

@@ -1,0 +1,372 @@
+//! Teams and memberships.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use feihong_domain::ids::{AreaId, MembershipId, TeamId, VolunteerId};
+use feihong_domain::teams::{self, CreateTeam, TeamFilter as DomainTeamFilter, UpdateTeam};
+use feihong_domain::values::mask_phone;
+
+use super::area::Area;
+use super::context::ContextExt as _;
+use super::enums::{JoinPolicy, MemberRole, MembershipStatus, TeamKind};
+use super::error::GqlResult;
+use super::ids::{self, NodeType};
+use super::scalars::{ListConnection, connection, page_request};
+use super::volunteer::Volunteer;
+
+/// A volunteer organisation: a kung-fu patrol team, an anti-fraud group, a school guard team…
+pub struct Team(pub teams::Team);
+
+#[Object]
+impl Team {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Team, self.0.id.0)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> TeamKind {
+        self.0.kind.into()
+    }
+
+    async fn join_policy(&self) -> JoinPolicy {
+        self.0.join_policy.into()
+    }
+
+    async fn area(&self, ctx: &Context<'_>) -> Option<Area> {
+        ctx.services().areas.get(self.0.area_id).map(Area)
+    }
+
+    /// The team this one is a sub-team of.
+    async fn parent(&self, ctx: &Context<'_>) -> GqlResult<Option<Team>> {
+        let Some(parent) = self.0.parent_team_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()
+            .loaders
+            .teams
+            .load_one(parent)
+            .await?
+            .map(Team))
+    }
+
+    async fn sub_teams(&self, ctx: &Context<'_>) -> GqlResult<Vec<Team>> {
+        let teams = ctx.request().loaders.sub_teams.load_one(self.0.id).await?;
+        Ok(teams.unwrap_or_default().into_iter().map(Team).collect())
+    }
+
+    /// ACTIVE members, leaders included.
+    async fn member_count(&self, ctx: &Context<'_>) -> GqlResult<i64> {
+        Ok(ctx
+            .request()
+            .loaders
+            .member_counts
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn leaders(&self, ctx: &Context<'_>) -> GqlResult<Vec<Volunteer>> {
+        let ids = ctx
+            .request()
+            .loaders
+            .leaders
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        let found = ctx
+            .request()
+            .loaders
+            .volunteers
+            .load_many(ids.iter().copied())
+            .await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.get(id).cloned())
+            .map(Volunteer::new)
+            .collect())
+    }
+
+    /// The members, for the team's own members and area admins. With `pending`, the join
+    /// requests waiting for review (for leaders and deputies).
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default = false)] pending: bool,
+    ) -> GqlResult<ListConnection<Membership>> {
+        let actor = ctx.request().actor().await?;
+        let (page, phones) = ctx
+            .services()
+            .teams
+            .members(actor, self.0.id, pending, page_request(first, after)?)
+            .await?;
+        Ok(connection(page, |membership| Membership {
+            inner: membership,
+            show_phone: phones,
+        }))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A volunteer's place in a team.
+pub struct Membership {
+    pub inner: teams::Membership,
+    /// Whether the viewer runs the team and so sees the member's (masked) phone.
+    pub show_phone: bool,
+}
+
+#[Object]
+impl Membership {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Membership, self.inner.id.0)
+    }
+
+    async fn team(&self, ctx: &Context<'_>) -> GqlResult<Option<Team>> {
+        Ok(ctx
+            .request()
+            .loaders
+            .teams
+            .load_one(self.inner.team_id)
+            .await?
+            .map(Team))
+    }
+
+    async fn volunteer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
+        Ok(ctx
+            .request()
+            .loaders
+            .volunteers
+            .load_one(self.inner.volunteer_id)
+            .await?
+            .map(Volunteer::new))
+    }
+
+    /// The member's phone, masked (`138****5678`), for the team's leaders and deputies; null for
+    /// everyone else.
+    async fn phone(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        if !self.show_phone {
+            return Ok(None);
+        }
+        let volunteer = ctx
+            .request()
+            .loaders
+            .volunteers
+            .load_one(self.inner.volunteer_id)
+            .await?;
+        Ok(volunteer.map(|v| mask_phone(v.phone.as_str())))
+    }
+
+    async fn role(&self) -> MemberRole {
+        self.inner.role.into()
+    }
+
+    async fn status(&self) -> MembershipStatus {
+        self.inner.status.into()
+    }
+
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.inner.created_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateTeamInput {
+    /// 1–80 characters.
+    pub name: String,
+    pub kind: TeamKind,
+    pub area_id: ID,
+    #[graphql(default_with = "JoinPolicy::Open")]
+    pub join_policy: JoinPolicy,
+    pub parent_team_id: Option<ID>,
+    /// The first leader; the creating admin when omitted.
+    pub leader_id: Option<ID>,
+}
+
+#[derive(InputObject, Default)]
+pub struct UpdateTeamInput {
+    pub name: Option<String>,
+    pub kind: Option<TeamKind>,
+    pub join_policy: Option<JoinPolicy>,
+}
+
+#[derive(InputObject, Default)]
+pub struct TeamFilter {
+    /// The area and everything below it.
+    pub area_id: Option<ID>,
+    pub kind: Option<TeamKind>,
+    pub name_contains: Option<String>,
+}
+
+fn team_id(id: &ID, field: &str) -> GqlResult<TeamId> {
+    ids::decode_as(id, NodeType::Team, field).map(TeamId)
+}
+
+#[derive(Default)]
+pub struct TeamQuery;
+
+#[Object]
+impl TeamQuery {
+    /// Teams, in creation order: by area (with its subtree), kind, and name.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TeamFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ListConnection<Team>> {
+        let filter = filter.unwrap_or_default();
+        let domain = DomainTeamFilter {
+            area_id: filter
+                .area_id
+                .map(|id| ids::decode_as(&id, NodeType::Area, "filter.areaId").map(AreaId))
+                .transpose()?,
+            kind: filter.kind.map(Into::into),
+            name_contains: filter.name_contains,
+        };
+        let page = ctx
+            .services()
+            .teams
+            .teams(domain, page_request(first, after)?)
+            .await?;
+        Ok(connection(page, Team))
+    }
+
+    async fn team(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Team>> {
+        let id = team_id(&id, "id")?;
+        Ok(ctx.request().loaders.teams.load_one(id).await?.map(Team))
+    }
+}
+
+#[derive(Default)]
+pub struct TeamMutation;
+
+#[Object]
+impl TeamMutation {
+    /// Admins create teams inside their area.
+    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> GqlResult<Team> {
+        let actor = ctx.request().actor().await?;
+        let create = CreateTeam {
+            name: input.name,
+            kind: input.kind.into(),
+            area_id: AreaId(ids::decode_as(
+                &input.area_id,
+                NodeType::Area,
+                "input.areaId",
+            )?),
+            join_policy: input.join_policy.into(),
+            parent_team_id: input
+                .parent_team_id
+                .map(|id| team_id(&id, "input.parentTeamId"))
+                .transpose()?,
+            leader_id: input
+                .leader_id
+                .map(|id| {
+                    ids::decode_as(&id, NodeType::Volunteer, "input.leaderId").map(VolunteerId)
+                })
+                .transpose()?,
+        };
+        Ok(Team(ctx.services().teams.create_team(actor, create).await?))
+    }
+
+    async fn update_team(
+        &self,
+        ctx: &Context<'_>,
+        team_id: ID,
+        input: UpdateTeamInput,
+    ) -> GqlResult<Team> {
+        let actor = ctx.request().actor().await?;
+        let id = self::team_id(&team_id, "teamId")?;
+        let update = UpdateTeam {
+            name: input.name,
+            kind: input.kind.map(Into::into),
+            join_policy: input.join_policy.map(Into::into),
+        };
+        Ok(Team(
+            ctx.services().teams.update_team(actor, id, update).await?,
+        ))
+    }
+
+    /// OPEN teams admit at once (ACTIVE); APPROVAL teams record a PENDING request.
+    async fn join_team(&self, ctx: &Context<'_>, team_id: ID) -> GqlResult<Membership> {
+        let actor = ctx.request().actor().await?;
+        let membership = ctx
+            .services()
+            .teams
+            .join_team(actor, self::team_id(&team_id, "teamId")?)
+            .await?;
+        Ok(Membership {
+            inner: membership,
+            show_phone: false,
+        })
+    }
+
+    async fn review_membership(
+        &self,
+        ctx: &Context<'_>,
+        membership_id: ID,
+        approve: bool,
+    ) -> GqlResult<Membership> {
+        let actor = ctx.request().actor().await?;
+        let id = MembershipId(ids::decode_as(
+            &membership_id,
+            NodeType::Membership,
+            "membershipId",
+        )?);
+        let membership = ctx
+            .services()
+            .teams
+            .review_membership(actor, id, approve)
+            .await?;
+        Ok(Membership {
+            inner: membership,
+            show_phone: true,
+        })
+    }
+
+    /// Leaders appoint leaders and deputies; a team keeps at least one leader.
+    async fn set_member_role(
+        &self,
+        ctx: &Context<'_>,
+        team_id: ID,
+        volunteer_id: ID,
+        role: MemberRole,
+    ) -> GqlResult<Membership> {
+        let actor = ctx.request().actor().await?;
+        let team = self::team_id(&team_id, "teamId")?;
+        let volunteer = VolunteerId(ids::decode_as(
+            &volunteer_id,
+            NodeType::Volunteer,
+            "volunteerId",
+        )?);
+        let membership = ctx
+            .services()
+            .teams
+            .set_member_role(actor, team, volunteer, role.into())
+            .await?;
+        Ok(Membership {
+            inner: membership,
+            show_phone: true,
+        })
+    }
+
+    async fn leave_team(&self, ctx: &Context<'_>, team_id: ID) -> GqlResult<Membership> {
+        let actor = ctx.request().actor().await?;
+        let membership = ctx
+            .services()
+            .teams
+            .leave_team(actor, self::team_id(&team_id, "teamId")?)
+            .await?;
+        Ok(Membership {
+            inner: membership,
+            show_phone: false,
+        })
+    }
+}

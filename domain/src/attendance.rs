@@ -1,0 +1,418 @@
+//! Attendance: checking in and out on site (by GPS, or by hand by a leader), and the PENDING
+//! service record a check-out creates (invariant 6).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::is_unique_violation;
+use crate::actor::Actor;
+use crate::deps::Deps;
+use crate::entity::{attendances, events, service_records, sign_ups};
+use crate::error::{Error, Result};
+use crate::events::Events;
+use crate::geo::Position;
+use crate::ids::{AttendanceId, EventId, SignUpId, TeamId, VolunteerId};
+use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
+use crate::policy;
+use crate::teams::Teams;
+
+/// Self check-in opens this long before the start.
+pub const CHECK_IN_OPENS_BEFORE: Duration = Duration::minutes(30);
+/// Open check-ins of events over for longer than this are closed at the event's end.
+pub const AUTO_CLOSE_AFTER: Duration = Duration::hours(2);
+/// Clock skew tolerated between a phone and the server.
+const FUTURE_SKEW: Duration = Duration::seconds(5);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attendance {
+    pub id: AttendanceId,
+    pub sign_up_id: SignUpId,
+    pub event_id: EventId,
+    pub volunteer_id: VolunteerId,
+    pub check_in_at: DateTime<Utc>,
+    pub check_in_position: Option<Position>,
+    pub checked_in_by: VolunteerId,
+    pub check_out_at: Option<DateTime<Utc>>,
+    pub check_out_position: Option<Position>,
+    pub checked_out_by: Option<VolunteerId>,
+    pub auto_closed: bool,
+}
+
+impl From<attendances::Model> for Attendance {
+    fn from(row: attendances::Model) -> Self {
+        let position = |lat: Option<f64>, lng: Option<f64>| {
+            Some(Position {
+                lat: lat?,
+                lng: lng?,
+            })
+        };
+        Self {
+            id: AttendanceId(row.id),
+            sign_up_id: SignUpId(row.sign_up_id),
+            event_id: EventId(row.event_id),
+            volunteer_id: VolunteerId(row.volunteer_id),
+            check_in_at: row.check_in_at,
+            check_in_position: position(row.check_in_lat, row.check_in_lng),
+            checked_in_by: VolunteerId(row.check_in_by),
+            check_out_at: row.check_out_at,
+            check_out_position: position(row.check_out_lat, row.check_out_lng),
+            checked_out_by: row.check_out_by.map(VolunteerId),
+            auto_closed: row.auto_closed,
+        }
+    }
+}
+
+/// A phone's report: where (with its accuracy) and, when it was offline, when.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckInput {
+    pub sign_up_id: SignUpId,
+    pub position: Option<(Position, Option<f64>)>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Whole minutes of `[from, to)` that fall inside the event.
+pub fn credited_minutes(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+) -> i32 {
+    let start = from.max(starts);
+    let end = to.min(ends);
+    if end <= start {
+        0
+    } else {
+        (end - start).num_minutes().min(i64::from(i32::MAX)) as i32
+    }
+}
+
+pub struct AttendanceService {
+    deps: Deps,
+    teams: Arc<Teams>,
+    events: Arc<Events>,
+}
+
+enum Recorder {
+    /// The volunteer themself, by GPS.
+    SelfByGps,
+    /// A leader or deputy, by hand.
+    Leader,
+}
+
+impl AttendanceService {
+    pub fn new(deps: Deps, teams: Arc<Teams>, events: Arc<Events>) -> Self {
+        Self {
+            deps,
+            teams,
+            events,
+        }
+    }
+
+    async fn recorder(
+        &self,
+        conn: &impl ConnectionTrait,
+        actor: &Actor,
+        sign_up: &sign_ups::Model,
+        event: &events::Model,
+    ) -> Result<Recorder> {
+        if sign_up.volunteer_id == actor.volunteer.0 {
+            return Ok(Recorder::SelfByGps);
+        }
+        let team = self.teams.find(conn, TeamId(event.team_id)).await?;
+        policy::check_manages_team(
+            actor,
+            &self.deps.areas,
+            self.teams.scope_for(conn, Some(actor), &team).await?,
+        )
+        .map_err(|_| Error::NotFound("sign-up"))?;
+        Ok(Recorder::Leader)
+    }
+
+    fn moment(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        match at {
+            Some(at) if at > now + FUTURE_SKEW => {
+                Err(Error::invalid("at", "must not be in the future"))
+            }
+            Some(at) => Ok(at),
+            None => Ok(now),
+        }
+    }
+
+    fn check_position(
+        event: &events::Model,
+        position: Option<(Position, Option<f64>)>,
+    ) -> Result<()> {
+        let Some((position, _)) = position else {
+            return Err(Error::invalid(
+                "position",
+                "is required to check in by yourself",
+            ));
+        };
+        let distance = position.distance_m(&Position {
+            lat: event.lat,
+            lng: event.lng,
+        });
+        if distance > f64::from(event.radius_m) {
+            return Err(Error::conflict(format!(
+                "you are {} m from the event; check in within {} m",
+                distance.round(),
+                event.radius_m
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn check_in(&self, actor: &Actor, input: CheckInput) -> Result<Attendance> {
+        let now = Utc::now();
+        let at = Self::moment(input.at, now)?;
+        let txn = self.deps.store.write().await?;
+        let sign_up = sign_ups::Entity::find_by_id(input.sign_up_id.0)
+            .one(&*txn)
+            .await?
+            .ok_or(Error::NotFound("sign-up"))?;
+        let event = self.events.find(&*txn, EventId(sign_up.event_id)).await?;
+        let recorder = self.recorder(&*txn, actor, &sign_up, &event).await?;
+        if sign_up.status != SignUpStatus::Confirmed {
+            return Err(Error::conflict("only a confirmed sign-up can check in"));
+        }
+        if event.status == EventStatus::Cancelled {
+            return Err(Error::conflict("this event was cancelled"));
+        }
+        if at < event.starts_at - CHECK_IN_OPENS_BEFORE || at > event.ends_at {
+            let message = "check-in is open from 30 minutes before the start until the end";
+            return Err(if input.at.is_some() {
+                Error::invalid("at", message)
+            } else {
+                Error::conflict(message)
+            });
+        }
+        if matches!(recorder, Recorder::SelfByGps) {
+            Self::check_position(&event, input.position)?;
+        }
+        let (lat, lng, accuracy) = match input.position {
+            Some((position, accuracy)) => (Some(position.lat), Some(position.lng), accuracy),
+            None => (None, None, None),
+        };
+        let row = attendances::ActiveModel {
+            sign_up_id: Set(sign_up.id),
+            event_id: Set(event.id),
+            volunteer_id: Set(sign_up.volunteer_id),
+            check_in_at: Set(at),
+            check_in_lat: Set(lat),
+            check_in_lng: Set(lng),
+            check_in_accuracy_m: Set(accuracy),
+            check_in_by: Set(actor.volunteer.0),
+            check_out_at: Set(None),
+            check_out_lat: Set(None),
+            check_out_lng: Set(None),
+            check_out_accuracy_m: Set(None),
+            check_out_by: Set(None),
+            auto_closed: Set(false),
+            ..Default::default()
+        }
+        .insert(&*txn)
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                Error::conflict("already checked in")
+            } else {
+                error.into()
+            }
+        })?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    pub async fn check_out(&self, actor: &Actor, input: CheckInput) -> Result<Attendance> {
+        let now = Utc::now();
+        let at = Self::moment(input.at, now)?;
+        let txn = self.deps.store.write().await?;
+        let sign_up = sign_ups::Entity::find_by_id(input.sign_up_id.0)
+            .one(&*txn)
+            .await?
+            .ok_or(Error::NotFound("sign-up"))?;
+        let event = self.events.find(&*txn, EventId(sign_up.event_id)).await?;
+        self.recorder(&*txn, actor, &sign_up, &event).await?;
+        let attendance = attendances::Entity::find()
+            .filter(attendances::Column::SignUpId.eq(sign_up.id))
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| Error::conflict("check in before checking out"))?;
+        if attendance.check_out_at.is_some() {
+            return Err(Error::conflict("already checked out"));
+        }
+        if at < attendance.check_in_at {
+            return Err(Error::invalid("at", "must not be before the check-in"));
+        }
+        if input.at.is_some() && at > event.ends_at + AUTO_CLOSE_AFTER {
+            return Err(Error::invalid(
+                "at",
+                "must be within two hours after the event's end",
+            ));
+        }
+        let (lat, lng, accuracy) = match input.position {
+            Some((position, accuracy)) => (Some(position.lat), Some(position.lng), accuracy),
+            None => (None, None, None),
+        };
+        let closed = attendances::Entity::update_many()
+            .col_expr(attendances::Column::CheckOutAt, Expr::value(at))
+            .col_expr(attendances::Column::CheckOutLat, Expr::value(lat))
+            .col_expr(attendances::Column::CheckOutLng, Expr::value(lng))
+            .col_expr(
+                attendances::Column::CheckOutAccuracyM,
+                Expr::value(accuracy),
+            )
+            .col_expr(
+                attendances::Column::CheckOutBy,
+                Expr::value(actor.volunteer.0),
+            )
+            .filter(attendances::Column::Id.eq(attendance.id))
+            .filter(attendances::Column::CheckOutAt.is_null())
+            .exec(&*txn)
+            .await?;
+        if closed.rows_affected != 1 {
+            return Err(Error::conflict("already checked out"));
+        }
+        self.credit(&*txn, &attendance, &event, at, false).await?;
+        let row = attendances::Entity::find_by_id(attendance.id)
+            .one(&*txn)
+            .await?
+            .ok_or(Error::NotFound("attendance"))?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// The PENDING service record of an attended interval (none for zero minutes).
+    async fn credit(
+        &self,
+        conn: &impl ConnectionTrait,
+        attendance: &attendances::Model,
+        event: &events::Model,
+        out_at: DateTime<Utc>,
+        needs_review: bool,
+    ) -> Result<()> {
+        let minutes = credited_minutes(
+            attendance.check_in_at,
+            out_at,
+            event.starts_at,
+            event.ends_at,
+        );
+        if minutes == 0 {
+            return Ok(());
+        }
+        let now = Utc::now();
+        service_records::ActiveModel {
+            volunteer_id: Set(attendance.volunteer_id),
+            team_id: Set(event.team_id),
+            event_id: Set(Some(event.id)),
+            attendance_id: Set(Some(attendance.id)),
+            minutes: Set(minutes),
+            service_date: Set(event
+                .starts_at
+                .with_timezone(&self.deps.timezone)
+                .date_naive()),
+            status: Set(RecordStatus::Pending),
+            note: Set(None),
+            needs_review: Set(needs_review),
+            reviewer_id: Set(None),
+            reviewed_at: Set(None),
+            reason: Set(None),
+            created_by: Set(attendance.check_in_by),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Closes check-ins left open on events that ended more than two hours ago, at the event's
+    /// end, flagging their records for review. Returns how many it closed.
+    pub async fn close_stale(&self) -> Result<u64> {
+        let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
+        let open: Vec<i64> = attendances::Entity::find()
+            .select_only()
+            .column(attendances::Column::EventId)
+            .filter(attendances::Column::CheckOutAt.is_null())
+            .distinct()
+            .limit(500)
+            .into_tuple()
+            .all(&self.deps.store.db)
+            .await?;
+        let mut closed = 0;
+        for event_id in open {
+            let event = self
+                .events
+                .find(&self.deps.store.db, EventId(event_id))
+                .await?;
+            if event.ends_at > cutoff {
+                continue;
+            }
+            let txn = self.deps.store.write().await?;
+            let stale = attendances::Entity::find()
+                .filter(attendances::Column::EventId.eq(event_id))
+                .filter(attendances::Column::CheckOutAt.is_null())
+                .all(&*txn)
+                .await?;
+            for attendance in stale {
+                let updated = attendances::Entity::update_many()
+                    .col_expr(attendances::Column::CheckOutAt, Expr::value(event.ends_at))
+                    .col_expr(attendances::Column::AutoClosed, Expr::value(true))
+                    .filter(attendances::Column::Id.eq(attendance.id))
+                    .filter(attendances::Column::CheckOutAt.is_null())
+                    .exec(&*txn)
+                    .await?;
+                if updated.rows_affected == 1 {
+                    self.credit(&*txn, &attendance, &event, event.ends_at, true)
+                        .await?;
+                    closed += 1;
+                }
+            }
+            txn.commit().await?;
+        }
+        Ok(closed)
+    }
+
+    /// Attendance of each sign-up, for DataLoaders.
+    pub async fn for_sign_ups(&self, ids: &[SignUpId]) -> Result<HashMap<SignUpId, Attendance>> {
+        let rows = attendances::Entity::find()
+            .filter(attendances::Column::SignUpId.is_in(ids.iter().map(|id| id.0)))
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (SignUpId(row.sign_up_id), Attendance::from(row)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(minutes)
+    }
+
+    #[test]
+    fn only_the_overlap_with_the_event_is_credited() {
+        let (starts, ends) = (at(0), at(120));
+        assert_eq!(credited_minutes(at(-30), at(60), starts, ends), 60);
+        assert_eq!(credited_minutes(at(10), at(200), starts, ends), 110);
+        assert_eq!(
+            credited_minutes(at(-30), at(300), starts, ends),
+            120,
+            "never more than the event's length"
+        );
+        assert_eq!(credited_minutes(at(130), at(200), starts, ends), 0);
+        assert_eq!(credited_minutes(at(10), at(10), starts, ends), 0);
+    }
+}

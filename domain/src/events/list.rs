@@ -1,0 +1,220 @@
+//! Reading events: one by id, and filtered lists (by team, area subtree, kind, status, time, or
+//! nearest first around a point), each showing only what the caller may see.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::{Event, Events};
+use crate::actor::Viewer;
+use crate::entity::events;
+use crate::error::{Error, Result};
+use crate::geo::Position;
+use crate::ids::{AreaId, EventId, TeamId};
+use crate::kinds::{EventKind, EventStatus, Visibility};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::policy;
+
+/// Nearest-first searches look at most this far and this many candidates.
+pub const MAX_NEAR_RADIUS_M: i32 = 50_000;
+const MAX_NEAR_CANDIDATES: u64 = 5_000;
+
+#[derive(Default)]
+pub struct EventFilter {
+    pub team_id: Option<TeamId>,
+    pub area_id: Option<AreaId>,
+    pub kind: Option<EventKind>,
+    pub status: Option<EventStatus>,
+    pub starts_after: Option<DateTime<Utc>>,
+    pub starts_before: Option<DateTime<Utc>>,
+    /// Centre and radius (metres): only events within it, nearest first.
+    pub near: Option<(Position, i32)>,
+}
+
+impl Events {
+    /// What the viewer may see, as a condition: published PUBLIC events, their teams' events,
+    /// drafts of teams they run, and everything in areas they administer.
+    async fn visible_to(&self, viewer: &Viewer) -> Result<Condition> {
+        let public = Condition::all()
+            .add(events::Column::Visibility.eq(Visibility::Public))
+            .add(events::Column::Status.ne(EventStatus::Draft));
+        let Some(actor) = viewer.actor() else {
+            return Ok(public);
+        };
+        let roles = self.teams.active_roles(actor.volunteer).await?;
+        let member_of: Vec<i64> = roles.keys().map(|id| id.0).collect();
+        let runs: Vec<i64> = roles
+            .iter()
+            .filter(|(_, role)| role.manages())
+            .map(|(id, _)| id.0)
+            .collect();
+        let mut condition = Condition::any()
+            .add(public)
+            .add(
+                Condition::all()
+                    .add(events::Column::TeamId.is_in(member_of))
+                    .add(events::Column::Status.ne(EventStatus::Draft)),
+            )
+            .add(events::Column::TeamId.is_in(runs));
+        if !actor.admin_areas.is_empty() {
+            let areas: Vec<i64> = actor
+                .admin_areas
+                .iter()
+                .flat_map(|area| self.deps.areas.subtree(*area))
+                .map(|a| a.0)
+                .collect();
+            condition = condition.add(events::Column::AreaId.is_in(areas));
+        }
+        Ok(condition)
+    }
+
+    /// The event, when it exists and the viewer may see it.
+    pub async fn event(&self, viewer: &Viewer, id: EventId) -> Result<Option<Event>> {
+        let db = &self.deps.store.db;
+        let Some(row) = events::Entity::find_by_id(id.0).one(db).await? else {
+            return Ok(None);
+        };
+        let team = self.teams.find(db, TeamId(row.team_id)).await?;
+        let scope = self.teams.scope_for(db, viewer.actor(), &team).await?;
+        Ok(
+            policy::can_see_event(viewer, &self.deps.areas, scope, row.visibility, row.status)
+                .then(|| Event::from(row)),
+        )
+    }
+
+    /// Events by id without a visibility check, for relations whose parent was already checked
+    /// (a volunteer's own sign-up, say).
+    pub async fn events_by_id(&self, ids: &[EventId]) -> Result<HashMap<EventId, Event>> {
+        let rows = events::Entity::find()
+            .filter(events::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (EventId(row.id), Event::from(row)))
+            .collect())
+    }
+
+    pub async fn events(
+        &self,
+        viewer: &Viewer,
+        filter: EventFilter,
+        page: PageRequest,
+    ) -> Result<Page<Event>> {
+        let mut condition = Condition::all().add(self.visible_to(viewer).await?);
+        if let Some(team) = filter.team_id {
+            condition = condition.add(events::Column::TeamId.eq(team.0));
+        }
+        if let Some(area) = filter.area_id {
+            if self.deps.areas.get(area).is_none() {
+                return Err(Error::invalid("filter.areaId", "no such area"));
+            }
+            condition = condition.add(
+                events::Column::AreaId
+                    .is_in(self.deps.areas.subtree(area).into_iter().map(|a| a.0)),
+            );
+        }
+        if let Some(kind) = filter.kind {
+            condition = condition.add(events::Column::Kind.eq(kind));
+        }
+        if let Some(status) = filter.status {
+            condition = condition.add(events::Column::Status.eq(status));
+        }
+        if let Some(after) = filter.starts_after {
+            condition = condition.add(events::Column::StartsAt.gte(after));
+        }
+        if let Some(before) = filter.starts_before {
+            condition = condition.add(events::Column::StartsAt.lt(before));
+        }
+        match filter.near {
+            Some((centre, radius_m)) => self.nearest(condition, centre, radius_m, page).await,
+            None => self.by_start(condition, page).await,
+        }
+    }
+
+    async fn by_start(&self, condition: Condition, page: PageRequest) -> Result<Page<Event>> {
+        let db = &self.deps.store.db;
+        let total = events::Entity::find()
+            .filter(condition.clone())
+            .count(db)
+            .await?;
+        let mut query = events::Entity::find()
+            .filter(condition)
+            .order_by_asc(events::Column::StartsAt)
+            .order_by_asc(events::Column::Id);
+        if let Some((at, id)) = page.after_time()? {
+            query = query.filter(
+                Condition::any().add(events::Column::StartsAt.gt(at)).add(
+                    Condition::all()
+                        .add(events::Column::StartsAt.eq(at))
+                        .add(events::Column::Id.gt(id)),
+                ),
+            );
+        }
+        let rows = query.limit(page.first + 1).all(db).await?;
+        Ok(Page::from_rows(rows, page.first, total, |row| {
+            Cursor::Time(row.starts_at, row.id)
+        })
+        .map(Event::from))
+    }
+
+    /// Nearest first: an index lookup on a latitude/longitude box, then exact great-circle
+    /// distances. Pages are positions in that order.
+    async fn nearest(
+        &self,
+        condition: Condition,
+        centre: Position,
+        radius_m: i32,
+        page: PageRequest,
+    ) -> Result<Page<Event>> {
+        if !(1..=MAX_NEAR_RADIUS_M).contains(&radius_m) {
+            return Err(Error::invalid(
+                "filter.near.radiusM",
+                "must be from 1 to 50000 metres",
+            ));
+        }
+        let (lat_min, lat_max, lng_min, lng_max) = centre.bounding_box(f64::from(radius_m));
+        let rows = events::Entity::find()
+            .filter(condition)
+            .filter(events::Column::Lat.between(lat_min, lat_max))
+            .filter(events::Column::Lng.between(lng_min, lng_max))
+            .order_by_asc(events::Column::StartsAt)
+            .limit(MAX_NEAR_CANDIDATES)
+            .all(&self.deps.store.db)
+            .await?;
+        let mut within: Vec<(f64, events::Model)> = rows
+            .into_iter()
+            .map(|row| {
+                (
+                    centre.distance_m(&Position {
+                        lat: row.lat,
+                        lng: row.lng,
+                    }),
+                    row,
+                )
+            })
+            .filter(|(distance, _)| *distance <= f64::from(radius_m))
+            .collect();
+        within.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then(a.1.starts_at.cmp(&b.1.starts_at))
+                .then(a.1.id.cmp(&b.1.id))
+        });
+        let total = within.len() as u64;
+        let offset = page.offset()?;
+        let rows: Vec<(u64, events::Model)> = within
+            .into_iter()
+            .enumerate()
+            .skip(offset as usize)
+            .take(page.first as usize + 1)
+            .map(|(index, (_, row))| (index as u64 + 1, row))
+            .collect();
+        Ok(Page::from_rows(rows, page.first, total, |(position, _)| {
+            Cursor::Offset(*position)
+        })
+        .map(|(_, row)| Event::from(row)))
+    }
+}

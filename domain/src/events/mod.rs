@@ -1,0 +1,560 @@
+//! Events: created as drafts by those who run a team, published, changed and cancelled.
+
+mod list;
+mod schedules;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, sea_query::Expr,
+};
+use serde::Serialize;
+
+pub use list::EventFilter;
+pub use schedules::{PatrolSchedule, SchedulePatrols, Weekday};
+
+use crate::actor::Actor;
+use crate::audit::{self, AuditRecord};
+use crate::deps::{Deps, text};
+use crate::entity::{events, sign_ups};
+use crate::error::{Error, Result};
+use crate::geo::Position;
+use crate::ids::{AreaId, EventId, ScheduleId, SignUpId, TeamId, VolunteerId};
+use crate::kinds::{EventKind, EventStatus, NotificationKind, SignUpStatus, Visibility};
+use crate::notifications::notify;
+use crate::policy::{self, TeamScope};
+use crate::signups;
+use crate::teams::Teams;
+
+pub const MAX_CAPACITY: i32 = 100_000;
+
+/// Where an event happens and how close a self check-in must be.
+#[derive(Debug, Clone, Serialize)]
+pub struct Location {
+    pub address: String,
+    pub position: Position,
+    pub radius_m: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: EventId,
+    pub team_id: TeamId,
+    pub area_id: AreaId,
+    pub schedule_id: Option<ScheduleId>,
+    pub kind: EventKind,
+    pub title: String,
+    pub description: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub capacity: i32,
+    pub confirmed_count: i32,
+    pub location: Location,
+    pub visibility: Visibility,
+    pub status: EventStatus,
+    pub sign_up_closes_at: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<events::Model> for Event {
+    fn from(row: events::Model) -> Self {
+        Self {
+            id: EventId(row.id),
+            team_id: TeamId(row.team_id),
+            area_id: AreaId(row.area_id),
+            schedule_id: row.schedule_id.map(ScheduleId),
+            kind: row.kind,
+            title: row.title,
+            description: row.description,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            capacity: row.capacity,
+            confirmed_count: row.confirmed_count,
+            location: Location {
+                address: row.address,
+                position: Position {
+                    lat: row.lat,
+                    lng: row.lng,
+                },
+                radius_m: row.radius_m,
+            },
+            visibility: row.visibility,
+            status: row.status,
+            sign_up_closes_at: row.sign_up_closes_at,
+            cancel_reason: row.cancel_reason,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A location as the client sent it.
+pub struct LocationInput {
+    pub address: String,
+    pub lat: f64,
+    pub lng: f64,
+    pub radius_m: Option<i32>,
+}
+
+impl LocationInput {
+    pub(crate) fn parse(&self, field: &str) -> Result<Location> {
+        let radius_m = self.radius_m.unwrap_or(200);
+        if !(10..=5_000).contains(&radius_m) {
+            return Err(Error::invalid(
+                format!("{field}.radiusM"),
+                "must be from 10 to 5000 metres",
+            ));
+        }
+        Ok(Location {
+            address: text(&self.address, &format!("{field}.address"), 1, 200, false)?,
+            position: Position::parse(self.lat, self.lng, field)?,
+            radius_m,
+        })
+    }
+}
+
+pub struct CreateEvent {
+    pub team_id: TeamId,
+    pub kind: EventKind,
+    pub title: String,
+    pub description: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub capacity: i32,
+    pub location: LocationInput,
+    pub visibility: Visibility,
+    pub sign_up_closes_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct UpdateEvent {
+    pub kind: Option<EventKind>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub capacity: Option<i32>,
+    pub location: Option<LocationInput>,
+    pub visibility: Option<Visibility>,
+    pub sign_up_closes_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) fn check_capacity(capacity: i32, field: &str) -> Result<()> {
+    if (1..=MAX_CAPACITY).contains(&capacity) {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, "must be from 1 to 100000"))
+    }
+}
+
+/// Start, end and sign-up deadline: the end after the start, at most 7 days long, not more than
+/// 30 days in the past (for recording recent activities) nor 2 years ahead.
+pub(crate) fn check_times(
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    closes_at: Option<DateTime<Utc>>,
+    prefix: &str,
+) -> Result<()> {
+    let now = Utc::now();
+    if starts_at < now - Duration::days(30) {
+        return Err(Error::invalid(
+            format!("{prefix}startsAt"),
+            "must not be more than 30 days in the past",
+        ));
+    }
+    if starts_at > now + Duration::days(731) {
+        return Err(Error::invalid(
+            format!("{prefix}startsAt"),
+            "must be within two years",
+        ));
+    }
+    if ends_at <= starts_at {
+        return Err(Error::invalid(
+            format!("{prefix}endsAt"),
+            "must be after startsAt",
+        ));
+    }
+    if ends_at - starts_at > Duration::days(7) {
+        return Err(Error::invalid(
+            format!("{prefix}endsAt"),
+            "an event lasts at most 7 days",
+        ));
+    }
+    if closes_at.is_some_and(|closes| closes > ends_at) {
+        return Err(Error::invalid(
+            format!("{prefix}signUpClosesAt"),
+            "must not be after endsAt",
+        ));
+    }
+    Ok(())
+}
+
+pub struct Events {
+    deps: Deps,
+    teams: std::sync::Arc<Teams>,
+}
+
+fn audit_entry<'a>(
+    actor: &Actor,
+    action: &'a str,
+    before: Option<&'a Event>,
+    after: &'a Event,
+) -> AuditRecord<'a, Event, Event> {
+    AuditRecord {
+        actor: Some(actor.volunteer),
+        action,
+        entity_type: "event",
+        entity_id: after.id.0,
+        area: Some(after.area_id),
+        team_id: Some(after.team_id.0),
+        before,
+        after: Some(after),
+    }
+}
+
+/// Active (CONFIRMED or WAITLISTED) sign-ups of an event: who is told when it changes.
+async fn active_sign_ups(
+    conn: &impl ConnectionTrait,
+    event: EventId,
+) -> Result<Vec<(SignUpId, VolunteerId)>> {
+    let rows: Vec<(i64, i64)> = sign_ups::Entity::find()
+        .select_only()
+        .column(sign_ups::Column::Id)
+        .column(sign_ups::Column::VolunteerId)
+        .filter(sign_ups::Column::EventId.eq(event.0))
+        .filter(sign_ups::Column::Status.is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, volunteer)| (SignUpId(id), VolunteerId(volunteer)))
+        .collect())
+}
+
+impl Events {
+    pub fn new(deps: Deps, teams: std::sync::Arc<Teams>) -> Self {
+        Self { deps, teams }
+    }
+
+    pub(crate) async fn find(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: EventId,
+    ) -> Result<events::Model> {
+        events::Entity::find_by_id(id.0)
+            .one(conn)
+            .await?
+            .ok_or(Error::NotFound("event"))
+    }
+
+    async fn manager_scope(
+        &self,
+        conn: &impl ConnectionTrait,
+        actor: &Actor,
+        team: TeamId,
+    ) -> Result<TeamScope> {
+        let team = self.teams.find(conn, team).await?;
+        let scope = self.teams.scope_for(conn, Some(actor), &team).await?;
+        policy::check_manages_team(actor, &self.deps.areas, scope)?;
+        Ok(scope)
+    }
+
+    pub async fn create_event(&self, actor: &Actor, input: CreateEvent) -> Result<Event> {
+        let title = text(&input.title, "input.title", 1, 120, false)?;
+        let description = text(
+            input.description.as_deref().unwrap_or(""),
+            "input.description",
+            0,
+            5_000,
+            true,
+        )?;
+        check_capacity(input.capacity, "input.capacity")?;
+        check_times(
+            input.starts_at,
+            input.ends_at,
+            input.sign_up_closes_at,
+            "input.",
+        )?;
+        let location = input.location.parse("input.location")?;
+        let txn = self.deps.store.write().await?;
+        let scope = self.manager_scope(&*txn, actor, input.team_id).await?;
+        let now = Utc::now();
+        let row = events::ActiveModel {
+            team_id: Set(input.team_id.0),
+            area_id: Set(scope.area.0),
+            schedule_id: Set(None),
+            kind: Set(input.kind),
+            title: Set(title),
+            description: Set(description),
+            starts_at: Set(input.starts_at),
+            ends_at: Set(input.ends_at),
+            capacity: Set(input.capacity),
+            confirmed_count: Set(0),
+            address: Set(location.address),
+            lat: Set(location.position.lat),
+            lng: Set(location.position.lng),
+            radius_m: Set(location.radius_m),
+            visibility: Set(input.visibility),
+            status: Set(EventStatus::Draft),
+            sign_up_closes_at: Set(input.sign_up_closes_at),
+            cancel_reason: Set(None),
+            created_by: Set(actor.volunteer.0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*txn)
+        .await?;
+        let event = Event::from(row);
+        audit::record(&*txn, audit_entry(actor, "event.create", None, &event)).await?;
+        txn.commit().await?;
+        Ok(event)
+    }
+
+    /// Changes an event that is not cancelled or over. Raising capacity promotes from the
+    /// waitlist in the same transaction; capacity cannot drop below the confirmed sign-ups.
+    /// Volunteers signed up are told of changes to time or place.
+    pub async fn update_event(
+        &self,
+        actor: &Actor,
+        id: EventId,
+        input: UpdateEvent,
+    ) -> Result<Event> {
+        let title = input
+            .title
+            .as_deref()
+            .map(|t| text(t, "input.title", 1, 120, false))
+            .transpose()?;
+        let description = input
+            .description
+            .as_deref()
+            .map(|d| text(d, "input.description", 0, 5_000, true))
+            .transpose()?;
+        if let Some(capacity) = input.capacity {
+            check_capacity(capacity, "input.capacity")?;
+        }
+        let location = input
+            .location
+            .as_ref()
+            .map(|l| l.parse("input.location"))
+            .transpose()?;
+        let txn = self.deps.store.write().await?;
+        // Lock the event row first: sign-ups and cancellations wait for this change.
+        events::Entity::update_many()
+            .col_expr(events::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(events::Column::Id.eq(id.0))
+            .exec(&*txn)
+            .await?;
+        let row = self.find(&*txn, id).await?;
+        self.manager_scope(&*txn, actor, TeamId(row.team_id))
+            .await?;
+        if !matches!(row.status, EventStatus::Draft | EventStatus::Published) {
+            return Err(Error::conflict(
+                "a cancelled or completed event cannot be changed",
+            ));
+        }
+        let before = Event::from(row.clone());
+        let starts_at = input.starts_at.unwrap_or(row.starts_at);
+        let ends_at = input.ends_at.unwrap_or(row.ends_at);
+        let closes_at = input.sign_up_closes_at.or(row.sign_up_closes_at);
+        if input.starts_at.is_some() || input.ends_at.is_some() || input.sign_up_closes_at.is_some()
+        {
+            check_times(starts_at, ends_at, closes_at, "input.")?;
+        }
+        if let Some(capacity) = input.capacity
+            && capacity < row.confirmed_count
+        {
+            return Err(Error::invalid(
+                "input.capacity",
+                format!(
+                    "must not be below the {} confirmed sign-ups",
+                    row.confirmed_count
+                ),
+            ));
+        }
+        let times_changed = starts_at != row.starts_at || ends_at != row.ends_at;
+        let place_changed = location.is_some();
+        let mut active: events::ActiveModel = row.into();
+        if let Some(kind) = input.kind {
+            active.kind = Set(kind);
+        }
+        if let Some(title) = title {
+            active.title = Set(title);
+        }
+        if let Some(description) = description {
+            active.description = Set(description);
+        }
+        if let Some(capacity) = input.capacity {
+            active.capacity = Set(capacity);
+        }
+        if let Some(location) = location {
+            active.address = Set(location.address);
+            active.lat = Set(location.position.lat);
+            active.lng = Set(location.position.lng);
+            active.radius_m = Set(location.radius_m);
+        }
+        if let Some(visibility) = input.visibility {
+            active.visibility = Set(visibility);
+        }
+        active.starts_at = Set(starts_at);
+        active.ends_at = Set(ends_at);
+        active.sign_up_closes_at = Set(closes_at);
+        active.updated_at = Set(Utc::now());
+        active.update(&*txn).await?;
+        if times_changed {
+            sign_ups::Entity::update_many()
+                .col_expr(sign_ups::Column::StartsAt, Expr::value(starts_at))
+                .col_expr(sign_ups::Column::EndsAt, Expr::value(ends_at))
+                .filter(sign_ups::Column::EventId.eq(id.0))
+                .exec(&*txn)
+                .await?;
+        }
+        signups::promote_waitlisted(&*txn, id).await?;
+        let event = Event::from(self.find(&*txn, id).await?);
+        if times_changed || place_changed {
+            for (sign_up, volunteer) in active_sign_ups(&*txn, id).await? {
+                let message = format!(
+                    "「{}」的时间或地点有变化 / has changed its time or place",
+                    event.title
+                );
+                notify(
+                    &*txn,
+                    volunteer,
+                    NotificationKind::EventChanged,
+                    Some(id),
+                    Some(sign_up),
+                    message,
+                )
+                .await?;
+            }
+        }
+        audit::record(
+            &*txn,
+            audit_entry(actor, "event.update", Some(&before), &event),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(event)
+    }
+
+    pub async fn publish_event(&self, actor: &Actor, id: EventId) -> Result<Event> {
+        let txn = self.deps.store.write().await?;
+        let row = self.find(&*txn, id).await?;
+        self.manager_scope(&*txn, actor, TeamId(row.team_id))
+            .await?;
+        let published = events::Entity::update_many()
+            .col_expr(events::Column::Status, Expr::value(EventStatus::Published))
+            .col_expr(events::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(events::Column::Id.eq(id.0))
+            .filter(events::Column::Status.eq(EventStatus::Draft))
+            .exec(&*txn)
+            .await?;
+        if published.rows_affected != 1 {
+            return Err(Error::conflict("only a draft event can be published"));
+        }
+        if row.ends_at <= Utc::now() {
+            return Err(Error::conflict("an event that is over cannot be published"));
+        }
+        let before = Event::from(row);
+        let event = Event::from(self.find(&*txn, id).await?);
+        audit::record(
+            &*txn,
+            audit_entry(actor, "event.publish", Some(&before), &event),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(event)
+    }
+
+    /// Cancels the event and every active sign-up; each volunteer is told why.
+    pub async fn cancel_event(&self, actor: &Actor, id: EventId, reason: &str) -> Result<Event> {
+        let reason = text(reason, "reason", 1, 500, false)?;
+        let txn = self.deps.store.write().await?;
+        let row = self.find(&*txn, id).await?;
+        self.manager_scope(&*txn, actor, TeamId(row.team_id))
+            .await?;
+        let (before, after) = self.cancel_in(&*txn, row, &reason).await?;
+        audit::record(
+            &*txn,
+            audit_entry(actor, "event.cancel", Some(&before), &after),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    /// Cancels one event inside a transaction (also used for patrol schedules).
+    pub(crate) async fn cancel_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        row: events::Model,
+        reason: &str,
+    ) -> Result<(Event, Event)> {
+        let cancelled = events::Entity::update_many()
+            .col_expr(events::Column::Status, Expr::value(EventStatus::Cancelled))
+            .col_expr(events::Column::CancelReason, Expr::value(reason.to_owned()))
+            .col_expr(events::Column::ConfirmedCount, Expr::value(0))
+            .col_expr(events::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(events::Column::Id.eq(row.id))
+            .filter(events::Column::Status.is_in([EventStatus::Draft, EventStatus::Published]))
+            .exec(conn)
+            .await?;
+        if cancelled.rows_affected != 1 {
+            return Err(Error::conflict(
+                "only a draft or published event can be cancelled",
+            ));
+        }
+        let id = EventId(row.id);
+        let told = active_sign_ups(conn, id).await?;
+        sign_ups::Entity::update_many()
+            .col_expr(
+                sign_ups::Column::Status,
+                Expr::value(SignUpStatus::Cancelled),
+            )
+            .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(sign_ups::Column::EventId.eq(row.id))
+            .filter(
+                sign_ups::Column::Status.is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]),
+            )
+            .exec(conn)
+            .await?;
+        for (sign_up, volunteer) in told {
+            let message = format!("「{}」已取消 / was cancelled: {reason}", row.title);
+            notify(
+                conn,
+                volunteer,
+                NotificationKind::EventCancelled,
+                Some(id),
+                Some(sign_up),
+                message,
+            )
+            .await?;
+        }
+        let before = Event::from(row);
+        let after = Event::from(self.find(conn, id).await?);
+        Ok((before, after))
+    }
+
+    /// WAITLISTED counts of each event, for DataLoaders.
+    pub async fn waitlist_counts(&self, ids: &[EventId]) -> Result<HashMap<EventId, i64>> {
+        let rows: Vec<(i64, i64)> = sign_ups::Entity::find()
+            .select_only()
+            .column(sign_ups::Column::EventId)
+            .column_as(sign_ups::Column::Id.count(), "waiting")
+            .filter(sign_ups::Column::EventId.is_in(ids.iter().map(|id| id.0)))
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+            .group_by(sign_ups::Column::EventId)
+            .into_tuple()
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(event, count)| (EventId(event), count))
+            .collect())
+    }
+}

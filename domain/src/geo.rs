@@ -1,0 +1,104 @@
+//! Positions and distances on the earth.
+
+use crate::error::{Error, Result};
+
+const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+/// A WGS 84 position, checked to be on the earth.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl Position {
+    /// `field` is the argument holding the position (`input.location`); errors name its parts.
+    pub fn parse(lat: f64, lng: f64, field: &str) -> Result<Self> {
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(Error::invalid(
+                format!("{field}.lat"),
+                "must be a latitude from -90 to 90",
+            ));
+        }
+        if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
+            return Err(Error::invalid(
+                format!("{field}.lng"),
+                "must be a longitude from -180 to 180",
+            ));
+        }
+        Ok(Self { lat, lng })
+    }
+
+    /// Great-circle (haversine) distance in metres.
+    pub fn distance_m(&self, other: &Position) -> f64 {
+        let (lat1, lat2) = (self.lat.to_radians(), other.lat.to_radians());
+        let dlat = lat2 - lat1;
+        let dlng = (other.lng - self.lng).to_radians();
+        let a = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlng / 2.0).sin().powi(2);
+        2.0 * EARTH_RADIUS_M * a.sqrt().asin()
+    }
+
+    /// A latitude/longitude box containing every point within `radius_m` (for an index lookup
+    /// before the exact distance check).
+    pub fn bounding_box(&self, radius_m: f64) -> (f64, f64, f64, f64) {
+        let dlat = (radius_m / EARTH_RADIUS_M).to_degrees();
+        let cos = self.lat.to_radians().cos().max(0.01);
+        let dlng = (radius_m / (EARTH_RADIUS_M * cos)).to_degrees();
+        (
+            self.lat - dlat,
+            self.lat + dlat,
+            self.lng - dlng,
+            self.lng + dlng,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_match_known_values() {
+        let zumiao = Position {
+            lat: 23.0290,
+            lng: 113.1140,
+        };
+        let nearby = Position {
+            lat: 23.0299,
+            lng: 113.1140,
+        };
+        let d = zumiao.distance_m(&nearby);
+        assert!((d - 100.0).abs() < 1.0, "{d}");
+        let guangzhou = Position {
+            lat: 23.1291,
+            lng: 113.2644,
+        };
+        let far = zumiao.distance_m(&guangzhou);
+        assert!((19_000.0..20_000.0).contains(&far), "{far}");
+    }
+
+    #[test]
+    fn out_of_range_coordinates_are_refused_by_name() {
+        let error = Position::parse(91.0, 0.0, "input.location").unwrap_err();
+        assert!(
+            matches!(error, Error::InvalidInput { ref field, .. } if field == "input.location.lat")
+        );
+        assert!(Position::parse(0.0, -181.0, "p").is_err());
+        assert!(Position::parse(f64::NAN, 0.0, "p").is_err());
+    }
+
+    #[test]
+    fn the_bounding_box_contains_the_circle() {
+        let centre = Position {
+            lat: 23.0,
+            lng: 113.0,
+        };
+        let (lat_min, lat_max, lng_min, lng_max) = centre.bounding_box(1000.0);
+        let east = Position {
+            lat: 23.0,
+            lng: lng_max,
+        };
+        assert!(centre.distance_m(&east) >= 999.0);
+        assert!(lat_min < 23.0 && lat_max > 23.0 && lng_min < 113.0);
+    }
+}

@@ -1,0 +1,79 @@
+//! Notifications: what a volunteer is told (promoted from a waitlist, an event changed or was
+//! cancelled). Written in the same transaction as the change, so nobody is told of something
+//! that did not happen, and nothing that happened goes untold.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Serialize;
+
+use crate::entity::notifications;
+use crate::error::Result;
+use crate::ids::{EventId, SignUpId, VolunteerId};
+use crate::kinds::NotificationKind;
+use crate::page::{Cursor, Page, PageRequest};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub volunteer_id: VolunteerId,
+    pub kind: NotificationKind,
+    pub event_id: Option<EventId>,
+    pub sign_up_id: Option<SignUpId>,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) async fn notify(
+    conn: &impl ConnectionTrait,
+    volunteer: VolunteerId,
+    kind: NotificationKind,
+    event: Option<EventId>,
+    sign_up: Option<SignUpId>,
+    message: String,
+) -> Result<()> {
+    notifications::ActiveModel {
+        volunteer_id: Set(volunteer.0),
+        kind: Set(kind),
+        event_id: Set(event.map(|id| id.0)),
+        sign_up_id: Set(sign_up.map(|id| id.0)),
+        message: Set(message),
+        created_at: Set(Utc::now()),
+        read_at: Set(None),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// A volunteer's notifications, newest first.
+pub async fn for_volunteer(
+    conn: &impl ConnectionTrait,
+    volunteer: VolunteerId,
+    page: PageRequest,
+) -> Result<Page<Notification>> {
+    let base =
+        notifications::Entity::find().filter(notifications::Column::VolunteerId.eq(volunteer.0));
+    let total = base.clone().count(conn).await?;
+    let mut query = base.order_by_desc(notifications::Column::Id);
+    if let Some(after) = page.after_id()? {
+        query = query.filter(notifications::Column::Id.lt(after));
+    }
+    let rows = query.limit(page.first + 1).all(conn).await?;
+    Ok(
+        Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(|row| {
+            Notification {
+                id: row.id,
+                volunteer_id: VolunteerId(row.volunteer_id),
+                kind: row.kind,
+                event_id: row.event_id.map(EventId),
+                sign_up_id: row.sign_up_id.map(SignUpId),
+                message: row.message,
+                created_at: row.created_at,
+            }
+        }),
+    )
+}

@@ -1,0 +1,475 @@
+//! Sign-ups with waitlists. The database decides every race: a seat is taken by a conditional
+//! update of the event's confirmed count (never past capacity), one active sign-up per volunteer
+//! and event is a unique index, and a freed seat passes to the head of the waitlist inside the
+//! transaction that freed it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait as _},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::is_unique_violation;
+use crate::actor::{Actor, Viewer};
+use crate::deps::Deps;
+use crate::entity::{events, sign_ups, volunteers};
+use crate::error::{Error, Result};
+use crate::events::Events;
+use crate::ids::{EventId, SignUpId, TeamId, VolunteerId};
+use crate::kinds::{EventStatus, NotificationKind, SignUpStatus};
+use crate::notifications::notify;
+use crate::page::{Cursor, Page, PageRequest};
+use crate::policy;
+use crate::teams::Teams;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignUp {
+    pub id: SignUpId,
+    pub event_id: EventId,
+    pub volunteer_id: VolunteerId,
+    pub status: SignUpStatus,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<sign_ups::Model> for SignUp {
+    fn from(row: sign_ups::Model) -> Self {
+        Self {
+            id: SignUpId(row.id),
+            event_id: EventId(row.event_id),
+            volunteer_id: VolunteerId(row.volunteer_id),
+            status: row.status,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Upcoming,
+    Past,
+}
+
+/// Takes the volunteer's row lock for the transaction: one volunteer's sign-ups are decided one at
+/// a time, so two overlapping sign-ups cannot both slip past the overlap check.
+pub(crate) async fn lock_volunteer(
+    conn: &impl ConnectionTrait,
+    volunteer: VolunteerId,
+) -> Result<()> {
+    volunteers::Entity::update_many()
+        .col_expr(
+            volunteers::Column::UpdatedAt,
+            Expr::col(volunteers::Column::UpdatedAt),
+        )
+        .filter(volunteers::Column::Id.eq(volunteer.0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims one seat if the event is published and not full. Locks the event row.
+async fn take_seat(conn: &impl ConnectionTrait, event: EventId) -> Result<bool> {
+    let taken = events::Entity::update_many()
+        .col_expr(
+            events::Column::ConfirmedCount,
+            Expr::col(events::Column::ConfirmedCount).add(1),
+        )
+        .filter(events::Column::Id.eq(event.0))
+        .filter(events::Column::Status.eq(EventStatus::Published))
+        .filter(Expr::col(events::Column::ConfirmedCount).lt(Expr::col(events::Column::Capacity)))
+        .exec(conn)
+        .await?;
+    Ok(taken.rows_affected == 1)
+}
+
+async fn release_seat(conn: &impl ConnectionTrait, event: EventId) -> Result<()> {
+    events::Entity::update_many()
+        .col_expr(
+            events::Column::ConfirmedCount,
+            Expr::col(events::Column::ConfirmedCount).sub(1),
+        )
+        .filter(events::Column::Id.eq(event.0))
+        .filter(events::Column::ConfirmedCount.gt(0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Fills free seats from the head of the waitlist, first in first out; each promoted volunteer is
+/// told. Runs inside the transaction that freed the seats.
+pub(crate) async fn promote_waitlisted(
+    conn: &impl ConnectionTrait,
+    event: EventId,
+) -> Result<Vec<SignUpId>> {
+    let mut promoted = Vec::new();
+    loop {
+        let head = sign_ups::Entity::find()
+            .filter(sign_ups::Column::EventId.eq(event.0))
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+            .order_by_asc(sign_ups::Column::Id)
+            .one(conn)
+            .await?;
+        let Some(head) = head else { break };
+        if !take_seat(conn, event).await? {
+            break;
+        }
+        let moved = sign_ups::Entity::update_many()
+            .col_expr(
+                sign_ups::Column::Status,
+                Expr::value(SignUpStatus::Confirmed),
+            )
+            .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(sign_ups::Column::Id.eq(head.id))
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+            .exec(conn)
+            .await?;
+        if moved.rows_affected != 1 {
+            // The head left the queue meanwhile: give the seat back and look again.
+            release_seat(conn, event).await?;
+            continue;
+        }
+        let title = events::Entity::find_by_id(event.0)
+            .one(conn)
+            .await?
+            .map(|e| e.title)
+            .unwrap_or_default();
+        let message = format!("你已从候补转为正式报名「{title}」/ You have a seat at {title}");
+        notify(
+            conn,
+            VolunteerId(head.volunteer_id),
+            NotificationKind::Promoted,
+            Some(event),
+            Some(SignUpId(head.id)),
+            message,
+        )
+        .await?;
+        promoted.push(SignUpId(head.id));
+    }
+    Ok(promoted)
+}
+
+pub struct SignUps {
+    deps: Deps,
+    teams: Arc<Teams>,
+    events: Arc<Events>,
+}
+
+impl SignUps {
+    pub fn new(deps: Deps, teams: Arc<Teams>, events: Arc<Events>) -> Self {
+        Self {
+            deps,
+            teams,
+            events,
+        }
+    }
+
+    /// CONFIRMED while seats remain, else WAITLISTED.
+    pub async fn sign_up(&self, actor: &Actor, event_id: EventId) -> Result<SignUp> {
+        let viewer = Viewer::Volunteer(actor.clone());
+        let event = self
+            .events
+            .event(&viewer, event_id)
+            .await?
+            .ok_or(Error::NotFound("event"))?;
+        let now = Utc::now();
+        match event.status {
+            EventStatus::Published => {}
+            EventStatus::Cancelled => return Err(Error::conflict("this event was cancelled")),
+            EventStatus::Draft => return Err(Error::conflict("this event is not published yet")),
+            EventStatus::Completed => return Err(Error::conflict("this event is over")),
+        }
+        if now >= event.starts_at {
+            return Err(Error::conflict("this event has started; sign-up is closed"));
+        }
+        if event.sign_up_closes_at.is_some_and(|closes| now >= closes) {
+            return Err(Error::conflict("sign-up for this event has closed"));
+        }
+        if event.visibility == crate::kinds::Visibility::Team
+            && self
+                .teams
+                .role_of(&self.deps.store.db, actor.volunteer, event.team_id)
+                .await?
+                .is_none()
+        {
+            return Err(Error::forbidden("this event is for members of its team"));
+        }
+
+        let txn = self.deps.store.write().await?;
+        lock_volunteer(&*txn, actor.volunteer).await?;
+        let active = sign_ups::Entity::find()
+            .filter(sign_ups::Column::EventId.eq(event_id.0))
+            .filter(sign_ups::Column::VolunteerId.eq(actor.volunteer.0))
+            .filter(
+                sign_ups::Column::Status.is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]),
+            )
+            .one(&*txn)
+            .await?;
+        if active.is_some() {
+            return Err(Error::conflict("you are already signed up for this event"));
+        }
+        let overlapping = sign_ups::Entity::find()
+            .filter(sign_ups::Column::VolunteerId.eq(actor.volunteer.0))
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+            .filter(sign_ups::Column::StartsAt.lt(event.ends_at))
+            .filter(sign_ups::Column::EndsAt.gt(event.starts_at))
+            .one(&*txn)
+            .await?;
+        if overlapping.is_some() {
+            return Err(Error::conflict(
+                "you already have a confirmed sign-up at that time",
+            ));
+        }
+        let status = if take_seat(&*txn, event_id).await? {
+            SignUpStatus::Confirmed
+        } else {
+            // Full, or closed meanwhile: tell the two apart.
+            let current = self.events.find(&*txn, event_id).await?;
+            if current.status != EventStatus::Published {
+                return Err(Error::conflict("this event is no longer open for sign-up"));
+            }
+            SignUpStatus::Waitlisted
+        };
+        let row = sign_ups::ActiveModel {
+            event_id: Set(event_id.0),
+            volunteer_id: Set(actor.volunteer.0),
+            status: Set(status),
+            starts_at: Set(event.starts_at),
+            ends_at: Set(event.ends_at),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*txn)
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                Error::conflict("you are already signed up for this event")
+            } else {
+                error.into()
+            }
+        })?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Cancels the volunteer's own sign-up (or, for those who run the team, anyone's) before the
+    /// event starts. A freed seat goes to the head of the waitlist in the same transaction.
+    pub async fn cancel_sign_up(&self, actor: &Actor, id: SignUpId) -> Result<SignUp> {
+        let txn = self.deps.store.write().await?;
+        let row = sign_ups::Entity::find_by_id(id.0)
+            .one(&*txn)
+            .await?
+            .ok_or(Error::NotFound("sign-up"))?;
+        if row.volunteer_id != actor.volunteer.0 {
+            let event = self.events.find(&*txn, EventId(row.event_id)).await?;
+            let team = self.teams.find(&*txn, TeamId(event.team_id)).await?;
+            policy::check_manages_team(
+                actor,
+                &self.deps.areas,
+                self.teams.scope_for(&*txn, Some(actor), &team).await?,
+            )
+            .map_err(|_| Error::NotFound("sign-up"))?;
+        }
+        if Utc::now() >= row.starts_at {
+            return Err(Error::conflict(
+                "the event has started; a sign-up can no longer be cancelled",
+            ));
+        }
+        let was = row.status;
+        if !matches!(was, SignUpStatus::Confirmed | SignUpStatus::Waitlisted) {
+            return Err(Error::conflict("this sign-up is already cancelled"));
+        }
+        let cancelled = sign_ups::Entity::update_many()
+            .col_expr(
+                sign_ups::Column::Status,
+                Expr::value(SignUpStatus::Cancelled),
+            )
+            .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(sign_ups::Column::Id.eq(id.0))
+            .filter(sign_ups::Column::Status.eq(was))
+            .exec(&*txn)
+            .await?;
+        if cancelled.rows_affected != 1 {
+            return Err(Error::conflict("this sign-up changed meanwhile; try again"));
+        }
+        let event = EventId(row.event_id);
+        if was == SignUpStatus::Confirmed {
+            release_seat(&*txn, event).await?;
+            promote_waitlisted(&*txn, event).await?;
+        }
+        if row.volunteer_id != actor.volunteer.0 {
+            let title = self.events.find(&*txn, event).await?.title;
+            let message = format!(
+                "你在「{title}」的报名已被队长取消 / Your sign-up for {title} was cancelled by the team"
+            );
+            notify(
+                &*txn,
+                VolunteerId(row.volunteer_id),
+                NotificationKind::SignUpCancelled,
+                Some(event),
+                Some(id),
+                message,
+            )
+            .await?;
+        }
+        let after = sign_ups::Entity::find_by_id(id.0)
+            .one(&*txn)
+            .await?
+            .ok_or(Error::NotFound("sign-up"))?;
+        txn.commit().await?;
+        Ok(after.into())
+    }
+
+    pub async fn sign_up_by_id(&self, id: SignUpId) -> Result<Option<SignUp>> {
+        Ok(sign_ups::Entity::find_by_id(id.0)
+            .one(&self.deps.store.db)
+            .await?
+            .map(SignUp::from))
+    }
+
+    /// The viewer's sign-up for each event (active first, else the latest), for `viewerSignUp`.
+    pub async fn of_volunteer_for_events(
+        &self,
+        volunteer: VolunteerId,
+        events: &[EventId],
+    ) -> Result<HashMap<EventId, SignUp>> {
+        let rows = sign_ups::Entity::find()
+            .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
+            .filter(sign_ups::Column::EventId.is_in(events.iter().map(|id| id.0)))
+            .order_by_asc(sign_ups::Column::Id)
+            .all(&self.deps.store.db)
+            .await?;
+        let mut out: HashMap<EventId, SignUp> = HashMap::new();
+        for row in rows {
+            let sign_up = SignUp::from(row);
+            let keep_existing = out.get(&sign_up.event_id).is_some_and(|current| {
+                matches!(
+                    current.status,
+                    SignUpStatus::Confirmed | SignUpStatus::Waitlisted
+                ) && !matches!(
+                    sign_up.status,
+                    SignUpStatus::Confirmed | SignUpStatus::Waitlisted
+                )
+            });
+            if !keep_existing {
+                out.insert(sign_up.event_id, sign_up);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The current place in the queue (1 = promoted next) of each WAITLISTED sign-up.
+    pub async fn waitlist_positions(&self, ids: &[SignUpId]) -> Result<HashMap<SignUpId, i64>> {
+        let db = &self.deps.store.db;
+        let waiting = sign_ups::Entity::find()
+            .filter(sign_ups::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+            .all(db)
+            .await?;
+        let mut out = HashMap::new();
+        for row in waiting {
+            let ahead = sign_ups::Entity::find()
+                .filter(sign_ups::Column::EventId.eq(row.event_id))
+                .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+                .filter(sign_ups::Column::Id.lt(row.id))
+                .count(db)
+                .await?;
+            out.insert(SignUpId(row.id), ahead as i64 + 1);
+        }
+        Ok(out)
+    }
+
+    /// The volunteer's sign-ups: upcoming ones soonest first, past ones latest first.
+    pub async fn my_sign_ups(
+        &self,
+        actor: &Actor,
+        when: When,
+        page: PageRequest,
+    ) -> Result<Page<SignUp>> {
+        let db = &self.deps.store.db;
+        let now = Utc::now();
+        let mut base =
+            sign_ups::Entity::find().filter(sign_ups::Column::VolunteerId.eq(actor.volunteer.0));
+        base = match when {
+            When::Upcoming => base.filter(sign_ups::Column::EndsAt.gt(now)),
+            When::Past => base.filter(sign_ups::Column::EndsAt.lte(now)),
+        };
+        let total = base.clone().count(db).await?;
+        let mut query = match when {
+            When::Upcoming => base
+                .order_by_asc(sign_ups::Column::StartsAt)
+                .order_by_asc(sign_ups::Column::Id),
+            When::Past => base
+                .order_by_desc(sign_ups::Column::StartsAt)
+                .order_by_desc(sign_ups::Column::Id),
+        };
+        if let Some((at, id)) = page.after_time()? {
+            let (later, tie) = match when {
+                When::Upcoming => (
+                    sign_ups::Column::StartsAt.gt(at),
+                    sign_ups::Column::Id.gt(id),
+                ),
+                When::Past => (
+                    sign_ups::Column::StartsAt.lt(at),
+                    sign_ups::Column::Id.lt(id),
+                ),
+            };
+            query = query.filter(
+                Condition::any().add(later).add(
+                    Condition::all()
+                        .add(sign_ups::Column::StartsAt.eq(at))
+                        .add(tie),
+                ),
+            );
+        }
+        let rows = query.limit(page.first + 1).all(db).await?;
+        Ok(Page::from_rows(rows, page.first, total, |row| {
+            Cursor::Time(row.starts_at, row.id)
+        })
+        .map(SignUp::from))
+    }
+
+    /// Everyone signed up for the event (confirmed and waitlisted, in sign-up order), for those
+    /// who run the team.
+    pub async fn roster(
+        &self,
+        actor: &Actor,
+        event_id: EventId,
+        page: PageRequest,
+    ) -> Result<Page<SignUp>> {
+        let db = &self.deps.store.db;
+        let event = self.events.find(db, event_id).await?;
+        let team = self.teams.find(db, TeamId(event.team_id)).await?;
+        policy::check_manages_team(
+            actor,
+            &self.deps.areas,
+            self.teams.scope_for(db, Some(actor), &team).await?,
+        )?;
+        let base = sign_ups::Entity::find()
+            .filter(sign_ups::Column::EventId.eq(event_id.0))
+            .filter(sign_ups::Column::Status.is_in([
+                SignUpStatus::Confirmed,
+                SignUpStatus::Waitlisted,
+                SignUpStatus::NoShow,
+            ]));
+        let total = base.clone().count(db).await?;
+        let mut query = base.order_by_asc(sign_ups::Column::Id);
+        if let Some(after) = page.after_id()? {
+            query = query.filter(sign_ups::Column::Id.gt(after));
+        }
+        let rows = query.limit(page.first + 1).all(db).await?;
+        Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(SignUp::from))
+    }
+}

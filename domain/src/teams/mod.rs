@@ -1,0 +1,345 @@
+//! Teams: creating and updating them (admins), and reading them.
+
+mod members;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::LikeExpr,
+};
+use serde::Serialize;
+
+pub use members::Membership;
+
+use crate::actor::Actor;
+use crate::audit::{self, AuditRecord};
+use crate::deps::{Deps, text};
+use crate::entity::{memberships, teams, volunteers};
+use crate::error::{Error, Result};
+use crate::ids::{AreaId, TeamId, VolunteerId};
+use crate::kinds::{JoinPolicy, MemberRole, MembershipStatus, TeamKind};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::policy::{self, TeamScope};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    pub kind: TeamKind,
+    pub area_id: AreaId,
+    pub join_policy: JoinPolicy,
+    pub parent_team_id: Option<TeamId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<teams::Model> for Team {
+    fn from(row: teams::Model) -> Self {
+        Self {
+            id: TeamId(row.id),
+            name: row.name,
+            kind: row.kind,
+            area_id: AreaId(row.area_id),
+            join_policy: row.join_policy,
+            parent_team_id: row.parent_team_id.map(TeamId),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+pub struct CreateTeam {
+    pub name: String,
+    pub kind: TeamKind,
+    pub area_id: AreaId,
+    pub join_policy: JoinPolicy,
+    pub parent_team_id: Option<TeamId>,
+    /// The first leader; the creating admin when absent.
+    pub leader_id: Option<VolunteerId>,
+}
+
+#[derive(Default)]
+pub struct UpdateTeam {
+    pub name: Option<String>,
+    pub kind: Option<TeamKind>,
+    pub join_policy: Option<JoinPolicy>,
+}
+
+#[derive(Default)]
+pub struct TeamFilter {
+    pub area_id: Option<AreaId>,
+    pub kind: Option<TeamKind>,
+    pub name_contains: Option<String>,
+}
+
+pub struct Teams {
+    deps: Deps,
+}
+
+/// Escapes LIKE wildcards so a search for `50%` finds just that.
+fn like_pattern(needle: &str) -> String {
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Teams {
+    pub fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    pub(crate) async fn find(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: TeamId,
+    ) -> Result<teams::Model> {
+        teams::Entity::find_by_id(id.0)
+            .one(conn)
+            .await?
+            .ok_or(Error::NotFound("team"))
+    }
+
+    /// The actor's ACTIVE role in the team, if any.
+    pub async fn role_of(
+        &self,
+        conn: &impl ConnectionTrait,
+        volunteer: VolunteerId,
+        team: TeamId,
+    ) -> Result<Option<MemberRole>> {
+        Ok(memberships::Entity::find()
+            .filter(memberships::Column::TeamId.eq(team.0))
+            .filter(memberships::Column::VolunteerId.eq(volunteer.0))
+            .filter(memberships::Column::Status.eq(MembershipStatus::Active))
+            .one(conn)
+            .await?
+            .map(|row| row.role))
+    }
+
+    /// The authorization facts of `team` for `actor`.
+    pub async fn scope_for(
+        &self,
+        conn: &impl ConnectionTrait,
+        actor: Option<&Actor>,
+        team: &teams::Model,
+    ) -> Result<TeamScope> {
+        let actor_role = match actor {
+            Some(actor) => self.role_of(conn, actor.volunteer, TeamId(team.id)).await?,
+            None => None,
+        };
+        Ok(TeamScope {
+            area: AreaId(team.area_id),
+            actor_role,
+        })
+    }
+
+    /// Every team the volunteer is an ACTIVE member of, with their role.
+    pub async fn active_roles(
+        &self,
+        volunteer: VolunteerId,
+    ) -> Result<HashMap<TeamId, MemberRole>> {
+        let rows = memberships::Entity::find()
+            .filter(memberships::Column::VolunteerId.eq(volunteer.0))
+            .filter(memberships::Column::Status.eq(MembershipStatus::Active))
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (TeamId(row.team_id), row.role))
+            .collect())
+    }
+
+    pub async fn create_team(&self, actor: &Actor, input: CreateTeam) -> Result<Team> {
+        let name = text(&input.name, "input.name", 1, 80, false)?;
+        if self.deps.areas.get(input.area_id).is_none() {
+            return Err(Error::invalid("input.areaId", "no such area"));
+        }
+        policy::check_admin_of(actor, &self.deps.areas, input.area_id)?;
+        let leader = input.leader_id.unwrap_or(actor.volunteer);
+        let txn = self.deps.store.write().await?;
+        if let Some(parent) = input.parent_team_id {
+            let parent = teams::Entity::find_by_id(parent.0)
+                .one(&*txn)
+                .await?
+                .ok_or_else(|| Error::invalid("input.parentTeamId", "no such team"))?;
+            if !self
+                .deps
+                .areas
+                .is_within(input.area_id, AreaId(parent.area_id))
+            {
+                return Err(Error::invalid(
+                    "input.parentTeamId",
+                    "a sub-team lies inside its parent team's area",
+                ));
+            }
+        }
+        if volunteers::Entity::find_by_id(leader.0)
+            .one(&*txn)
+            .await?
+            .is_none()
+        {
+            return Err(Error::invalid("input.leaderId", "no such volunteer"));
+        }
+        let now = Utc::now();
+        let row = teams::ActiveModel {
+            name: Set(name),
+            kind: Set(input.kind),
+            area_id: Set(input.area_id.0),
+            join_policy: Set(input.join_policy),
+            parent_team_id: Set(input.parent_team_id.map(|id| id.0)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*txn)
+        .await?;
+        memberships::ActiveModel {
+            team_id: Set(row.id),
+            volunteer_id: Set(leader.0),
+            role: Set(MemberRole::Leader),
+            status: Set(MembershipStatus::Active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*txn)
+        .await?;
+        let team = Team::from(row);
+        audit::record(
+            &*txn,
+            AuditRecord::<(), _> {
+                actor: Some(actor.volunteer),
+                action: "team.create",
+                entity_type: "team",
+                entity_id: team.id.0,
+                area: Some(team.area_id),
+                team_id: Some(team.id.0),
+                before: None,
+                after: Some(&team),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(team)
+    }
+
+    pub async fn update_team(&self, actor: &Actor, id: TeamId, input: UpdateTeam) -> Result<Team> {
+        let name = input
+            .name
+            .as_deref()
+            .map(|name| text(name, "input.name", 1, 80, false))
+            .transpose()?;
+        let txn = self.deps.store.write().await?;
+        let row = self.find(&*txn, id).await?;
+        policy::check_manages_team(
+            actor,
+            &self.deps.areas,
+            self.scope_for(&*txn, Some(actor), &row).await?,
+        )?;
+        let before = Team::from(row.clone());
+        let mut active: teams::ActiveModel = row.into();
+        if let Some(name) = name {
+            active.name = Set(name);
+        }
+        if let Some(kind) = input.kind {
+            active.kind = Set(kind);
+        }
+        if let Some(policy) = input.join_policy {
+            active.join_policy = Set(policy);
+        }
+        active.updated_at = Set(Utc::now());
+        let team = Team::from(active.update(&*txn).await?);
+        audit::record(
+            &*txn,
+            AuditRecord {
+                actor: Some(actor.volunteer),
+                action: "team.update",
+                entity_type: "team",
+                entity_id: team.id.0,
+                area: Some(team.area_id),
+                team_id: Some(team.id.0),
+                before: Some(&before),
+                after: Some(&team),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(team)
+    }
+
+    pub async fn team(&self, id: TeamId) -> Result<Option<Team>> {
+        Ok(teams::Entity::find_by_id(id.0)
+            .one(&self.deps.store.db)
+            .await?
+            .map(Team::from))
+    }
+
+    pub async fn teams_by_id(&self, ids: &[TeamId]) -> Result<HashMap<TeamId, Team>> {
+        let rows = teams::Entity::find()
+            .filter(teams::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (TeamId(row.id), Team::from(row)))
+            .collect())
+    }
+
+    /// Teams matching the filter, in creation order. An area covers its whole subtree.
+    pub async fn teams(&self, filter: TeamFilter, page: PageRequest) -> Result<Page<Team>> {
+        let mut condition = Condition::all();
+        if let Some(area) = filter.area_id {
+            if self.deps.areas.get(area).is_none() {
+                return Err(Error::invalid("filter.areaId", "no such area"));
+            }
+            condition = condition.add(
+                teams::Column::AreaId.is_in(self.deps.areas.subtree(area).into_iter().map(|a| a.0)),
+            );
+        }
+        if let Some(kind) = filter.kind {
+            condition = condition.add(teams::Column::Kind.eq(kind));
+        }
+        if let Some(needle) = filter
+            .name_contains
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let needle = text(needle, "filter.nameContains", 1, 80, false)?;
+            condition = condition
+                .add(teams::Column::Name.like(LikeExpr::new(like_pattern(&needle)).escape('\\')));
+        }
+        let db = &self.deps.store.db;
+        let total = teams::Entity::find()
+            .filter(condition.clone())
+            .count(db)
+            .await?;
+        let mut query = teams::Entity::find()
+            .filter(condition)
+            .order_by_asc(teams::Column::Id);
+        if let Some(after) = page.after_id()? {
+            query = query.filter(teams::Column::Id.gt(after));
+        }
+        let rows = query.limit(page.first + 1).all(db).await?;
+        Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Team::from))
+    }
+
+    /// Sub-teams of each team, for DataLoaders.
+    pub async fn sub_teams(&self, parents: &[TeamId]) -> Result<HashMap<TeamId, Vec<Team>>> {
+        let rows = teams::Entity::find()
+            .filter(teams::Column::ParentTeamId.is_in(parents.iter().map(|id| id.0)))
+            .order_by_asc(teams::Column::Id)
+            .all(&self.deps.store.db)
+            .await?;
+        let mut out: HashMap<TeamId, Vec<Team>> = HashMap::new();
+        for row in rows {
+            if let Some(parent) = row.parent_team_id {
+                out.entry(TeamId(parent)).or_default().push(Team::from(row));
+            }
+        }
+        Ok(out)
+    }
+}
