@@ -9,10 +9,12 @@
 //! `FEIHONG_REQUIRE_SERVICES=1` they fail instead.
 
 mod client;
+pub mod fixtures;
 mod server;
 
 pub use client::{Response, Session};
-pub use server::{Backend, TestApp};
+pub use fixtures::{EventSpec, TeamFixture};
+pub use server::{Backend, TEST_PASSWORD, TestApp};
 
 /// Declares a test that runs once on SQLite and once on PostgreSQL (+ Redis when configured):
 /// `mod name { fn on_sqlite; fn on_postgres }`.
