@@ -37,7 +37,8 @@ impl Default for EventSpec {
 }
 
 pub const CREATE_TEAM: &str = "mutation($input: CreateTeamInput!) { createTeam(input: $input) { id name kind joinPolicy area { code } } }";
-pub const CREATE_EVENT: &str = "mutation($input: CreateEventInput!) { createEvent(input: $input) { id status } }";
+pub const CREATE_EVENT: &str =
+    "mutation($input: CreateEventInput!) { createEvent(input: $input) { id status } }";
 pub const PUBLISH_EVENT: &str = "mutation($id: ID!) { publishEvent(eventId: $id) { id status } }";
 pub const JOIN_TEAM: &str = "mutation($id: ID!) { joinTeam(teamId: $id) { id status role } }";
 pub const SIGN_UP: &str = "mutation($id: ID!, $key: String) { signUp(eventId: $id, idempotencyKey: $key) { id status waitlistPosition } }";
@@ -53,7 +54,10 @@ pub struct TeamFixture {
 impl TestApp {
     /// An admin of the area with `area_code`; one phone per area code.
     pub async fn area_admin(&self, area_code: &str) -> Session {
-        let phone = format!("139{:08}", area_code.parse::<u64>().unwrap_or(0) % 100_000_000);
+        let phone = format!(
+            "139{:08}",
+            area_code.parse::<u64>().unwrap_or(0) % 100_000_000
+        );
         self.admin(&phone, area_code).await
     }
 
@@ -70,18 +74,25 @@ impl TestApp {
                 json!({ "input": { "name": name, "kind": "KUNG_FU_PATROL", "areaId": area, "joinPolicy": join_policy, "leaderId": leader.volunteer_id } }),
             )
             .await;
-        let id = created.data()["createTeam"]["id"].as_str().expect("team id").to_owned();
+        let id = created.data()["createTeam"]["id"]
+            .as_str()
+            .expect("team id")
+            .to_owned();
         TeamFixture { id, leader, admin }
     }
 
     /// A new volunteer who joined (and, for APPROVAL teams, was admitted to) the team.
     pub async fn member(&self, team: &TeamFixture) -> Session {
         let session = self.volunteer().await;
-        let joined = self.graphql_as(&session, JOIN_TEAM, json!({ "id": team.id })).await;
+        let joined = self
+            .graphql_as(&session, JOIN_TEAM, json!({ "id": team.id }))
+            .await;
         let membership = &joined.data()["joinTeam"];
         if membership["status"] == "PENDING" {
             let approve = "mutation($id: ID!) { reviewMembership(membershipId: $id, approve: true) { status } }";
-            let reviewed = self.graphql_as(&team.leader, approve, json!({ "id": membership["id"] })).await;
+            let reviewed = self
+                .graphql_as(&team.leader, approve, json!({ "id": membership["id"] }))
+                .await;
             assert_eq!(reviewed.data()["reviewMembership"]["status"], "ACTIVE");
         }
         session
@@ -90,7 +101,8 @@ impl TestApp {
     /// A fresh registered volunteer.
     pub async fn volunteer(&self) -> Session {
         let phone = format!("1360{:07}", next_number());
-        self.register(&phone, &format!("志愿者{}", &phone[7..])).await
+        self.register(&phone, &format!("志愿者{}", &phone[7..]))
+            .await
     }
 
     /// The leader creates (and by default publishes) an event of the team.
@@ -104,20 +116,29 @@ impl TestApp {
             "visibility": spec.visibility,
         } });
         let created = self.graphql_as(leader, CREATE_EVENT, input).await;
-        let id = created.data()["createEvent"]["id"].as_str().expect("event id").to_owned();
+        let id = created.data()["createEvent"]["id"]
+            .as_str()
+            .expect("event id")
+            .to_owned();
         if spec.publish {
-            self.graphql_as(leader, PUBLISH_EVENT, json!({ "id": id })).await.data();
+            self.graphql_as(leader, PUBLISH_EVENT, json!({ "id": id }))
+                .await
+                .data();
         }
         id
     }
 
     pub async fn sign_up(&self, session: &Session, event_id: &str, key: Option<&str>) -> Response {
-        self.graphql_as(session, SIGN_UP, json!({ "id": event_id, "key": key })).await
+        self.graphql_as(session, SIGN_UP, json!({ "id": event_id, "key": key }))
+            .await
     }
 
     pub async fn event_counts(&self, session: &Session, event_id: &str) -> Value {
         let query = "query($id: ID!) { event(id: $id) { capacity confirmedCount waitlistCount seatsLeft status } }";
-        self.graphql_as(session, query, json!({ "id": event_id })).await.data()["event"].clone()
+        self.graphql_as(session, query, json!({ "id": event_id }))
+            .await
+            .data()["event"]
+            .clone()
     }
 }
 
