@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::is_unique_violation;
 use crate::actor::Actor;
+use crate::audit::{self, AuditRecord};
 use crate::deps::Deps;
 use crate::entity::{attendances, events, service_records, sign_ups};
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::geo::Position;
-use crate::ids::{AttendanceId, EventId, SignUpId, TeamId, VolunteerId};
+use crate::ids::{AreaId, AttendanceId, EventId, SignUpId, TeamId, VolunteerId};
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::policy;
 use crate::teams::Teams;
@@ -91,6 +92,31 @@ pub fn credited_minutes(
     } else {
         (end - start).num_minutes().min(i64::from(i32::MAX)) as i32
     }
+}
+
+/// Check-ins and check-outs a leader records for a member are audited like every leader write.
+async fn audit_by_leader(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    event: &events::Model,
+    action: &str,
+    before: Option<&Attendance>,
+    after: &Attendance,
+) -> Result<()> {
+    audit::record(
+        conn,
+        AuditRecord {
+            actor: Some(actor.volunteer),
+            action,
+            entity_type: "attendance",
+            entity_id: after.id.0,
+            area: Some(AreaId(event.area_id)),
+            team_id: Some(event.team_id),
+            before,
+            after: Some(after),
+        },
+    )
+    .await
 }
 
 pub struct AttendanceService {
@@ -226,8 +252,20 @@ impl AttendanceService {
                 error.into()
             }
         })?;
+        let attendance = Attendance::from(row);
+        if matches!(recorder, Recorder::Leader) {
+            audit_by_leader(
+                &*txn,
+                actor,
+                &event,
+                "attendance.check_in",
+                None,
+                &attendance,
+            )
+            .await?;
+        }
         txn.commit().await?;
-        Ok(row.into())
+        Ok(attendance)
     }
 
     pub async fn check_out(&self, actor: &Actor, input: CheckInput) -> Result<Attendance> {
@@ -239,7 +277,7 @@ impl AttendanceService {
             .await?
             .ok_or(Error::NotFound("sign-up"))?;
         let event = self.events.find(&*txn, EventId(sign_up.event_id)).await?;
-        self.recorder(&*txn, actor, &sign_up, &event).await?;
+        let recorder = self.recorder(&*txn, actor, &sign_up, &event).await?;
         let attendance = attendances::Entity::find()
             .filter(attendances::Column::SignUpId.eq(sign_up.id))
             .one(&*txn)
@@ -285,8 +323,21 @@ impl AttendanceService {
             .one(&*txn)
             .await?
             .ok_or(Error::NotFound("attendance"))?;
+        let after = Attendance::from(row);
+        if matches!(recorder, Recorder::Leader) {
+            let before = Attendance::from(attendance);
+            audit_by_leader(
+                &*txn,
+                actor,
+                &event,
+                "attendance.check_out",
+                Some(&before),
+                &after,
+            )
+            .await?;
+        }
         txn.commit().await?;
-        Ok(row.into())
+        Ok(after)
     }
 
     /// The PENDING service record of an attended interval (none for zero minutes).

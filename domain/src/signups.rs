@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::is_unique_violation;
 use crate::actor::{Actor, Viewer};
+use crate::audit::{self, AuditRecord};
 use crate::deps::Deps;
 use crate::entity::{events, sign_ups, volunteers};
 use crate::error::{Error, Result};
@@ -309,8 +310,13 @@ impl SignUps {
             release_seat(&*txn, event).await?;
             promote_waitlisted(&*txn, event).await?;
         }
+        let after = sign_ups::Entity::find_by_id(id.0)
+            .one(&*txn)
+            .await?
+            .ok_or(Error::NotFound("sign-up"))?;
         if row.volunteer_id != actor.volunteer.0 {
-            let title = self.events.find(&*txn, event).await?.title;
+            let event_row = self.events.find(&*txn, event).await?;
+            let title = &event_row.title;
             let message = format!(
                 "你在「{title}」的报名已被队长取消 / Your sign-up for {title} was cancelled by the team"
             );
@@ -323,11 +329,22 @@ impl SignUps {
                 message,
             )
             .await?;
+            let (before, after) = (SignUp::from(row.clone()), SignUp::from(after.clone()));
+            audit::record(
+                &*txn,
+                AuditRecord {
+                    actor: Some(actor.volunteer),
+                    action: "sign_up.cancel",
+                    entity_type: "sign_up",
+                    entity_id: id.0,
+                    area: Some(crate::ids::AreaId(event_row.area_id)),
+                    team_id: Some(event_row.team_id),
+                    before: Some(&before),
+                    after: Some(&after),
+                },
+            )
+            .await?;
         }
-        let after = sign_ups::Entity::find_by_id(id.0)
-            .one(&*txn)
-            .await?
-            .ok_or(Error::NotFound("sign-up"))?;
         txn.commit().await?;
         Ok(after.into())
     }

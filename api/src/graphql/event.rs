@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use feihong_domain::events::{
     self, CreateEvent, EventFilter as DomainEventFilter, LocationInput as DomainLocation,
-    SchedulePatrols, UpdateEvent,
+    SchedulePatrols, UpdateEvent, UpdateSchedule,
 };
 use feihong_domain::geo::Position;
 use feihong_domain::ids::{AreaId, EventId, ScheduleId, TeamId};
@@ -303,6 +303,13 @@ pub struct SchedulePatrolsInput {
 }
 
 #[derive(InputObject)]
+pub struct UpdatePatrolScheduleInput {
+    pub title: Option<String>,
+    pub capacity: Option<i32>,
+    pub location: Option<LocationInput>,
+}
+
+#[derive(InputObject)]
 pub struct NearInput {
     pub lat: f64,
     pub lng: f64,
@@ -489,6 +496,33 @@ impl EventMutation {
             .schedule_patrols(actor, schedule)
             .await?;
         Ok(PatrolSchedule(schedule))
+    }
+
+    /// Changes title, capacity or place of the schedule and of its occurrences not yet started.
+    /// To change days or times, cancel the schedule and create another.
+    async fn update_patrol_schedule(
+        &self,
+        ctx: &Context<'_>,
+        schedule_id: ID,
+        input: UpdatePatrolScheduleInput,
+    ) -> GqlResult<PatrolSchedule> {
+        let actor = ctx.request().actor().await?;
+        let id = ScheduleId(ids::decode_as(
+            &schedule_id,
+            NodeType::PatrolSchedule,
+            "scheduleId",
+        )?);
+        let update = UpdateSchedule {
+            title: input.title,
+            capacity: input.capacity,
+            location: input.location.map(Into::into),
+        };
+        Ok(PatrolSchedule(
+            ctx.services()
+                .events
+                .update_schedule(actor, id, update)
+                .await?,
+        ))
     }
 
     /// Stops a schedule: occurrences not yet started are cancelled; past ones stay.

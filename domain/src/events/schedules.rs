@@ -9,14 +9,14 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::{Events, Location, LocationInput, check_capacity};
+use super::{EventChange, Events, Location, LocationInput, UpdateEvent, check_capacity};
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::deps::text;
 use crate::entity::{events, patrol_schedules};
 use crate::error::{Error, Result};
 use crate::geo::Position;
-use crate::ids::{ScheduleId, TeamId};
+use crate::ids::{EventId, ScheduleId, TeamId};
 use crate::kinds::{EventKind, EventStatus, ScheduleStatus, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -95,6 +95,13 @@ impl From<patrol_schedules::Model> for PatrolSchedule {
             created_at: row.created_at,
         }
     }
+}
+
+#[derive(Default)]
+pub struct UpdateSchedule {
+    pub title: Option<String>,
+    pub capacity: Option<i32>,
+    pub location: Option<LocationInput>,
 }
 
 pub struct SchedulePatrols {
@@ -323,6 +330,76 @@ impl Events {
             AuditRecord {
                 actor: Some(actor.volunteer),
                 action: "patrol_schedule.cancel",
+                entity_type: "patrol_schedule",
+                entity_id: after.id.0,
+                area: Some(scope.area),
+                team_id: Some(after.team_id.0),
+                before: Some(&before),
+                after: Some(&after),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    /// Changes title, capacity or place of a schedule and of its occurrences that have not
+    /// started (past ones keep what happened). Days and times are changed by cancelling the
+    /// schedule and creating another.
+    pub async fn update_schedule(
+        &self,
+        actor: &Actor,
+        id: ScheduleId,
+        input: UpdateSchedule,
+    ) -> Result<PatrolSchedule> {
+        let change = EventChange::parse(&UpdateEvent {
+            title: input.title,
+            capacity: input.capacity,
+            location: input.location,
+            ..Default::default()
+        })?;
+        let txn = self.deps.store.write().await?;
+        let row = patrol_schedules::Entity::find_by_id(id.0)
+            .one(&*txn)
+            .await?
+            .ok_or(Error::NotFound("patrol schedule"))?;
+        let scope = self
+            .manager_scope(&*txn, actor, TeamId(row.team_id))
+            .await?;
+        if row.status == ScheduleStatus::Cancelled {
+            return Err(Error::conflict("a cancelled schedule cannot be changed"));
+        }
+        let future = events::Entity::find()
+            .filter(events::Column::ScheduleId.eq(id.0))
+            .filter(events::Column::StartsAt.gt(Utc::now()))
+            .filter(events::Column::Status.is_in([EventStatus::Draft, EventStatus::Published]))
+            .order_by_asc(events::Column::StartsAt)
+            .all(&*txn)
+            .await?;
+        for event in future {
+            self.apply_change(&*txn, actor, EventId(event.id), &change)
+                .await?;
+        }
+        let before = PatrolSchedule::from(row.clone());
+        let mut active: patrol_schedules::ActiveModel = row.into();
+        if let Some(title) = &change.title {
+            active.title = Set(title.clone());
+        }
+        if let Some(capacity) = change.capacity {
+            active.capacity = Set(capacity);
+        }
+        if let Some(location) = &change.location {
+            active.address = Set(location.address.clone());
+            active.lat = Set(location.position.lat);
+            active.lng = Set(location.position.lng);
+            active.radius_m = Set(location.radius_m);
+        }
+        let after = PatrolSchedule::from(active.update(&*txn).await?);
+        audit::record(
+            &*txn,
+            AuditRecord {
+                actor: Some(actor.volunteer),
+                action: "patrol_schedule.update",
                 entity_type: "patrol_schedule",
                 entity_id: after.id.0,
                 area: Some(scope.area),
