@@ -129,6 +129,13 @@ pub async fn serve_state(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let leaderboards = tokio::spawn(
+        state
+            .services
+            .leaderboards
+            .clone()
+            .run(Duration::from_secs(1)),
+    );
     let maintenance = tokio::spawn(maintenance(
         state.services.clone(),
         state.config.maintenance_interval,
@@ -139,6 +146,7 @@ pub async fn serve_state(
         .await
         .context("serving HTTP")?;
     maintenance.abort();
+    leaderboards.abort();
     Ok(())
 }
 

@@ -29,6 +29,11 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL), exactly as served.
     ExportSchema,
+    /// Leaderboard upkeep.
+    Leaderboards {
+        #[command(subcommand)]
+        action: LeaderboardAction,
+    },
     /// Make an account an admin of an area, creating the account when it does not exist.
     CreateAdmin {
         /// The admin's mobile number (their login).
@@ -46,6 +51,12 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum LeaderboardAction {
+    /// Recompute every leaderboard set (current and previous periods, all time) from the tallies.
+    Rebuild,
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::ExportSchema => {
@@ -58,6 +69,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = app::connect_database(&config).await?;
             app::migrate(&db).await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Leaderboards {
+            action: LeaderboardAction::Rebuild,
+        } => {
+            let config = cli.settings.into_config()?;
+            let services = app::build_services(&config).await?;
+            let written = services
+                .leaderboards
+                .rebuild()
+                .await
+                .map_err(|error| anyhow::anyhow!("rebuilding leaderboards: {error}"))?;
+            println!("rebuilt leaderboards from {written} tallies");
             Ok(())
         }
         Command::CreateAdmin {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect, sea_query::Expr,
+    QuerySelect, QueryTrait, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 
@@ -278,6 +278,11 @@ impl AttendanceService {
             .ok_or(Error::NotFound("sign-up"))?;
         let event = self.events.find(&*txn, EventId(sign_up.event_id)).await?;
         let recorder = self.recorder(&*txn, actor, &sign_up, &event).await?;
+        if sign_up.status != SignUpStatus::Confirmed || event.status == EventStatus::Cancelled {
+            return Err(Error::conflict(
+                "this sign-up or event was cancelled; there is nothing to check out of",
+            ));
+        }
         let attendance = attendances::Entity::find()
             .filter(attendances::Column::SignUpId.eq(sign_up.id))
             .one(&*txn)
@@ -389,27 +394,22 @@ impl AttendanceService {
     /// end, flagging their records for review. Returns how many it closed.
     pub async fn close_stale(&self) -> Result<u64> {
         let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
-        let open: Vec<i64> = attendances::Entity::find()
+        let with_open_check_ins = attendances::Entity::find()
             .select_only()
             .column(attendances::Column::EventId)
             .filter(attendances::Column::CheckOutAt.is_null())
-            .distinct()
-            .limit(500)
-            .into_tuple()
+            .into_query();
+        let stale_events = events::Entity::find()
+            .filter(events::Column::EndsAt.lt(cutoff))
+            .filter(events::Column::Id.in_subquery(with_open_check_ins))
+            .limit(200)
             .all(&self.deps.store.db)
             .await?;
         let mut closed = 0;
-        for event_id in open {
-            let event = self
-                .events
-                .find(&self.deps.store.db, EventId(event_id))
-                .await?;
-            if event.ends_at > cutoff {
-                continue;
-            }
+        for event in stale_events {
             let txn = self.deps.store.write().await?;
             let stale = attendances::Entity::find()
-                .filter(attendances::Column::EventId.eq(event_id))
+                .filter(attendances::Column::EventId.eq(event.id))
                 .filter(attendances::Column::CheckOutAt.is_null())
                 .all(&*txn)
                 .await?;
@@ -421,9 +421,17 @@ impl AttendanceService {
                     .filter(attendances::Column::CheckOutAt.is_null())
                     .exec(&*txn)
                     .await?;
+                // A cancelled event or sign-up earns no minutes, but its check-in is still closed.
+                let sign_up = sign_ups::Entity::find_by_id(attendance.sign_up_id)
+                    .one(&*txn)
+                    .await?;
+                let counts = event.status != EventStatus::Cancelled
+                    && sign_up.is_some_and(|s| s.status == SignUpStatus::Confirmed);
                 if updated.rows_affected == 1 {
-                    self.credit(&*txn, &attendance, &event, event.ends_at, true)
-                        .await?;
+                    if counts {
+                        self.credit(&*txn, &attendance, &event, event.ends_at, true)
+                            .await?;
+                    }
                     closed += 1;
                 }
             }

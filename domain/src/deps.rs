@@ -12,6 +12,8 @@ pub struct Deps {
     pub store: Arc<Store>,
     pub areas: Arc<AreaTree>,
     pub timezone: Tz,
+    /// Woken after a committed tally change, so leaderboards follow within moments.
+    pub tally_changed: Arc<tokio::sync::Notify>,
 }
 
 /// Checks a free-text field: trimmed, `min..=max` characters, no control characters except
@@ -51,4 +53,10 @@ pub fn text(
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Drops sub-second precision. Stored times are whole seconds, so every backend compares and
+/// orders them alike (SQLite keeps times as text) and cursors built from them match exactly.
+pub fn whole_seconds(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }

@@ -16,6 +16,7 @@ pub mod hashing;
 pub mod idempotency;
 pub mod ids;
 pub mod kinds;
+pub mod leaderboards;
 pub mod notifications;
 pub mod page;
 pub mod policy;
@@ -23,6 +24,7 @@ pub mod redis_store;
 pub mod service_records;
 pub mod signups;
 pub mod store;
+pub mod tallies;
 pub mod teams;
 pub mod throttle;
 pub mod tokens;
@@ -42,10 +44,12 @@ use audit::AuditLog;
 use deps::Deps;
 use events::Events;
 use hashing::PasswordHasher;
+use leaderboards::{Leaderboards, RankStore};
 use redis_store::RedisStore;
 use service_records::ServiceRecords;
 use signups::SignUps;
 use store::Store;
+use tallies::Tallies;
 use teams::Teams;
 use throttle::{Limit, LoginThrottle};
 use tokens::AccessTokens;
@@ -77,6 +81,8 @@ pub struct Services {
     pub attendance: AttendanceService,
     pub service_records: ServiceRecords,
     pub audit: AuditLog,
+    pub tallies: Tallies,
+    pub leaderboards: Arc<Leaderboards>,
 }
 
 impl Services {
@@ -109,6 +115,7 @@ impl Services {
             store: Arc::new(Store::new(db.clone())),
             areas: areas.clone(),
             timezone: settings.timezone,
+            tally_changed: Arc::new(tokio::sync::Notify::new()),
         };
         let teams = Arc::new(Teams::new(deps.clone()));
         let events = Arc::new(Events::new(deps.clone(), teams.clone()));
@@ -116,7 +123,17 @@ impl Services {
             sign_ups: SignUps::new(deps.clone(), teams.clone(), events.clone()),
             attendance: AttendanceService::new(deps.clone(), teams.clone(), events.clone()),
             service_records: ServiceRecords::new(deps.clone(), teams.clone()),
-            audit: AuditLog::new(deps, teams.clone()),
+            audit: AuditLog::new(deps.clone(), teams.clone()),
+            tallies: Tallies { deps: deps.clone() },
+            leaderboards: Arc::new(Leaderboards::new(
+                deps,
+                match &redis {
+                    Some(redis) => RankStore::Redis {
+                        redis: redis.clone(),
+                    },
+                    None => RankStore::memory(),
+                },
+            )),
             teams,
             events,
             db,

@@ -13,13 +13,14 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::deps::{Deps, text};
-use crate::entity::{events, service_records, teams};
+use crate::entity::{events, service_records, teams, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, EventId, ServiceRecordId, TeamId, VolunteerId};
 use crate::kinds::{MembershipStatus, RecordStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 use crate::signups::lock_volunteer;
+use crate::tallies::{self, TallyChange};
 use crate::teams::Teams;
 
 /// Approved minutes above this on one day need an admin of the area.
@@ -97,6 +98,15 @@ pub struct Review {
     pub approved_minutes_after: i32,
 }
 
+/// What a record adds to the tallies: its minutes when APPROVED, else nothing.
+fn approved_minutes(record: &ServiceRecord) -> i32 {
+    if record.status == RecordStatus::Approved {
+        record.minutes
+    } else {
+        0
+    }
+}
+
 fn check_minutes(minutes: i32, field: &str) -> Result<()> {
     if (1..=DAILY_LIMIT).contains(&minutes) {
         Ok(())
@@ -164,10 +174,17 @@ impl ServiceRecords {
         }
         if let Some(event) = input.event_id {
             let event = events::Entity::find_by_id(event.0).one(&*txn).await?;
-            if event.is_none_or(|event| event.team_id != team.id) {
+            let Some(event) = event.filter(|event| event.team_id == team.id) else {
                 return Err(Error::invalid(
                     "input.eventId",
                     "is not an event of this team",
+                ));
+            };
+            let length = (event.ends_at - event.starts_at).num_minutes();
+            if i64::from(input.minutes) > length {
+                return Err(Error::invalid(
+                    "input.minutes",
+                    format!("must not exceed the event's {length} minutes"),
                 ));
             }
         }
@@ -270,8 +287,24 @@ impl ServiceRecords {
             Decision::Approve => RecordStatus::Approved,
             Decision::Reject => RecordStatus::Rejected,
         };
-        let mut admin_only = false;
+        // Who may review at all is decided first: nothing about the volunteer's day is computed
+        // (or shown in an error) for someone who may not review.
+        let owner = VolunteerId(row.volunteer_id);
+        policy::check_reviews_record(actor, &self.deps.areas, scope, owner, false)?;
         if decision == Decision::Approve {
+            if let Some(event) = row.event_id {
+                let event = events::Entity::find_by_id(event)
+                    .one(&*txn)
+                    .await?
+                    .ok_or(Error::NotFound("event"))?;
+                let length = (event.ends_at - event.starts_at).num_minutes();
+                if i64::from(new_minutes) > length {
+                    return Err(Error::invalid(
+                        "minutes",
+                        format!("must not exceed the event's {length} minutes"),
+                    ));
+                }
+            }
             let day_total = self
                 .approved_on_day(&*txn, row.volunteer_id, row.service_date, row.id)
                 .await?
@@ -285,15 +318,10 @@ impl ServiceRecords {
                     ),
                 ));
             }
-            admin_only = day_total > LEADER_DAILY_LIMIT;
+            if day_total > LEADER_DAILY_LIMIT {
+                policy::check_reviews_record(actor, &self.deps.areas, scope, owner, true)?;
+            }
         }
-        policy::check_reviews_record(
-            actor,
-            &self.deps.areas,
-            scope,
-            VolunteerId(row.volunteer_id),
-            admin_only,
-        )?;
         if row.status == new_status && row.minutes == new_minutes {
             return Err(Error::conflict(match new_status {
                 RecordStatus::Approved => "this record is already approved",
@@ -328,6 +356,26 @@ impl ServiceRecords {
                 .await?
                 .ok_or(Error::NotFound("service record"))?,
         );
+        let delta = i64::from(approved_minutes(&after)) - i64::from(approved_minutes(&before));
+        if delta != 0 {
+            let owner = volunteers::Entity::find_by_id(row.volunteer_id)
+                .one(&*txn)
+                .await?
+                .ok_or(Error::NotFound("volunteer"))?;
+            tallies::apply(
+                &*txn,
+                &TallyChange {
+                    volunteer: VolunteerId(owner.id),
+                    volunteer_area: AreaId(owner.area_id),
+                    team: TeamId(team.id),
+                    team_area: AreaId(team.area_id),
+                    team_kind: team.kind,
+                    day: row.service_date,
+                    delta,
+                },
+            )
+            .await?;
+        }
         let action = match decision {
             Decision::Approve => "service_record.approve",
             Decision::Reject => "service_record.reject",
@@ -347,16 +395,10 @@ impl ServiceRecords {
         )
         .await?;
         txn.commit().await?;
-        let effect = |record: &ServiceRecord| {
-            if record.status == RecordStatus::Approved {
-                record.minutes
-            } else {
-                0
-            }
-        };
+        self.deps.tally_changed.notify_one();
         Ok(Review {
-            approved_minutes_before: effect(&before),
-            approved_minutes_after: effect(&after),
+            approved_minutes_before: approved_minutes(&before),
+            approved_minutes_after: approved_minutes(&after),
             record: after,
         })
     }

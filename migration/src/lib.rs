@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_foundation;
 mod m20261128_000002_volunteer_flow;
+mod m20261128_000003_tallies;
 mod seed_areas;
 mod util;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_foundation::Migration),
             Box::new(m20261128_000002_volunteer_flow::Migration),
+            Box::new(m20261128_000003_tallies::Migration),
         ]
     }
 }

@@ -292,7 +292,8 @@ impl TestApp {
             )
             .await;
         let mut stack = vec![data.data()["areas"].clone()];
-        while let Some(Value::Array(areas)) = stack.pop() {
+        while let Some(value) = stack.pop() {
+            let Value::Array(areas) = value else { continue };
             for area in areas {
                 if area["code"] == code {
                     return area["id"].as_str().expect("id").to_owned();

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use feihong_domain::accounts::{RegisterInput as DomainRegisterInput, Session};
+use feihong_domain::accounts::{ProfileChange, RegisterInput as DomainRegisterInput, Session};
 use feihong_domain::ids::AreaId;
 
 use super::context::ContextExt as _;
@@ -116,6 +116,27 @@ impl AccountMutation {
             .refresh(&refresh_token)
             .await?
             .into())
+    }
+
+    /// Changes the caller's own profile. With `showOnLeaderboards: false` the caller appears
+    /// anonymised on public leaderboards (and still sees their own rank).
+    async fn update_my_profile(
+        &self,
+        ctx: &Context<'_>,
+        display_name: Option<String>,
+        show_on_leaderboards: Option<bool>,
+    ) -> GqlResult<Volunteer> {
+        let actor = ctx.request().actor().await?;
+        let change = ProfileChange {
+            display_name,
+            show_on_leaderboards,
+        };
+        Ok(Volunteer::own(
+            ctx.services()
+                .accounts
+                .update_profile(actor, change)
+                .await?,
+        ))
     }
 
     /// Ends the login this refresh token belongs to. False when the token was never issued.

@@ -94,7 +94,7 @@ mod tests {
             "",
             "42",
             "!!!",
-            "VGVhbTox",
+            &URL_SAFE_NO_PAD.encode("Ghost:1"),
             &URL_SAFE_NO_PAD.encode("Volunteer:-1"),
             &URL_SAFE_NO_PAD.encode("Volunteer:x"),
         ] {

@@ -11,6 +11,7 @@ use feihong_domain::attendance::Attendance;
 use feihong_domain::events::{Event, PatrolSchedule};
 use feihong_domain::ids::{EventId, ScheduleId, SignUpId, TeamId, VolunteerId};
 use feihong_domain::signups::SignUp;
+use feihong_domain::tallies::Period;
 use feihong_domain::teams::Team;
 
 use super::error::GqlError;
@@ -97,6 +98,45 @@ impl Loader<(VolunteerId, EventId)> for ViewerSignUpLoader {
     }
 }
 
+batch_loader!(PendingMinutesLoader: VolunteerId => i64, |s, keys| s.tallies.pending_minutes(keys));
+
+/// Splits keyed-by-period lookups into one batch per period.
+macro_rules! period_loader {
+    ($name:ident: $id:ty, |$services:ident, $ids:ident, $period:ident| $body:expr) => {
+        pub struct $name(Arc<Services>);
+
+        impl Loader<($id, Period)> for $name {
+            type Value = i64;
+            type Error = GqlError;
+
+            async fn load(
+                &self,
+                keys: &[($id, Period)],
+            ) -> Result<HashMap<($id, Period), i64>, GqlError> {
+                let $services = &self.0;
+                let mut out = HashMap::new();
+                for $period in Period::ALL {
+                    let $ids: Vec<$id> = keys
+                        .iter()
+                        .filter(|(_, p)| *p == $period)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    if $ids.is_empty() {
+                        continue;
+                    }
+                    let found: HashMap<$id, i64> = $body.await?;
+                    out.extend(found.into_iter().map(|(id, value)| ((id, $period), value)));
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+period_loader!(VolunteerMinutesLoader: VolunteerId, |s, ids, period| s.tallies.volunteer_minutes(&ids, period));
+period_loader!(TeamMinutesLoader: TeamId, |s, ids, period| s.tallies.team_minutes(&ids, period));
+period_loader!(ActiveMembersLoader: TeamId, |s, ids, period| s.tallies.active_members(&ids, period));
+
 pub struct Loaders {
     pub volunteers: DataLoader<VolunteerLoader>,
     pub admin_roles: DataLoader<AdminRoleLoader>,
@@ -110,6 +150,10 @@ pub struct Loaders {
     pub attendance: DataLoader<AttendanceLoader>,
     pub schedules: DataLoader<ScheduleLoader>,
     pub viewer_sign_ups: DataLoader<ViewerSignUpLoader>,
+    pub volunteer_minutes: DataLoader<VolunteerMinutesLoader>,
+    pub pending_minutes: DataLoader<PendingMinutesLoader>,
+    pub team_minutes: DataLoader<TeamMinutesLoader>,
+    pub active_members: DataLoader<ActiveMembersLoader>,
 }
 
 /// The default 1 ms batching window is latency on every request; sibling fields are resolved
@@ -134,6 +178,10 @@ impl Loaders {
             attendance: loader(AttendanceLoader(s())),
             schedules: loader(ScheduleLoader(s())),
             viewer_sign_ups: loader(ViewerSignUpLoader(s())),
+            volunteer_minutes: loader(VolunteerMinutesLoader(s())),
+            pending_minutes: loader(PendingMinutesLoader(s())),
+            team_minutes: loader(TeamMinutesLoader(s())),
+            active_members: loader(ActiveMembersLoader(s())),
         }
     }
 }

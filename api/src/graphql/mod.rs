@@ -7,6 +7,7 @@ pub mod enums;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod leaderboard;
 pub mod limits;
 pub mod loaders;
 pub mod node;
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     event::EventQuery,
     signup::SignUpQuery,
     service::ServiceQuery,
+    leaderboard::LeaderboardQuery,
 );
 
 /// All mutations.

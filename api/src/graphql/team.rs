@@ -3,8 +3,11 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use feihong_domain::ids::{AreaId, MembershipId, TeamId, VolunteerId};
+use feihong_domain::tallies;
 use feihong_domain::teams::{self, CreateTeam, TeamFilter as DomainTeamFilter, UpdateTeam};
 use feihong_domain::values::mask_phone;
+
+use super::leaderboard::Period;
 
 use super::area::Area;
 use super::context::ContextExt as _;
@@ -109,6 +112,38 @@ impl Team {
             inner: membership,
             show_phone: phones,
         }))
+    }
+
+    /// Approved minutes of the team's members for the team, in the current period.
+    async fn service_minutes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Period::AllTime")] period: Period,
+    ) -> GqlResult<i64> {
+        let key = (self.0.id, tallies::Period::from(period));
+        Ok(ctx
+            .request()
+            .loaders
+            .team_minutes
+            .load_one(key)
+            .await?
+            .unwrap_or(0))
+    }
+
+    /// Members with approved minutes for the team in the current period.
+    async fn active_members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Period::AllTime")] period: Period,
+    ) -> GqlResult<i64> {
+        let key = (self.0.id, tallies::Period::from(period));
+        Ok(ctx
+            .request()
+            .loaders
+            .active_members
+            .load_one(key)
+            .await?
+            .unwrap_or(0))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use feihong_domain::leaderboards::Source;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
@@ -25,10 +26,17 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    // Leaderboards answered from the database while the rank store is away or rebuilding:
+    // slower but correct, so it is reported without making the node unready on its own.
+    let leaderboards = match state.services.leaderboards.source() {
+        Source::Store => "store",
+        Source::Database => "database",
+    };
     let body = json!({
         "ready": ready,
         "database": if database { "ok" } else { "unavailable" },
         "redis": redis,
+        "leaderboards": leaderboards,
     });
     (status, Json(body))
 }

@@ -32,6 +32,7 @@ pub struct Volunteer {
     pub phone: Phone,
     pub display_name: String,
     pub area_id: AreaId,
+    pub show_on_leaderboards: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -42,6 +43,7 @@ impl From<volunteers::Model> for Volunteer {
             phone: Phone::from_stored(row.phone),
             display_name: row.display_name,
             area_id: AreaId(row.area_id),
+            show_on_leaderboards: row.show_on_leaderboards,
             created_at: row.created_at,
         }
     }
@@ -128,6 +130,7 @@ impl Accounts {
             area_id: Set(area_id.0),
             real_name: Set(None),
             national_id: Set(None),
+            show_on_leaderboards: Set(true),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -220,5 +223,35 @@ impl Accounts {
             volunteer,
             admin_areas,
         }))
+    }
+}
+
+/// What a volunteer may change about themself.
+#[derive(Default)]
+pub struct ProfileChange {
+    pub display_name: Option<String>,
+    pub show_on_leaderboards: Option<bool>,
+}
+
+impl Accounts {
+    pub async fn update_profile(&self, actor: &Actor, change: ProfileChange) -> Result<Volunteer> {
+        let display_name = change
+            .display_name
+            .as_deref()
+            .map(|name| DisplayName::parse(name, "displayName"))
+            .transpose()?;
+        let row = volunteers::Entity::find_by_id(actor.volunteer.0)
+            .one(&self.db)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let mut active: volunteers::ActiveModel = row.into();
+        if let Some(name) = display_name {
+            active.display_name = Set(name.as_str().to_owned());
+        }
+        if let Some(show) = change.show_on_leaderboards {
+            active.show_on_leaderboards = Set(show);
+        }
+        active.updated_at = Set(Utc::now());
+        Ok(active.update(&self.db).await?.into())
     }
 }

@@ -12,6 +12,7 @@ pub struct Model {
     pub area_id: i64,
     pub real_name: Option<String>,
     pub national_id: Option<String>,
+    pub show_on_leaderboards: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -17,7 +17,7 @@ pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule, Weekday};
 
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
-use crate::deps::{Deps, text};
+use crate::deps::{Deps, text, whole_seconds};
 use crate::entity::{events, sign_ups};
 use crate::error::{Error, Result};
 use crate::geo::Position;
@@ -174,8 +174,8 @@ impl EventChange {
                 .as_deref()
                 .map(|d| text(d, "input.description", 0, 5_000, true))
                 .transpose()?,
-            starts_at: input.starts_at,
-            ends_at: input.ends_at,
+            starts_at: input.starts_at.map(whole_seconds),
+            ends_at: input.ends_at.map(whole_seconds),
             capacity: input.capacity,
             location: input
                 .location
@@ -183,7 +183,7 @@ impl EventChange {
                 .map(|l| l.parse("input.location"))
                 .transpose()?,
             visibility: input.visibility,
-            sign_up_closes_at: input.sign_up_closes_at,
+            sign_up_closes_at: input.sign_up_closes_at.map(whole_seconds),
         })
     }
 }
@@ -336,8 +336,8 @@ impl Events {
             kind: Set(input.kind),
             title: Set(title),
             description: Set(description),
-            starts_at: Set(input.starts_at),
-            ends_at: Set(input.ends_at),
+            starts_at: Set(whole_seconds(input.starts_at)),
+            ends_at: Set(whole_seconds(input.ends_at)),
             capacity: Set(input.capacity),
             confirmed_count: Set(0),
             address: Set(location.address),
@@ -346,7 +346,7 @@ impl Events {
             radius_m: Set(location.radius_m),
             visibility: Set(input.visibility),
             status: Set(EventStatus::Draft),
-            sign_up_closes_at: Set(input.sign_up_closes_at),
+            sign_up_closes_at: Set(input.sign_up_closes_at.map(whole_seconds)),
             cancel_reason: Set(None),
             created_by: Set(actor.volunteer.0),
             created_at: Set(now),

@@ -195,7 +195,11 @@ impl Events {
         if input.until < today {
             return Err(Error::invalid("input.until", "must not be in the past"));
         }
-        if input.until - input.from > Duration::days(365) {
+        if input
+            .from
+            .checked_add_months(chrono::Months::new(12))
+            .is_none_or(|limit| input.until > limit)
+        {
             return Err(Error::invalid(
                 "input.until",
                 "a schedule spans at most one year",

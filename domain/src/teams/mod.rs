@@ -6,8 +6,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::LikeExpr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait as _, Func, LikeExpr},
 };
 use serde::Serialize;
 
@@ -309,8 +312,10 @@ impl Teams {
             .filter(|n| !n.is_empty())
         {
             let needle = text(needle, "filter.nameContains", 1, 80, false)?;
-            condition = condition
-                .add(teams::Column::Name.like(LikeExpr::new(like_pattern(&needle)).escape('\\')));
+            // Case-insensitive on every backend (PostgreSQL's LIKE is case-sensitive, SQLite's is not).
+            let lowered = Expr::expr(Func::lower(Expr::col(teams::Column::Name)));
+            let pattern = LikeExpr::new(like_pattern(&needle.to_lowercase())).escape('\\');
+            condition = condition.add(lowered.like(pattern));
         }
         let db = &self.deps.store.db;
         let total = teams::Entity::find()
