@@ -1,11 +1,15 @@
 //! Write transactions. PostgreSQL runs them concurrently and the conditional updates inside
 //! decide races. SQLite has a single writer: a deferred transaction that reads and then writes
-//! can fail with SQLITE_BUSY instead of waiting, so on SQLite this node queues its write
-//! transactions on one async lock (the embedded setup is always a single node).
+//! fails with SQLITE_BUSY_SNAPSHOT (no waiting) when another write landed in between, so on
+//! SQLite write transactions begin IMMEDIATE (taking the write lock up front, waiting on the busy
+//! timeout) and queue on one async lock first, so they wait in order instead of polling.
 
 use std::ops::Deref;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::Result;
@@ -48,8 +52,17 @@ impl Store {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
+        let txn = if writer.is_some() {
+            let options = TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            };
+            self.db.begin_with_options(options).await?
+        } else {
+            self.db.begin().await?
+        };
         Ok(WriteTxn {
-            txn: self.db.begin().await?,
+            txn,
             _writer: writer,
         })
     }

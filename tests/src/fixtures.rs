@@ -148,3 +148,50 @@ fn next_number() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
+
+pub const RECORD_SERVICE: &str =
+    "mutation($input: RecordServiceInput!) { recordService(input: $input) { id minutes status } }";
+pub const REVIEW: &str = "mutation($id: ID!, $decision: ReviewDecision!, $minutes: Int, $reason: String) { reviewServiceRecord(recordId: $id, decision: $decision, minutes: $minutes, reason: $reason) { id status minutes } }";
+
+impl TestApp {
+    /// The team's leader records `minutes` on `day` (YYYY-MM-DD) for `member` and approves them
+    /// through the API (an area admin approves days over 8 hours). Returns the record's id.
+    pub async fn approved_minutes(
+        &self,
+        team: &TeamFixture,
+        member: &Session,
+        minutes: i64,
+        day: &str,
+    ) -> String {
+        let recorded = self
+            .graphql_as(
+                &team.leader,
+                RECORD_SERVICE,
+                json!({ "input": { "volunteerId": member.volunteer_id, "teamId": team.id, "minutes": minutes, "serviceDate": day } }),
+            )
+            .await;
+        let id = recorded.data()["recordService"]["id"]
+            .as_str()
+            .expect("record id")
+            .to_owned();
+        let approved = self
+            .graphql_as(
+                &team.leader,
+                REVIEW,
+                json!({ "id": id, "decision": "APPROVE" }),
+            )
+            .await;
+        if approved.body.get("errors").is_some() && approved.error_code() == "FORBIDDEN" {
+            self.graphql_as(
+                &team.admin,
+                REVIEW,
+                json!({ "id": id, "decision": "APPROVE" }),
+            )
+            .await
+            .data();
+        } else {
+            approved.data();
+        }
+        id
+    }
+}

@@ -92,6 +92,23 @@ fn drop_pg_database(database: &PgDatabase) {
     .join();
 }
 
+/// Deletes this test's Redis keys (they share the developer's Redis).
+fn forget_redis_keys(url: &str, prefix: &str) {
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut connection) = client.get_connection_with_timeout(Duration::from_secs(1)) else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut connection)
+        .unwrap_or_default();
+    for key in keys {
+        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&key).query(&mut connection);
+    }
+}
+
 fn base_config(
     data_dir: PathBuf,
     database_url: String,
@@ -182,6 +199,16 @@ impl TestApp {
         Self::start(self.config.clone(), self.backend, None, None, false).await
     }
 
+    /// Server logs go to the test's output (shown for failing tests); `RUST_LOG` sets the level.
+    fn init_logging() {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
+
     async fn start(
         config: Config,
         backend: Backend,
@@ -189,6 +216,7 @@ impl TestApp {
         pg: Option<PgDatabase>,
         owns_database: bool,
     ) -> Self {
+        Self::init_logging();
         let listener = std::net::TcpListener::bind(config.bind).expect("bind a free port");
         listener
             .set_nonblocking(true)
@@ -242,6 +270,13 @@ impl TestApp {
             pg,
             owns_database,
         }
+    }
+
+    /// A direct connection to the test's database, for checking results against raw rows.
+    pub async fn database(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(&self.config.database_url)
+            .await
+            .expect("connect to the test database")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -354,6 +389,11 @@ impl Drop for TestApp {
             && let Some(database) = &self.pg
         {
             drop_pg_database(database);
+        }
+        if self.owns_database
+            && let Some(url) = &self.config.redis_url
+        {
+            forget_redis_keys(url, &self.config.redis_prefix);
         }
         drop(self.data_dir.take());
     }
