@@ -104,6 +104,9 @@ impl RankStore {
             Self::Redis { redis } => {
                 let script = redis::Script::new(APPLY_SCRIPT);
                 let mut pipe = redis::pipe();
+                // Pipelined scripts run by hash: load it first, or a Redis that restarted empty
+                // answers NOSCRIPT to every update.
+                pipe.cmd("SCRIPT").arg("LOAD").arg(APPLY_SCRIPT).ignore();
                 for update in updates {
                     let set = Self::redis_key(redis, &update.key);
                     pipe.invoke_script(
