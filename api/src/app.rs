@@ -79,6 +79,14 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(http::graphql::graphiql).post(http::graphql::graphql_post),
         )
+        .route("/certificates/{code}", get(http::certificates::certificate_page))
+        .route(
+            "/admin/exports/participation.csv",
+            get(http::exports::participation_csv),
+        )
+        .route("/admin", get(http::admin::index))
+        .route("/admin/dashboard.js", get(http::admin::script))
+        .route("/admin/dashboard.css", get(http::admin::stylesheet))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -136,6 +144,7 @@ pub async fn serve_state(
             .clone()
             .run(Duration::from_secs(1)),
     );
+    let statistics = tokio::spawn(refresh_statistics(state.services.clone()));
     let maintenance = tokio::spawn(maintenance(
         state.services.clone(),
         state.config.maintenance_interval,
@@ -147,7 +156,20 @@ pub async fn serve_state(
         .context("serving HTTP")?;
     maintenance.abort();
     leaderboards.abort();
+    statistics.abort();
     Ok(())
+}
+
+/// Keeps the statistics rollups within about a second of the writes.
+async fn refresh_statistics(services: Arc<Services>) {
+    loop {
+        match services.stats.refresh().await {
+            Ok(done) if done > 0 => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "refreshing statistics failed"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Periodic upkeep: closes check-ins left open on events long over, and forgets expired
@@ -161,6 +183,9 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
             Ok(0) => {}
             Ok(closed) => tracing::info!(closed, "closed check-ins left open"),
             Err(error) => tracing::warn!(%error, "closing stale check-ins failed"),
+        }
+        if let Err(error) = services.attendance.mark_no_shows().await {
+            tracing::warn!(%error, "marking no-shows failed");
         }
         if let Err(error) = feihong_domain::idempotency::purge_expired(&services.db).await {
             tracing::warn!(%error, "purging idempotency keys failed");

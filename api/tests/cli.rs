@@ -218,7 +218,14 @@ async fn an_admin_created_by_the_operator_signs_in_and_sees_their_area() {
 #[test]
 fn leaderboards_rebuild_recomputes_the_sets_from_the_tallies() {
     let data = tempfile::tempdir().unwrap();
-    let output = feihong(data.path()).args(["leaderboards", "rebuild"]).output().unwrap();
+    let output = feihong(data.path())
+        .args(["leaderboards", "rebuild"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert!(text(&output.stdout).starts_with("rebuilt leaderboards from 0 tallies"), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stdout).starts_with("rebuilt leaderboards from 0 tallies"),
+        "{}",
+        text(&output.stdout)
+    );
 }

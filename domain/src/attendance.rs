@@ -22,6 +22,7 @@ use crate::geo::Position;
 use crate::ids::{AreaId, AttendanceId, EventId, SignUpId, TeamId, VolunteerId};
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::policy;
+use crate::stats;
 use crate::teams::Teams;
 
 /// Self check-in opens this long before the start.
@@ -264,6 +265,7 @@ impl AttendanceService {
             )
             .await?;
         }
+        stats::mark_team_day(&*txn, self.deps.timezone, event.team_id, event.starts_at).await?;
         txn.commit().await?;
         Ok(attendance)
     }
@@ -438,6 +440,46 @@ impl AttendanceService {
             txn.commit().await?;
         }
         Ok(closed)
+    }
+
+    /// Marks CONFIRMED sign-ups of events over for more than two hours, with no check-in, as
+    /// NO_SHOW (after `close_stale`, so nobody who checked in is marked). Returns how many.
+    pub async fn mark_no_shows(&self) -> Result<u64> {
+        let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
+        let checked_in = attendances::Entity::find()
+            .select_only()
+            .column(attendances::Column::SignUpId)
+            .into_query();
+        let missing = sign_ups::Entity::find()
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+            .filter(sign_ups::Column::EndsAt.lt(cutoff))
+            .filter(sign_ups::Column::Id.not_in_subquery(checked_in))
+            .limit(500)
+            .all(&self.deps.store.db)
+            .await?;
+        let mut by_event: HashMap<i64, Vec<i64>> = HashMap::new();
+        for sign_up in missing {
+            by_event
+                .entry(sign_up.event_id)
+                .or_default()
+                .push(sign_up.id);
+        }
+        let mut marked = 0;
+        for (event_id, ids) in by_event {
+            let txn = self.deps.store.write().await?;
+            let event = self.events.find(&*txn, EventId(event_id)).await?;
+            let updated = sign_ups::Entity::update_many()
+                .col_expr(sign_ups::Column::Status, Expr::value(SignUpStatus::NoShow))
+                .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(sign_ups::Column::Id.is_in(ids))
+                .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+                .exec(&*txn)
+                .await?;
+            stats::mark_team_day(&*txn, self.deps.timezone, event.team_id, event.starts_at).await?;
+            txn.commit().await?;
+            marked += updated.rows_affected;
+        }
+        Ok(marked)
     }
 
     /// Attendance of each sign-up, for DataLoaders.

@@ -6,6 +6,7 @@ pub mod actor;
 pub mod areas;
 pub mod attendance;
 pub mod audit;
+pub mod certificates;
 pub mod db;
 pub mod deps;
 mod entity;
@@ -23,6 +24,7 @@ pub mod policy;
 pub mod redis_store;
 pub mod service_records;
 pub mod signups;
+pub mod stats;
 pub mod store;
 pub mod tallies;
 pub mod teams;
@@ -48,6 +50,7 @@ use leaderboards::{Leaderboards, RankStore};
 use redis_store::RedisStore;
 use service_records::ServiceRecords;
 use signups::SignUps;
+use stats::Stats;
 use store::Store;
 use tallies::Tallies;
 use teams::Teams;
@@ -82,7 +85,9 @@ pub struct Services {
     pub service_records: ServiceRecords,
     pub audit: AuditLog,
     pub tallies: Tallies,
+    pub certificates: certificates::Certificates,
     pub leaderboards: Arc<Leaderboards>,
+    pub stats: Stats,
 }
 
 impl Services {
@@ -110,6 +115,7 @@ impl Services {
             tokens,
             throttle,
             settings.refresh_token_ttl,
+            settings.timezone,
         )?;
         let deps = Deps {
             store: Arc::new(Store::new(db.clone())),
@@ -125,6 +131,8 @@ impl Services {
             service_records: ServiceRecords::new(deps.clone(), teams.clone()),
             audit: AuditLog::new(deps.clone(), teams.clone()),
             tallies: Tallies { deps: deps.clone() },
+            stats: Stats::new(deps.clone()),
+            certificates: certificates::Certificates::new(deps.clone()),
             leaderboards: Arc::new(Leaderboards::new(
                 deps,
                 match &redis {

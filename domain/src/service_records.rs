@@ -20,6 +20,7 @@ use crate::kinds::{MembershipStatus, RecordStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 use crate::signups::lock_volunteer;
+use crate::stats;
 use crate::tallies::{self, TallyChange};
 use crate::teams::Teams;
 
@@ -358,6 +359,7 @@ impl ServiceRecords {
         );
         let delta = i64::from(approved_minutes(&after)) - i64::from(approved_minutes(&before));
         if delta != 0 {
+            stats::mark_team_date(&*txn, team.id, row.service_date).await?;
             let owner = volunteers::Entity::find_by_id(row.volunteer_id)
                 .one(&*txn)
                 .await?

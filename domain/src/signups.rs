@@ -28,6 +28,7 @@ use crate::kinds::{EventStatus, NotificationKind, SignUpStatus};
 use crate::notifications::notify;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
+use crate::stats;
 use crate::teams::Teams;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -261,6 +262,7 @@ impl SignUps {
                 error.into()
             }
         })?;
+        stats::mark_team_day(&*txn, self.deps.timezone, event.team_id.0, event.starts_at).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -306,6 +308,14 @@ impl SignUps {
             return Err(Error::conflict("this sign-up changed meanwhile; try again"));
         }
         let event = EventId(row.event_id);
+        let event_row = self.events.find(&*txn, event).await?;
+        stats::mark_team_day(
+            &*txn,
+            self.deps.timezone,
+            event_row.team_id,
+            event_row.starts_at,
+        )
+        .await?;
         if was == SignUpStatus::Confirmed {
             release_seat(&*txn, event).await?;
             promote_waitlisted(&*txn, event).await?;

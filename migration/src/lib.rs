@@ -9,6 +9,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_foundation;
 mod m20261128_000002_volunteer_flow;
 mod m20261128_000003_tallies;
+mod m20261128_000004_stats;
+mod m20261128_000005_certificates;
 mod seed_areas;
 mod util;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_foundation::Migration),
             Box::new(m20261128_000002_volunteer_flow::Migration),
             Box::new(m20261128_000003_tallies::Migration),
+            Box::new(m20261128_000004_stats::Migration),
+            Box::new(m20261128_000005_certificates::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod area;
+pub mod certificate;
 pub mod context;
 pub mod enums;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod node;
 pub mod scalars;
 pub mod service;
 pub mod signup;
+pub mod stats;
 pub mod team;
 pub mod volunteer;
 
@@ -31,6 +33,8 @@ pub struct QueryRoot(
     signup::SignUpQuery,
     service::ServiceQuery,
     leaderboard::LeaderboardQuery,
+    stats::StatsQuery,
+    certificate::CertificateQuery,
 );
 
 /// All mutations.

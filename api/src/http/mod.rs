@@ -1,4 +1,7 @@
 //! HTTP endpoints: GraphQL, GraphiQL, health and readiness.
 
+pub mod admin;
+pub mod certificates;
+pub mod exports;
 pub mod graphql;
 pub mod health;

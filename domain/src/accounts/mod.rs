@@ -72,6 +72,7 @@ pub struct Accounts {
     tokens: AccessTokens,
     throttle: LoginThrottle,
     refresh_ttl: chrono::Duration,
+    timezone: chrono_tz::Tz,
 }
 
 pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
@@ -86,6 +87,7 @@ impl Accounts {
         tokens: AccessTokens,
         throttle: LoginThrottle,
         refresh_ttl: std::time::Duration,
+        timezone: chrono_tz::Tz,
     ) -> Result<Self> {
         Ok(Self {
             db,
@@ -94,6 +96,7 @@ impl Accounts {
             tokens,
             throttle,
             refresh_ttl: chrono::Duration::from_std(refresh_ttl).map_err(Error::internal)?,
+            timezone,
         })
     }
 
@@ -145,6 +148,8 @@ impl Accounts {
                 error.into()
             }
         })?;
+        // Registration counts towards the area's statistics of the day.
+        crate::stats::mark_area_day(&self.db, self.timezone, row.area_id, row.created_at).await?;
         Ok(row.into())
     }
 

@@ -26,6 +26,7 @@ use crate::kinds::{EventKind, EventStatus, NotificationKind, SignUpStatus, Visib
 use crate::notifications::notify;
 use crate::policy::{self, TeamScope};
 use crate::signups;
+use crate::stats;
 use crate::teams::Teams;
 
 pub const MAX_CAPACITY: i32 = 100_000;
@@ -356,6 +357,7 @@ impl Events {
         .insert(&*txn)
         .await?;
         let event = Event::from(row);
+        stats::mark_team_day(&*txn, self.deps.timezone, event.team_id.0, event.starts_at).await?;
         audit::record(&*txn, audit_entry(actor, "event.create", None, &event)).await?;
         txn.commit().await?;
         Ok(event)
@@ -458,6 +460,8 @@ impl Events {
         }
         signups::promote_waitlisted(conn, id).await?;
         let event = Event::from(self.find(conn, id).await?);
+        stats::mark_team_day(conn, self.deps.timezone, event.team_id.0, before.starts_at).await?;
+        stats::mark_team_day(conn, self.deps.timezone, event.team_id.0, event.starts_at).await?;
         if times_changed || place_changed {
             for (sign_up, volunteer) in active_sign_ups(conn, id).await? {
                 let message = format!(
@@ -503,6 +507,7 @@ impl Events {
         }
         let before = Event::from(row);
         let event = Event::from(self.find(&*txn, id).await?);
+        stats::mark_team_day(&*txn, self.deps.timezone, event.team_id.0, event.starts_at).await?;
         audit::record(
             &*txn,
             audit_entry(actor, "event.publish", Some(&before), &event),
@@ -551,6 +556,7 @@ impl Events {
             ));
         }
         let id = EventId(row.id);
+        stats::mark_team_day(conn, self.deps.timezone, row.team_id, row.starts_at).await?;
         let told = active_sign_ups(conn, id).await?;
         sign_ups::Entity::update_many()
             .col_expr(

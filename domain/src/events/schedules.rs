@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::geo::Position;
 use crate::ids::{EventId, ScheduleId, TeamId};
 use crate::kinds::{EventKind, EventStatus, ScheduleStatus, Visibility};
+use crate::stats;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Weekday {
@@ -249,6 +250,9 @@ impl Events {
         }
         .insert(&*txn)
         .await?;
+        for (starts, _) in &upcoming {
+            stats::mark_team_day(&*txn, self.deps.timezone, input.team_id.0, *starts).await?;
+        }
         for chunk in upcoming.chunks(200) {
             let rows = chunk.iter().map(|(starts, ends)| events::ActiveModel {
                 team_id: Set(input.team_id.0),

@@ -1,0 +1,418 @@
+//! Participation statistics for admins: active and new volunteers, events held, sign-ups,
+//! attendance, no-shows and approved minutes, by district, town, team kind, team, day, week and
+//! month, inside the admin's area. Served from the daily rollups (`rollup`), never from the raw
+//! rows. Active-volunteer counts are exact (distinct over volunteer-days).
+
+mod rollup;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Months, NaiveDate};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+
+pub use rollup::local_day;
+pub(crate) use rollup::{mark_area_day, mark_team_date, mark_team_day};
+
+use crate::actor::Actor;
+use crate::deps::Deps;
+use crate::entity::{stats_area_days, stats_team_days, stats_volunteer_days, teams};
+use crate::error::{Error, Result};
+use crate::ids::AreaId;
+use crate::policy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    District,
+    Town,
+    TeamKind,
+    Team,
+    Day,
+    Week,
+    Month,
+}
+
+impl Dimension {
+    fn column(self) -> &'static str {
+        match self {
+            Self::District => "district_id",
+            Self::Town => "town_id",
+            Self::TeamKind => "team_kind",
+            Self::Team => "team_id",
+            Self::Day => "day",
+            Self::Week => "week_key",
+            Self::Month => "month_key",
+        }
+    }
+
+    /// Registrations belong to an area and a day, not to a team.
+    fn applies_to_registrations(self) -> bool {
+        !matches!(self, Self::TeamKind | Self::Team)
+    }
+}
+
+/// The figures of one group (or of the whole range).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub active_volunteers: i64,
+    pub new_volunteers: i64,
+    pub events_held: i64,
+    pub sign_ups: i64,
+    pub attended: i64,
+    pub no_shows: i64,
+    pub approved_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub key: Vec<String>,
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParticipationStats {
+    pub totals: Figures,
+    pub rows: Vec<Row>,
+}
+
+/// Chinese labels for team kinds, as the admins read them.
+pub fn team_kind_label(stored: &str) -> &'static str {
+    match stored {
+        "KUNG_FU_PATROL" => "功夫巡逻队",
+        "ANTI_FRAUD" => "反诈宣传队",
+        "CAMPUS_GUARD" => "护校队",
+        "COMMUNITY_110" => "社区110",
+        "GRID_PATROL" => "网格巡逻队",
+        _ => "其他",
+    }
+}
+
+pub struct Stats {
+    deps: Deps,
+}
+
+/// A grouping value as read from a rollup row, before it becomes a label.
+type RawKey = Vec<String>;
+
+#[derive(FromQueryResult)]
+struct Sums {
+    events_held: Option<i64>,
+    sign_ups: Option<i64>,
+    attended: Option<i64>,
+    no_shows: Option<i64>,
+    approved_minutes: Option<i64>,
+}
+
+fn sum(column: &str) -> SimpleExpr {
+    Expr::expr(Func::sum(Expr::col(Alias::new(column)))).cast_as(Alias::new("BIGINT"))
+}
+
+fn as_text(column: &str) -> SimpleExpr {
+    Expr::col(Alias::new(column)).cast_as(Alias::new("TEXT"))
+}
+
+impl Stats {
+    pub fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Recomputes the rollups marked dirty since the last call (up to 500); returns how many.
+    pub async fn refresh(&self) -> Result<usize> {
+        rollup::refresh(&self.deps).await
+    }
+
+    fn area_condition(&self, area: AreaId, area_column: impl ColumnTrait) -> Condition {
+        let root = self.deps.areas.children(None).first().map(|a| a.id);
+        if Some(area) == root {
+            Condition::all()
+        } else {
+            Condition::all()
+                .add(area_column.is_in(self.deps.areas.subtree(area).into_iter().map(|a| a.0)))
+        }
+    }
+
+    pub async fn participation(
+        &self,
+        actor: &Actor,
+        area: AreaId,
+        from: NaiveDate,
+        to: NaiveDate,
+        group_by: &[Dimension],
+    ) -> Result<ParticipationStats> {
+        if self.deps.areas.get(area).is_none() {
+            return Err(Error::invalid("areaId", "no such area"));
+        }
+        policy::check_admin_of(actor, &self.deps.areas, area)?;
+        if to < from {
+            return Err(Error::invalid("to", "must not be before from"));
+        }
+        if from
+            .checked_add_months(Months::new(36))
+            .is_none_or(|limit| to >= limit)
+        {
+            return Err(Error::invalid("to", "a range spans at most 3 years"));
+        }
+        let mut dims: Vec<Dimension> = Vec::new();
+        for dim in group_by {
+            if !dims.contains(dim) {
+                dims.push(*dim);
+            }
+        }
+        if dims.len() > 2 {
+            return Err(Error::invalid("groupBy", "at most two dimensions at once"));
+        }
+
+        let team_rows = self.team_sums(area, from, to, &dims).await?;
+        let active = self.active_volunteers(area, from, to, &dims).await?;
+        let registrations = self.registrations(area, from, to, &dims).await?;
+        let totals_team = self.team_sums(area, from, to, &[]).await?;
+        let totals_active = self.active_volunteers(area, from, to, &[]).await?;
+        let totals_new = self.registrations(area, from, to, &[]).await?;
+
+        let mut groups: BTreeMap<RawKey, Figures> = BTreeMap::new();
+        for (key, sums) in team_rows {
+            let entry = groups.entry(key).or_default();
+            entry.events_held = sums.events_held.unwrap_or(0);
+            entry.sign_ups = sums.sign_ups.unwrap_or(0);
+            entry.attended = sums.attended.unwrap_or(0);
+            entry.no_shows = sums.no_shows.unwrap_or(0);
+            entry.approved_minutes = sums.approved_minutes.unwrap_or(0);
+        }
+        for (key, count) in active {
+            groups.entry(key).or_default().active_volunteers = count;
+        }
+        if dims.iter().all(|d| d.applies_to_registrations()) {
+            for (key, count) in registrations {
+                groups.entry(key).or_default().new_volunteers = count;
+            }
+        }
+        let team_names = self.team_names(&dims, &groups).await?;
+        let mut rows: Vec<Row> = groups
+            .into_iter()
+            .map(|(raw, figures)| Row {
+                key: dims
+                    .iter()
+                    .zip(raw.iter())
+                    .map(|(dim, value)| self.label(*dim, value, &team_names))
+                    .collect(),
+                figures,
+            })
+            .collect();
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+
+        let mut totals = Figures::default();
+        if let Some((_, sums)) = totals_team.into_iter().next() {
+            totals.events_held = sums.events_held.unwrap_or(0);
+            totals.sign_ups = sums.sign_ups.unwrap_or(0);
+            totals.attended = sums.attended.unwrap_or(0);
+            totals.no_shows = sums.no_shows.unwrap_or(0);
+            totals.approved_minutes = sums.approved_minutes.unwrap_or(0);
+        }
+        totals.active_volunteers = totals_active.into_values().next().unwrap_or(0);
+        totals.new_volunteers = totals_new.into_values().next().unwrap_or(0);
+        Ok(ParticipationStats { totals, rows })
+    }
+
+    async fn team_sums(
+        &self,
+        area: AreaId,
+        from: NaiveDate,
+        to: NaiveDate,
+        dims: &[Dimension],
+    ) -> Result<Vec<(RawKey, Sums)>> {
+        let mut query = stats_team_days::Entity::find()
+            .select_only()
+            .filter(stats_team_days::Column::Day.between(from, to))
+            .filter(self.area_condition(area, stats_team_days::Column::AreaId));
+        for (index, dim) in dims.iter().enumerate() {
+            query = query
+                .expr_as(as_text(dim.column()), format!("k{index}"))
+                .group_by(Expr::col(Alias::new(dim.column())));
+        }
+        for column in [
+            "events_held",
+            "sign_ups",
+            "attended",
+            "no_shows",
+            "approved_minutes",
+        ] {
+            query = query.expr_as(sum(column), column);
+        }
+        let rows = query
+            .into_model::<SumsWithKeys>()
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.keys(dims.len()), row.sums))
+            .collect())
+    }
+
+    async fn active_volunteers(
+        &self,
+        area: AreaId,
+        from: NaiveDate,
+        to: NaiveDate,
+        dims: &[Dimension],
+    ) -> Result<HashMap<RawKey, i64>> {
+        let mut query = stats_volunteer_days::Entity::find()
+            .select_only()
+            .filter(stats_volunteer_days::Column::Day.between(from, to))
+            .filter(self.area_condition(area, stats_volunteer_days::Column::AreaId));
+        for (index, dim) in dims.iter().enumerate() {
+            query = query
+                .expr_as(as_text(dim.column()), format!("k{index}"))
+                .group_by(Expr::col(Alias::new(dim.column())));
+        }
+        query = query.expr_as(
+            Expr::col(Alias::new("volunteer_id"))
+                .count_distinct()
+                .cast_as(Alias::new("BIGINT")),
+            "n",
+        );
+        let rows = query
+            .into_model::<CountWithKeys>()
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.keys(dims.len()), row.n.unwrap_or(0)))
+            .collect())
+    }
+
+    async fn registrations(
+        &self,
+        area: AreaId,
+        from: NaiveDate,
+        to: NaiveDate,
+        dims: &[Dimension],
+    ) -> Result<HashMap<RawKey, i64>> {
+        let dims: Vec<Dimension> = dims
+            .iter()
+            .copied()
+            .filter(|d| d.applies_to_registrations())
+            .collect();
+        let mut query = stats_area_days::Entity::find()
+            .select_only()
+            .filter(stats_area_days::Column::Day.between(from, to))
+            .filter(self.area_condition(area, stats_area_days::Column::AreaId));
+        for (index, dim) in dims.iter().enumerate() {
+            query = query
+                .expr_as(as_text(dim.column()), format!("k{index}"))
+                .group_by(Expr::col(Alias::new(dim.column())));
+        }
+        query = query.expr_as(sum("new_volunteers"), "n");
+        let rows = query
+            .into_model::<CountWithKeys>()
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.keys(dims.len()), row.n.unwrap_or(0)))
+            .collect())
+    }
+
+    async fn team_names(
+        &self,
+        dims: &[Dimension],
+        groups: &BTreeMap<RawKey, Figures>,
+    ) -> Result<HashMap<String, String>> {
+        let Some(position) = dims.iter().position(|d| *d == Dimension::Team) else {
+            return Ok(HashMap::new());
+        };
+        let ids: Vec<i64> = groups
+            .keys()
+            .filter_map(|key| key.get(position)?.parse().ok())
+            .collect();
+        let rows = teams::Entity::find()
+            .filter(teams::Column::Id.is_in(ids))
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|team| (team.id.to_string(), team.name))
+            .collect())
+    }
+
+    fn label(&self, dim: Dimension, value: &str, team_names: &HashMap<String, String>) -> String {
+        let area_name = |raw: &str, fallback: &str| {
+            raw.parse::<i64>()
+                .ok()
+                .filter(|id| *id != 0)
+                .and_then(|id| self.deps.areas.get(AreaId(id)))
+                .map(|area| area.name.clone())
+                .unwrap_or_else(|| fallback.to_owned())
+        };
+        match dim {
+            Dimension::District => area_name(value, "市直属"),
+            Dimension::Town => area_name(value, "区直属"),
+            Dimension::TeamKind => team_kind_label(value).to_owned(),
+            Dimension::Team => team_names
+                .get(value)
+                .cloned()
+                .unwrap_or_else(|| value.to_owned()),
+            // Dates come back as text in either database's own format; keep YYYY-MM-DD.
+            Dimension::Day => value.chars().take(10).collect(),
+            Dimension::Week | Dimension::Month => value.to_owned(),
+        }
+    }
+}
+
+/// Rollup sums with up to two grouping keys (`k0`, `k1`), read as text.
+struct SumsWithKeys {
+    k0: Option<String>,
+    k1: Option<String>,
+    sums: Sums,
+}
+
+impl FromQueryResult for SumsWithKeys {
+    fn from_query_result(
+        row: &sea_orm::QueryResult,
+        pre: &str,
+    ) -> std::result::Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            k0: row.try_get(pre, "k0").ok(),
+            k1: row.try_get(pre, "k1").ok(),
+            sums: Sums::from_query_result(row, pre)?,
+        })
+    }
+}
+
+impl SumsWithKeys {
+    fn keys(&self, count: usize) -> RawKey {
+        [self.k0.clone(), self.k1.clone()]
+            .into_iter()
+            .take(count)
+            .map(Option::unwrap_or_default)
+            .collect()
+    }
+}
+
+struct CountWithKeys {
+    k0: Option<String>,
+    k1: Option<String>,
+    n: Option<i64>,
+}
+
+impl FromQueryResult for CountWithKeys {
+    fn from_query_result(
+        row: &sea_orm::QueryResult,
+        pre: &str,
+    ) -> std::result::Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            k0: row.try_get(pre, "k0").ok(),
+            k1: row.try_get(pre, "k1").ok(),
+            n: row.try_get(pre, "n")?,
+        })
+    }
+}
+
+impl CountWithKeys {
+    fn keys(&self, count: usize) -> RawKey {
+        [self.k0.clone(), self.k1.clone()]
+            .into_iter()
+            .take(count)
+            .map(Option::unwrap_or_default)
+            .collect()
+    }
+}

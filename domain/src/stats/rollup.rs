@@ -1,0 +1,292 @@
+//! Keeping the rollups up to date. Every write that changes what a (team, day) or (area, day)
+//! counts marks it dirty in the same transaction; a worker recomputes each dirty rollup from
+//! its raw rows (one team's one day: a handful of rows) and clears the mark unless it was
+//! marked again meanwhile. A rollup is therefore always a function of the raw rows, with no
+//! running deltas to drift.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
+};
+
+use crate::areas::{AreaLevel, AreaTree};
+use crate::deps::Deps;
+use crate::entity::{
+    attendances, events, service_records, sign_ups, stats_area_days, stats_dirty, stats_team_days,
+    stats_volunteer_days, teams, volunteers,
+};
+use crate::error::Result;
+use crate::ids::AreaId;
+use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
+use crate::tallies::Period;
+
+const TEAM_DAY: &str = "TEAM";
+const AREA_DAY: &str = "AREA";
+
+/// The local day of an instant in the city's time zone.
+pub fn local_day(at: DateTime<Utc>, timezone: Tz) -> NaiveDate {
+    at.with_timezone(&timezone).date_naive()
+}
+
+/// The UTC instants bounding a local day.
+fn day_bounds(day: NaiveDate, timezone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|midnight| timezone.from_local_datetime(&midnight).earliest())
+            .map(|at| at.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()))
+    };
+    (start(day), start(day + Duration::days(1)))
+}
+
+/// Where an area sits for grouping: (district, town); 0 where it has none.
+pub fn placement(tree: &AreaTree, area: AreaId) -> (i64, i64) {
+    let Some(node) = tree.get(area) else {
+        return (0, 0);
+    };
+    let parent = node.parent_id;
+    match node.level {
+        AreaLevel::City => (0, 0),
+        AreaLevel::District => (area.0, 0),
+        AreaLevel::Town => (parent.map_or(0, |p| p.0), area.0),
+        AreaLevel::Community => {
+            let district = parent
+                .and_then(|p| tree.get(p))
+                .and_then(|town| town.parent_id);
+            (district.map_or(0, |d| d.0), parent.map_or(0, |p| p.0))
+        }
+    }
+}
+
+async fn mark(conn: &impl ConnectionTrait, kind: &str, id: i64, day: NaiveDate) -> Result<()> {
+    let row = stats_dirty::ActiveModel {
+        kind: Set(kind.to_owned()),
+        ref_id: Set(id),
+        day: Set(day),
+        generation: Set(1),
+        ..Default::default()
+    };
+    let conflict = OnConflict::columns([
+        stats_dirty::Column::Kind,
+        stats_dirty::Column::RefId,
+        stats_dirty::Column::Day,
+    ])
+    .value(
+        stats_dirty::Column::Generation,
+        Expr::col((stats_dirty::Entity, stats_dirty::Column::Generation)).add(1),
+    )
+    .to_owned();
+    stats_dirty::Entity::insert(row)
+        .on_conflict(conflict)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the team's statistics of the local day containing `at` for recomputation.
+pub(crate) async fn mark_team_day(
+    conn: &impl ConnectionTrait,
+    timezone: Tz,
+    team: i64,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    mark(conn, TEAM_DAY, team, local_day(at, timezone)).await
+}
+
+pub(crate) async fn mark_team_date(
+    conn: &impl ConnectionTrait,
+    team: i64,
+    day: NaiveDate,
+) -> Result<()> {
+    mark(conn, TEAM_DAY, team, day).await
+}
+
+pub(crate) async fn mark_area_day(
+    conn: &impl ConnectionTrait,
+    timezone: Tz,
+    area: i64,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    mark(conn, AREA_DAY, area, local_day(at, timezone)).await
+}
+
+fn keys(day: NaiveDate) -> (String, String) {
+    (Period::Week.key(day), Period::Month.key(day))
+}
+
+async fn recompute_team_day(
+    conn: &impl ConnectionTrait,
+    deps: &Deps,
+    team_id: i64,
+    day: NaiveDate,
+) -> Result<()> {
+    stats_team_days::Entity::delete_many()
+        .filter(stats_team_days::Column::TeamId.eq(team_id))
+        .filter(stats_team_days::Column::Day.eq(day))
+        .exec(conn)
+        .await?;
+    stats_volunteer_days::Entity::delete_many()
+        .filter(stats_volunteer_days::Column::TeamId.eq(team_id))
+        .filter(stats_volunteer_days::Column::Day.eq(day))
+        .exec(conn)
+        .await?;
+    let Some(team) = teams::Entity::find_by_id(team_id).one(conn).await? else {
+        return Ok(());
+    };
+    let (from, to) = day_bounds(day, deps.timezone);
+    let held: Vec<i64> = events::Entity::find()
+        .select_only()
+        .column(events::Column::Id)
+        .filter(events::Column::TeamId.eq(team_id))
+        .filter(events::Column::StartsAt.gte(from))
+        .filter(events::Column::StartsAt.lt(to))
+        .filter(events::Column::Status.is_in([EventStatus::Published, EventStatus::Completed]))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let of_held = || sign_ups::Column::EventId.is_in(held.iter().copied());
+    let sign_up_count = sign_ups::Entity::find()
+        .filter(of_held())
+        .filter(sign_ups::Column::Status.is_in([
+            SignUpStatus::Confirmed,
+            SignUpStatus::Waitlisted,
+            SignUpStatus::NoShow,
+        ]))
+        .count(conn)
+        .await?;
+    let no_shows = sign_ups::Entity::find()
+        .filter(of_held())
+        .filter(sign_ups::Column::Status.eq(SignUpStatus::NoShow))
+        .count(conn)
+        .await?;
+    let attended = attendances::Entity::find()
+        .filter(attendances::Column::EventId.is_in(held.iter().copied()))
+        .count(conn)
+        .await?;
+    let served: Vec<(i64, i32)> = service_records::Entity::find()
+        .select_only()
+        .column(service_records::Column::VolunteerId)
+        .column(service_records::Column::Minutes)
+        .filter(service_records::Column::TeamId.eq(team_id))
+        .filter(service_records::Column::ServiceDate.eq(day))
+        .filter(service_records::Column::Status.eq(RecordStatus::Approved))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let minutes: i64 = served.iter().map(|(_, m)| i64::from(*m)).sum();
+    if held.is_empty() && served.is_empty() {
+        return Ok(());
+    }
+    let (district, town) = placement(&deps.areas, AreaId(team.area_id));
+    let (week, month) = keys(day);
+    let kind = <crate::kinds::TeamKind as sea_orm::ActiveEnum>::to_value(&team.kind);
+    stats_team_days::Entity::insert(stats_team_days::ActiveModel {
+        day: Set(day),
+        week_key: Set(week.clone()),
+        month_key: Set(month.clone()),
+        area_id: Set(team.area_id),
+        district_id: Set(district),
+        town_id: Set(town),
+        team_id: Set(team_id),
+        team_kind: Set(kind.clone()),
+        events_held: Set(held.len() as i32),
+        sign_ups: Set(sign_up_count as i32),
+        attended: Set(attended as i32),
+        no_shows: Set(no_shows as i32),
+        approved_minutes: Set(minutes),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
+    .await?;
+    let mut volunteers: Vec<i64> = served
+        .iter()
+        .filter(|(_, m)| *m > 0)
+        .map(|(v, _)| *v)
+        .collect();
+    volunteers.sort_unstable();
+    volunteers.dedup();
+    let rows = volunteers
+        .into_iter()
+        .map(|volunteer| stats_volunteer_days::ActiveModel {
+            day: Set(day),
+            week_key: Set(week.clone()),
+            month_key: Set(month.clone()),
+            area_id: Set(team.area_id),
+            district_id: Set(district),
+            town_id: Set(town),
+            team_id: Set(team_id),
+            volunteer_id: Set(volunteer),
+            team_kind: Set(kind.clone()),
+            ..Default::default()
+        });
+    let rows: Vec<_> = rows.collect();
+    if !rows.is_empty() {
+        stats_volunteer_days::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn recompute_area_day(
+    conn: &impl ConnectionTrait,
+    deps: &Deps,
+    area_id: i64,
+    day: NaiveDate,
+) -> Result<()> {
+    stats_area_days::Entity::delete_many()
+        .filter(stats_area_days::Column::AreaId.eq(area_id))
+        .filter(stats_area_days::Column::Day.eq(day))
+        .exec(conn)
+        .await?;
+    let (from, to) = day_bounds(day, deps.timezone);
+    let joined = volunteers::Entity::find()
+        .filter(volunteers::Column::AreaId.eq(area_id))
+        .filter(volunteers::Column::CreatedAt.gte(from))
+        .filter(volunteers::Column::CreatedAt.lt(to))
+        .count(conn)
+        .await?;
+    if joined == 0 {
+        return Ok(());
+    }
+    let (district, town) = placement(&deps.areas, AreaId(area_id));
+    let (week, month) = keys(day);
+    stats_area_days::Entity::insert(stats_area_days::ActiveModel {
+        day: Set(day),
+        week_key: Set(week),
+        month_key: Set(month),
+        area_id: Set(area_id),
+        district_id: Set(district),
+        town_id: Set(town),
+        new_volunteers: Set(joined as i32),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes up to 500 dirty rollups; returns how many.
+pub async fn refresh(deps: &Deps) -> Result<usize> {
+    let dirty = stats_dirty::Entity::find()
+        .limit(500)
+        .all(&deps.store.db)
+        .await?;
+    for mark in &dirty {
+        let txn = deps.store.write().await?;
+        match mark.kind.as_str() {
+            TEAM_DAY => recompute_team_day(&*txn, deps, mark.ref_id, mark.day).await?,
+            _ => recompute_area_day(&*txn, deps, mark.ref_id, mark.day).await?,
+        }
+        stats_dirty::Entity::delete_many()
+            .filter(stats_dirty::Column::Id.eq(mark.id))
+            .filter(stats_dirty::Column::Generation.eq(mark.generation))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await?;
+    }
+    Ok(dirty.len())
+}

@@ -1,0 +1,189 @@
+//! Service-hour certificates: issued from approved hours, reissued only when they change,
+//! verifiable by anyone, printable as an HTML page.
+
+use chrono::{Duration, NaiveDate, Utc};
+use feihong_tests::fixtures::{JOIN_TEAM, RECORD_SERVICE};
+use feihong_tests::{Session, TestApp, on_every_backend};
+use serde_json::{Value, json};
+
+const CERTIFICATE: &str = "{ serviceCertificate { code holderName totalMinutes byTeam { team { id name } minutes } firstServiceDate lastServiceDate issuedAt issuingOrganisation url } }";
+const VERIFY: &str = "query($code: String!) { verifyCertificate(code: $code) { valid holderMaskedName totalMinutes issuedAt code } }";
+const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+fn today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+}
+
+fn days_ago(days: i64) -> String {
+    (today() - Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+async fn certificate(app: &TestApp, session: &Session) -> Value {
+    app.graphql_as(session, CERTIFICATE, json!({})).await.data()["serviceCertificate"].clone()
+}
+
+async fn verify(app: &TestApp, code: &str) -> Value {
+    app.graphql(VERIFY, json!({ "code": code })).await.data()["verifyCertificate"].clone()
+}
+
+async fn display_name(app: &TestApp, session: &Session) -> String {
+    app.graphql_as(session, "{ me { displayName } }", json!({}))
+        .await
+        .data()["me"]["displayName"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn is_code(code: &str) -> bool {
+    code.len() == 20 && code.starts_with("FH-") && code[3..].chars().all(|c| ALPHABET.contains(c))
+}
+
+/// A volunteer in two teams with 180 approved minutes in the first, 90 in the second, and 30
+/// more waiting for review (which no certificate counts).
+async fn volunteer_with_hours(
+    app: &TestApp,
+) -> (
+    feihong_tests::TeamFixture,
+    feihong_tests::TeamFixture,
+    Session,
+) {
+    let first = app.team("祖庙巡逻队", "440604", "OPEN").await;
+    let second = app.team("南海防诈队", "440605", "OPEN").await;
+    let member = app.member(&first).await;
+    app.graphql_as(&member, JOIN_TEAM, json!({ "id": second.id }))
+        .await
+        .data();
+    app.approved_minutes(&first, &member, 120, &days_ago(10))
+        .await;
+    app.approved_minutes(&first, &member, 60, &days_ago(3))
+        .await;
+    app.approved_minutes(&second, &member, 90, &days_ago(5))
+        .await;
+    app.graphql_as(
+        &second.leader,
+        RECORD_SERVICE,
+        json!({ "input": { "volunteerId": member.volunteer_id, "teamId": second.id, "minutes": 30, "serviceDate": days_ago(1) } }),
+    )
+    .await
+    .data();
+    (first, second, member)
+}
+
+on_every_backend! {
+    async fn a_certificate_states_approved_hours_and_is_reissued_only_when_they_change(app: TestApp) {
+        let (first, second, member) = volunteer_with_hours(&app).await;
+        let issued = certificate(&app, &member).await;
+        let code = issued["code"].as_str().unwrap().to_owned();
+        assert!(is_code(&code), "{code}");
+        assert_eq!(issued["holderName"], display_name(&app, &member).await.as_str());
+        assert_eq!(issued["totalMinutes"], 270, "pending minutes do not count");
+        assert_eq!(issued["byTeam"], json!([
+            { "team": { "id": first.id, "name": "祖庙巡逻队" }, "minutes": 180 },
+            { "team": { "id": second.id, "name": "南海防诈队" }, "minutes": 90 },
+        ]));
+        assert_eq!(issued["firstServiceDate"], days_ago(10).as_str());
+        assert_eq!(issued["lastServiceDate"], days_ago(3).as_str());
+        assert_eq!(issued["issuingOrganisation"], "佛山市志愿服务联合会 Foshan Volunteer Federation");
+        assert_eq!(issued["url"], format!("/certificates/{code}").as_str());
+
+        let again = certificate(&app, &member).await;
+        assert_eq!(again, issued, "unchanged hours return the same certificate");
+
+        app.approved_minutes(&second, &member, 45, &days_ago(1)).await;
+        let reissued = certificate(&app, &member).await;
+        assert_ne!(reissued["code"], issued["code"]);
+        assert_eq!(reissued["totalMinutes"], 315);
+        assert_eq!(reissued["byTeam"][1]["minutes"], 135);
+        assert_eq!(reissued["firstServiceDate"], days_ago(10).as_str());
+        assert_eq!(reissued["lastServiceDate"], days_ago(1).as_str());
+
+        // The first certificate still verifies, with the hours it was issued for.
+        let old = verify(&app, &code).await;
+        assert_eq!((old["valid"].clone(), old["totalMinutes"].clone()), (json!(true), json!(270)));
+        assert_eq!(old["issuedAt"], issued["issuedAt"]);
+        let new = verify(&app, reissued["code"].as_str().unwrap()).await;
+        assert_eq!(new["totalMinutes"], 315);
+    }
+
+    async fn anyone_can_verify_a_code_and_learns_only_a_masked_name_and_hours(app: TestApp) {
+        let (_, _, member) = volunteer_with_hours(&app).await;
+        let issued = certificate(&app, &member).await;
+        let code = issued["code"].as_str().unwrap();
+        let name = display_name(&app, &member).await;
+        let masked: String = name.chars().take(1).chain(name.chars().skip(1).map(|_| '*')).collect();
+        let verified = verify(&app, code).await;
+        assert_eq!(verified, json!({
+            "valid": true, "holderMaskedName": masked, "totalMinutes": 270,
+            "issuedAt": issued["issuedAt"], "code": code,
+        }));
+
+        // Typed by hand: lower case, grouped with hyphens and spaces, O for 0 and L for 1.
+        let typed = format!("fh - {} {}", &code[3..11], &code[11..]).to_lowercase().replace('0', "o").replace('1', "l");
+        assert_eq!(verify(&app, &typed).await["code"], code, "read back as the canonical code");
+
+        let invalid = json!({ "valid": false, "holderMaskedName": null, "totalMinutes": null, "issuedAt": null });
+        // One wrong character: the check character refuses it.
+        let last = code.chars().last().unwrap();
+        let other = ALPHABET.chars().find(|c| *c != last).unwrap();
+        let typo = format!("{}{other}", &code[..code.len() - 1]);
+        let forged_shapes = [typo.as_str(), "FH-ABCDEFGHJKMNPQRS0", "not a certificate", "", "FH-<script>"];
+        for forged in forged_shapes {
+            let answer = verify(&app, forged).await;
+            assert_eq!(answer["code"], forged.trim());
+            let mut without_code = answer.clone();
+            without_code.as_object_mut().unwrap().remove("code");
+            assert_eq!(without_code, invalid, "{forged}");
+        }
+        // Well-formed codes nobody was issued: exactly one of these passes the check character.
+        for check in ALPHABET.chars() {
+            let unknown = format!("FH-0000000000000000{check}");
+            assert_eq!(verify(&app, &unknown).await["valid"], false, "{unknown}");
+        }
+    }
+
+    async fn the_printable_page_shows_the_certificate_and_escapes_names(app: TestApp) {
+        let (_, _, member) = volunteer_with_hours(&app).await;
+        let issued = certificate(&app, &member).await;
+        let code = issued["code"].as_str().unwrap();
+        let page = app.http().get(app.url(issued["url"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let content_type = page.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        let html = page.text().await.unwrap();
+        for expected in [code, "270", "4 小时 30 分钟", "祖庙巡逻队", "南海防诈队", "Foshan Volunteer Federation", "Certificate"] {
+            assert!(html.contains(expected), "page lacks {expected}: {html}");
+        }
+        assert!(!html.contains("http://") && !html.contains("https://"), "no external assets");
+
+        let unknown = app.http().get(app.url("/certificates/FH-ABCDEFGHJKMNPQRS0")).send().await.unwrap();
+        assert_eq!(unknown.status(), 404);
+        assert!(unknown.text().await.unwrap().contains("Certificate not found"));
+        let hostile = app.http().get(app.url("/certificates/%3Cscript%3Ealert(1)%3C%2Fscript%3E")).send().await.unwrap();
+        assert_eq!(hostile.status(), 404);
+        assert!(!hostile.text().await.unwrap().contains("<script>"));
+
+        let renamed = app.graphql_as(&member, "mutation($name: String!) { updateMyProfile(displayName: $name) { displayName } }", json!({ "name": "<script>alert(1)</script>黄" })).await;
+        renamed.data();
+        let named = certificate(&app, &member).await;
+        assert_ne!(named["code"], issued["code"], "a changed name is a new certificate");
+        assert_eq!(named["holderName"], "<script>alert(1)</script>黄");
+        let html = app.http().get(app.url(named["url"].as_str().unwrap())).send().await.unwrap().text().await.unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;黄"), "{html}");
+        assert_eq!(verify(&app, named["code"].as_str().unwrap()).await["holderMaskedName"], format!("<{}", "*".repeat(25)).as_str());
+    }
+
+    async fn a_certificate_needs_a_signed_in_caller_and_may_state_no_hours(app: TestApp) {
+        app.graphql(CERTIFICATE, json!({})).await.expect_error("UNAUTHENTICATED", None);
+        let newcomer = app.volunteer().await;
+        let issued = certificate(&app, &newcomer).await;
+        assert_eq!((issued["totalMinutes"].clone(), issued["byTeam"].clone()), (json!(0), json!([])));
+        assert_eq!((issued["firstServiceDate"].clone(), issued["lastServiceDate"].clone()), (Value::Null, Value::Null));
+        assert_eq!(certificate(&app, &newcomer).await["code"], issued["code"]);
+    }
+}

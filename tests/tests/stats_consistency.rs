@@ -1,0 +1,373 @@
+//! Participation statistics equal a direct computation over the raw rows, for a random dataset,
+//! every dimension and pairs of them, over ranges crossing month and year boundaries in the
+//! city's time zone.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use feihong_domain::stats::team_kind_label;
+use feihong_tests::{EventSpec, Session, TeamFixture, TestApp, on_every_backend};
+use rand::{Rng as _, SeedableRng as _};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+
+const STATS: &str = "query($area: ID!, $from: Date!, $to: Date!, $by: [StatsDimension!]!) {
+  participationStats(areaId: $area, from: $from, to: $to, groupBy: $by) {
+    totals { activeVolunteers newVolunteers eventsHeld signUps attended noShows approvedMinutes }
+    rows { key activeVolunteers newVolunteers eventsHeld signUps attended noShows approvedMinutes }
+  }
+}";
+const METRICS: [&str; 7] = [
+    "activeVolunteers",
+    "newVolunteers",
+    "eventsHeld",
+    "signUps",
+    "attended",
+    "noShows",
+    "approvedMinutes",
+];
+
+/// Metric name → value.
+type Figures = BTreeMap<&'static str, i64>;
+/// Group key (labels) → figures.
+type Rows = BTreeMap<Vec<String>, Figures>;
+
+fn shanghai(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
+}
+
+/// What the raw rows say, with everything needed to place each fact in any group.
+struct Fact {
+    day: NaiveDate,
+    area: i64,
+    team: Option<i64>,
+    volunteer: Option<i64>,
+    metric: &'static str,
+    amount: i64,
+}
+
+struct Areas {
+    rows: HashMap<i64, (String, String, Option<i64>)>,
+}
+
+impl Areas {
+    /// (district name, town name) of an area, as the statistics label them.
+    fn placement(&self, area: i64) -> (String, String) {
+        let (name, level, parent) = &self.rows[&area];
+        match level.as_str() {
+            "DISTRICT" => (name.clone(), "区直属".to_owned()),
+            "TOWN" => (self.rows[&parent.unwrap()].0.clone(), name.clone()),
+            _ => ("市直属".to_owned(), "区直属".to_owned()),
+        }
+    }
+
+    fn within(&self, area: i64, ancestor: i64) -> bool {
+        let mut current = Some(area);
+        while let Some(id) = current {
+            if id == ancestor {
+                return true;
+            }
+            current = self.rows[&id].2;
+        }
+        false
+    }
+}
+
+async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<sea_orm::QueryResult> {
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .unwrap()
+}
+
+async fn raw_facts(db: &DatabaseConnection) -> (Vec<Fact>, Areas, HashMap<i64, (String, String)>) {
+    let mut areas = HashMap::new();
+    for row in rows(db, "SELECT id, name, level, parent_id FROM areas").await {
+        areas.insert(
+            row.try_get::<i64>("", "id").unwrap(),
+            (
+                row.try_get("", "name").unwrap(),
+                row.try_get("", "level").unwrap(),
+                row.try_get("", "parent_id").unwrap(),
+            ),
+        );
+    }
+    let mut teams = HashMap::new();
+    let mut team_area = HashMap::new();
+    for row in rows(db, "SELECT id, name, kind, area_id FROM teams").await {
+        let id: i64 = row.try_get("", "id").unwrap();
+        teams.insert(
+            id,
+            (
+                row.try_get::<String>("", "name").unwrap(),
+                row.try_get::<String>("", "kind").unwrap(),
+            ),
+        );
+        team_area.insert(id, row.try_get::<i64>("", "area_id").unwrap());
+    }
+    let mut facts = Vec::new();
+    for row in rows(db, "SELECT volunteer_id, team_id, minutes, service_date FROM service_records WHERE status = 'APPROVED'").await {
+        let team: i64 = row.try_get("", "team_id").unwrap();
+        let fact = |metric, amount| Fact { day: row.try_get("", "service_date").unwrap(), area: team_area[&team], team: Some(team), volunteer: Some(row.try_get("", "volunteer_id").unwrap()), metric, amount };
+        facts.push(fact("approvedMinutes", i64::from(row.try_get::<i32>("", "minutes").unwrap())));
+        facts.push(fact("activeVolunteers", 1));
+    }
+    let events = rows(
+        db,
+        "SELECT id, team_id, starts_at FROM events WHERE status IN ('PUBLISHED', 'COMPLETED')",
+    )
+    .await;
+    let mut held = HashMap::new();
+    for row in events {
+        let team: i64 = row.try_get("", "team_id").unwrap();
+        let day = shanghai(row.try_get("", "starts_at").unwrap());
+        held.insert(row.try_get::<i64>("", "id").unwrap(), (team, day));
+        facts.push(Fact {
+            day,
+            area: team_area[&team],
+            team: Some(team),
+            volunteer: None,
+            metric: "eventsHeld",
+            amount: 1,
+        });
+    }
+    for row in rows(db, "SELECT event_id, status FROM sign_ups WHERE status IN ('CONFIRMED', 'WAITLISTED', 'NO_SHOW')").await {
+        if let Some((team, day)) = held.get(&row.try_get::<i64>("", "event_id").unwrap()) {
+            facts.push(Fact { day: *day, area: team_area[team], team: Some(*team), volunteer: None, metric: "signUps", amount: 1 });
+            if row.try_get::<String>("", "status").unwrap() == "NO_SHOW" {
+                facts.push(Fact { day: *day, area: team_area[team], team: Some(*team), volunteer: None, metric: "noShows", amount: 1 });
+            }
+        }
+    }
+    for row in rows(db, "SELECT event_id FROM attendances").await {
+        if let Some((team, day)) = held.get(&row.try_get::<i64>("", "event_id").unwrap()) {
+            facts.push(Fact {
+                day: *day,
+                area: team_area[team],
+                team: Some(*team),
+                volunteer: None,
+                metric: "attended",
+                amount: 1,
+            });
+        }
+    }
+    for row in rows(db, "SELECT area_id, created_at FROM volunteers").await {
+        facts.push(Fact {
+            day: shanghai(row.try_get("", "created_at").unwrap()),
+            area: row.try_get("", "area_id").unwrap(),
+            team: None,
+            volunteer: None,
+            metric: "newVolunteers",
+            amount: 1,
+        });
+    }
+    (facts, Areas { rows: areas }, teams)
+}
+
+/// The expected rows (label key → metric → value) and totals, computed from the facts.
+fn expected(
+    facts: &[Fact],
+    areas: &Areas,
+    teams: &HashMap<i64, (String, String)>,
+    scope: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    dims: &[&str],
+) -> (Rows, Figures) {
+    let mut sums: BTreeMap<Vec<String>, BTreeMap<&'static str, i64>> = BTreeMap::new();
+    let mut distinct: BTreeMap<Vec<String>, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    let mut totals: BTreeMap<&'static str, i64> = BTreeMap::new();
+    let mut total_distinct = std::collections::BTreeSet::new();
+    for fact in facts
+        .iter()
+        .filter(|f| f.day >= from && f.day <= to && areas.within(f.area, scope))
+    {
+        if fact.metric == "activeVolunteers" {
+            total_distinct.insert(fact.volunteer.unwrap());
+        } else {
+            *totals.entry(fact.metric).or_default() += fact.amount;
+        }
+        if fact.team.is_none() && dims.iter().any(|d| *d == "TEAM_KIND" || *d == "TEAM") {
+            continue; // registrations have no team
+        }
+        let (district, town) = areas.placement(fact.area);
+        let key: Vec<String> = dims
+            .iter()
+            .map(|dim| match *dim {
+                "DISTRICT" => district.clone(),
+                "TOWN" => town.clone(),
+                "TEAM_KIND" => team_kind_label(&teams[&fact.team.unwrap()].1).to_owned(),
+                "TEAM" => teams[&fact.team.unwrap()].0.clone(),
+                "DAY" => fact.day.format("%Y-%m-%d").to_string(),
+                "WEEK" => format!(
+                    "{}-W{:02}",
+                    fact.day.iso_week().year(),
+                    fact.day.iso_week().week()
+                ),
+                _ => fact.day.format("%Y-%m").to_string(),
+            })
+            .collect();
+        if fact.metric == "activeVolunteers" {
+            distinct
+                .entry(key)
+                .or_default()
+                .insert(fact.volunteer.unwrap());
+        } else {
+            *sums.entry(key).or_default().entry(fact.metric).or_default() += fact.amount;
+        }
+    }
+    for (key, volunteers) in distinct {
+        sums.entry(key)
+            .or_default()
+            .insert("activeVolunteers", volunteers.len() as i64);
+    }
+    totals.insert("activeVolunteers", total_distinct.len() as i64);
+    (sums, totals)
+}
+
+fn served(stats: &Value) -> (Rows, Figures) {
+    let figures = |row: &Value| {
+        METRICS
+            .iter()
+            .map(|m| (*m, row[m].as_i64().unwrap()))
+            .filter(|(_, v)| *v != 0)
+            .collect::<BTreeMap<_, _>>()
+    };
+    let rows = stats["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["key"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_owned())
+                    .collect(),
+                figures(row),
+            )
+        })
+        .filter(|(_, f): &(Vec<String>, BTreeMap<_, _>)| !f.is_empty())
+        .collect();
+    (rows, figures(&stats["totals"]))
+}
+
+fn without_zeros(mut rows: Rows) -> Rows {
+    for figures in rows.values_mut() {
+        figures.retain(|_, v| *v != 0);
+    }
+    rows.retain(|_, f| !f.is_empty());
+    rows
+}
+
+async fn seed(app: &TestApp) -> Vec<(TeamFixture, Vec<Session>)> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261128);
+    let mut teams = Vec::new();
+    for (name, area, kind_label) in [
+        ("禅城功夫队", "440604", ""),
+        ("祖庙街道护校队", "440604001", ""),
+        ("顺德反诈队", "440606", ""),
+        ("大良网格队", "440606001", ""),
+    ] {
+        let _ = kind_label;
+        let team = app.team(name, area, "OPEN").await;
+        let mut members = Vec::new();
+        for _ in 0..3 {
+            members.push(app.member(&team).await);
+        }
+        teams.push((team, members));
+    }
+    let today = shanghai(Utc::now());
+    // Approved minutes on random days of the last year: across month ends and the new year.
+    let mut used: HashMap<(String, NaiveDate), i64> = HashMap::new();
+    for _ in 0..40 {
+        let (team, members) = &teams[rng.random_range(0..teams.len())];
+        let member = &members[rng.random_range(0..members.len())];
+        let day = today - chrono::Duration::days(rng.random_range(0..360));
+        let minutes = rng.random_range(10..200);
+        let total = used.entry((member.volunteer_id.clone(), day)).or_default();
+        if *total + minutes > 480 {
+            continue;
+        }
+        *total += minutes;
+        app.approved_minutes(team, member, minutes, &day.format("%Y-%m-%d").to_string())
+            .await;
+    }
+    // Events in the coming days, some signed up for, and a past one.
+    for (index, (team, members)) in teams.iter().enumerate() {
+        let event = app
+            .event(
+                &team.leader,
+                &team.id,
+                EventSpec {
+                    starts_in: 60 * 24 * (index as i64 + 1),
+                    ..Default::default()
+                },
+            )
+            .await;
+        for member in members.iter().take(index + 1) {
+            app.sign_up(member, &event, None).await.data();
+        }
+        app.event(
+            &team.leader,
+            &team.id,
+            EventSpec {
+                starts_in: -30,
+                lasts: 120,
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    teams
+}
+
+on_every_backend! {
+    async fn statistics_equal_a_direct_computation_over_the_raw_rows(app: TestApp) {
+        seed(&app).await;
+        let admin = app.area_admin("440600").await;
+        let db = app.database().await;
+        let today = shanghai(Utc::now());
+        let ranges = [
+            (today - chrono::Duration::days(400), today + chrono::Duration::days(30)),
+            (NaiveDate::from_ymd_opt(today.year() - 1, 12, 15).unwrap(), NaiveDate::from_ymd_opt(today.year(), 1, 20).unwrap()),
+            (today.with_day(1).unwrap() - chrono::Duration::days(10), today + chrono::Duration::days(5)),
+        ];
+        let dimension_sets: Vec<Vec<&str>> = vec![
+            vec![], vec!["DISTRICT"], vec!["TOWN"], vec!["TEAM_KIND"], vec!["TEAM"], vec!["DAY"], vec!["WEEK"], vec!["MONTH"],
+            vec!["DISTRICT", "MONTH"], vec!["TOWN", "WEEK"], vec!["TEAM_KIND", "DISTRICT"], vec!["TEAM", "DAY"], vec!["MONTH", "TEAM_KIND"],
+        ];
+        let city = app.area_id("440600").await;
+        let chancheng = app.area_id("440604").await;
+        // Wait for the rollups to follow the writes.
+        let (facts, areas, teams) = raw_facts(&db).await;
+        let all_minutes: i64 = facts.iter().filter(|f| f.metric == "approvedMinutes").map(|f| f.amount).sum();
+        let registered = facts.iter().filter(|f| f.metric == "newVolunteers").count() as i64;
+        for _ in 0..100 {
+            let stats = app.graphql_as(&admin, STATS, json!({ "area": city, "from": ranges[0].0.to_string(), "to": ranges[0].1.to_string(), "by": [] })).await;
+            let totals = &stats.data()["participationStats"]["totals"];
+            if totals["approvedMinutes"] == all_minutes && totals["eventsHeld"] == 8 && totals["newVolunteers"] == registered {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let root = areas.rows.iter().find(|(_, (_, level, _))| level == "CITY").map(|(id, _)| *id).unwrap();
+        let chancheng_id = areas.rows.iter().find(|(_, (name, _, _))| name == "禅城区").map(|(id, _)| *id).unwrap();
+        for (scope_gid, scope) in [(&city, root), (&chancheng, chancheng_id)] {
+            for (from, to) in ranges {
+                for dims in &dimension_sets {
+                    let answer = app.graphql_as(&admin, STATS, json!({ "area": scope_gid, "from": from.to_string(), "to": to.to_string(), "by": dims })).await;
+                    let (rows, totals) = served(&answer.data()["participationStats"]);
+                    let (want_rows, want_totals) = expected(&facts, &areas, &teams, scope, from, to, dims);
+                    let want_totals: BTreeMap<_, _> = want_totals.into_iter().filter(|(_, v)| *v != 0).collect();
+                    assert_eq!(totals, want_totals, "totals {from}..{to} {dims:?}");
+                    assert_eq!(rows, without_zeros(want_rows), "rows {from}..{to} {dims:?}");
+                }
+            }
+        }
+    }
+}
