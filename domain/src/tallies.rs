@@ -162,6 +162,9 @@ async fn add(conn: &impl ConnectionTrait, target: TallyRow<'_>, delta: i64) -> R
         Expr::col((tallies::Entity, tallies::Column::Version)).add(1),
     )
     .value(tallies::Column::UpdatedAt, Expr::value(Utc::now()))
+    // Keep where and what the subject is current, should it have moved or changed kind.
+    .value(tallies::Column::AreaId, Expr::value(area.0))
+    .value(tallies::Column::TeamKind, Expr::value(team_kind.to_owned()))
     .to_owned();
     tallies::Entity::insert(row)
         .on_conflict(conflict)
@@ -222,6 +225,40 @@ pub(crate) async fn apply(conn: &impl ConnectionTrait, change: &TallyChange) -> 
         volunteer_id: Set(change.volunteer.0),
         team_id: Set(change.team.0),
         service_date: Set(change.day),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// A team changed kind: its tallies move to the new kind, and the leaderboard store is told to
+/// rebuild (the team must leave the old kind's sets, which no single update can express).
+pub(crate) async fn team_kind_changed(
+    conn: &impl ConnectionTrait,
+    team: TeamId,
+    kind: TeamKind,
+) -> Result<()> {
+    tallies::Entity::update_many()
+        .col_expr(tallies::Column::TeamKind, Expr::value(kind_code(kind)))
+        .col_expr(
+            tallies::Column::Version,
+            Expr::col(tallies::Column::Version).add(1),
+        )
+        .filter(tallies::Column::TeamId.eq(team.0))
+        .filter(tallies::Column::Kind.is_in([KIND_TEAM, KIND_MEMBER]))
+        .exec(conn)
+        .await?;
+    request_rebuild(conn).await
+}
+
+/// Queues a rebuild of every leaderboard set: an outbox row naming nobody.
+pub(crate) async fn request_rebuild(conn: &impl ConnectionTrait) -> Result<()> {
+    leaderboard_outbox::Entity::insert(leaderboard_outbox::ActiveModel {
+        volunteer_id: Set(0),
+        team_id: Set(0),
+        service_date: Set(Utc::now().date_naive()),
         created_at: Set(Utc::now()),
         ..Default::default()
     })

@@ -362,15 +362,24 @@ impl Leaderboards {
             self.recovered();
             return Ok(0);
         }
-        let mut updates = Vec::new();
-        for row in &rows {
-            updates.extend(
-                self.updates_for(row.volunteer_id, row.team_id, row.service_date)
-                    .await?,
-            );
-        }
-        self.store.apply(&updates).await?;
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        if rows
+            .iter()
+            .any(|row| row.volunteer_id == 0 && row.team_id == 0)
+        {
+            // A rebuild was asked for (a team changed kind). It reads the tallies after every
+            // queued change committed, so it covers the whole batch.
+            self.rebuild().await?;
+        } else {
+            let mut updates = Vec::new();
+            for row in &rows {
+                updates.extend(
+                    self.updates_for(row.volunteer_id, row.team_id, row.service_date)
+                        .await?,
+                );
+            }
+            self.store.apply(&updates).await?;
+        }
         leaderboard_outbox::Entity::delete_many()
             .filter(leaderboard_outbox::Column::Id.is_in(ids))
             .exec(&self.deps.store.db)

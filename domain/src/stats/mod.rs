@@ -12,7 +12,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 
 pub use rollup::local_day;
-pub(crate) use rollup::{mark_area_day, mark_team_date, mark_team_day};
+pub(crate) use rollup::{mark_all_team_days, mark_area_day, mark_team_date, mark_team_day};
 
 use crate::actor::Actor;
 use crate::deps::Deps;

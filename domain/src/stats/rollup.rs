@@ -113,6 +113,21 @@ pub(crate) async fn mark_area_day(
     mark(conn, AREA_DAY, area, local_day(at, timezone)).await
 }
 
+/// Every day a team has statistics for, to recompute after the team changed kind.
+pub(crate) async fn mark_all_team_days(conn: &impl ConnectionTrait, team: i64) -> Result<()> {
+    let days: Vec<NaiveDate> = stats_team_days::Entity::find()
+        .select_only()
+        .column(stats_team_days::Column::Day)
+        .filter(stats_team_days::Column::TeamId.eq(team))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for day in days {
+        mark(conn, TEAM_DAY, team, day).await?;
+    }
+    Ok(())
+}
+
 fn keys(day: NaiveDate) -> (String, String) {
     (Period::Week.key(day), Period::Month.key(day))
 }

@@ -255,6 +255,10 @@ impl Teams {
         }
         active.updated_at = Set(Utc::now());
         let team = Team::from(active.update(&*txn).await?);
+        if team.kind != before.kind {
+            crate::tallies::team_kind_changed(&*txn, team.id, team.kind).await?;
+            crate::stats::mark_all_team_days(&*txn, team.id.0).await?;
+        }
         audit::record(
             &*txn,
             AuditRecord {

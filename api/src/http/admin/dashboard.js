@@ -486,7 +486,7 @@
       label: `${entry.rank}. ${entry.team.name}`,
       value: entry.minutes,
       text: `${hours(entry.minutes)} h`,
-    })), { metric: 'approvedHours', barClass: 'bar', labelWidth: 240 });
+    })), { metric: 'approvedHours', barClass: 'bar', labelWidth: 260, width: 1100 });
     const head = el('tr', {},
       el('th', { class: 'num' }, ...bilingual(['排名', 'Rank'])),
       el('th', {}, ...bilingual(['队伍', 'Team'])),
@@ -571,12 +571,11 @@
     container.replaceChildren(chart);
   }
 
-  function barChart(container, items, { metric, barClass, labelWidth = 130 }) {
+  function barChart(container, items, { metric, barClass, labelWidth = 130, width = 560 }) {
     if (!items.length) {
       container.replaceChildren(empty());
       return;
     }
-    const width = 560;
     const row = 26;
     const valueW = 80;
     const plotW = width - labelWidth - valueW;
@@ -586,7 +585,8 @@
       const y = 4 + row * i;
       const w = (plotW * item.value) / max;
       // SVG text does not wrap or clip: long names are cut here and given whole in the title.
-      const short = item.label.length > 16 ? `${item.label.slice(0, 15)}…` : item.label;
+      const room = Math.floor(labelWidth / 13);
+      const short = item.label.length > room ? `${item.label.slice(0, room - 1)}…` : item.label;
       const label = svg('text', { x: labelWidth - 8, y: y + row / 2 + 4, 'text-anchor': 'end' }, short);
       label.append(svg('title', {}, item.label));
       chart.append(label);
