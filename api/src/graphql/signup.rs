@@ -180,6 +180,42 @@ fn check_input(
     })
 }
 
+#[derive(Clone, Copy)]
+enum Moment {
+    CheckIn,
+    CheckOut,
+}
+
+/// Checks in or out, once per idempotency key.
+async fn record_attendance(
+    ctx: &Context<'_>,
+    moment: Moment,
+    input: CheckInput,
+    idempotency_key: Option<String>,
+) -> GqlResult<Attendance> {
+    let actor = ctx.request().actor().await?;
+    let services = ctx.services();
+    let operation = match moment {
+        Moment::CheckIn => "checkIn",
+        Moment::CheckOut => "checkOut",
+    };
+    let attendance = idempotency::run(
+        &services.db,
+        actor.volunteer,
+        idempotency_key.as_deref(),
+        operation,
+        &input,
+        || async {
+            match moment {
+                Moment::CheckIn => services.attendance.check_in(actor, input.clone()).await,
+                Moment::CheckOut => services.attendance.check_out(actor, input.clone()).await,
+            }
+        },
+    )
+    .await?;
+    Ok(Attendance(attendance))
+}
+
 #[derive(Default)]
 pub struct SignUpQuery;
 
@@ -264,19 +300,8 @@ impl SignUpMutation {
         at: Option<DateTime<Utc>>,
         idempotency_key: Option<String>,
     ) -> GqlResult<Attendance> {
-        let actor = ctx.request().actor().await?;
         let input = check_input(&sign_up_id, position, at)?;
-        let services = ctx.services();
-        let attendance = idempotency::run(
-            &services.db,
-            actor.volunteer,
-            idempotency_key.as_deref(),
-            "checkIn",
-            &input,
-            || services.attendance.check_in(actor, input.clone()),
-        )
-        .await?;
-        Ok(Attendance(attendance))
+        record_attendance(ctx, Moment::CheckIn, input, idempotency_key).await
     }
 
     /// Only after checking in; creates a PENDING service record of the attended part of the event.
@@ -288,18 +313,7 @@ impl SignUpMutation {
         at: Option<DateTime<Utc>>,
         idempotency_key: Option<String>,
     ) -> GqlResult<Attendance> {
-        let actor = ctx.request().actor().await?;
         let input = check_input(&sign_up_id, position, at)?;
-        let services = ctx.services();
-        let attendance = idempotency::run(
-            &services.db,
-            actor.volunteer,
-            idempotency_key.as_deref(),
-            "checkOut",
-            &input,
-            || services.attendance.check_out(actor, input.clone()),
-        )
-        .await?;
-        Ok(Attendance(attendance))
+        record_attendance(ctx, Moment::CheckOut, input, idempotency_key).await
     }
 }

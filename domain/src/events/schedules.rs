@@ -5,7 +5,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde::Serialize;
 
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::geo::Position;
 use crate::ids::{EventId, ScheduleId, TeamId};
 use crate::kinds::{EventKind, EventStatus, ScheduleStatus, Visibility};
+use crate::policy::TeamScope;
 use crate::stats;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -299,6 +301,33 @@ impl Events {
         Ok((schedule, upcoming.len() as u64))
     }
 
+    /// The schedule, checked to be run by the actor and still active, with its occurrences
+    /// that have not started.
+    async fn open_schedule(
+        &self,
+        conn: &impl ConnectionTrait,
+        actor: &Actor,
+        id: ScheduleId,
+        if_cancelled: &str,
+    ) -> Result<(patrol_schedules::Model, TeamScope, Vec<events::Model>)> {
+        let row = patrol_schedules::Entity::find_by_id(id.0)
+            .one(conn)
+            .await?
+            .ok_or(Error::NotFound("patrol schedule"))?;
+        let scope = self.manager_scope(conn, actor, TeamId(row.team_id)).await?;
+        if row.status == ScheduleStatus::Cancelled {
+            return Err(Error::conflict(if_cancelled));
+        }
+        let future = events::Entity::find()
+            .filter(events::Column::ScheduleId.eq(id.0))
+            .filter(events::Column::StartsAt.gt(Utc::now()))
+            .filter(events::Column::Status.is_in([EventStatus::Draft, EventStatus::Published]))
+            .order_by_asc(events::Column::StartsAt)
+            .all(conn)
+            .await?;
+        Ok((row, scope, future))
+    }
+
     /// Stops a schedule: its occurrences that have not started are cancelled (and their
     /// volunteers told); past ones stay as they were.
     pub async fn cancel_schedule(
@@ -309,22 +338,8 @@ impl Events {
     ) -> Result<PatrolSchedule> {
         let reason = text(reason, "reason", 1, 500, false)?;
         let txn = self.deps.store.write().await?;
-        let row = patrol_schedules::Entity::find_by_id(id.0)
-            .one(&*txn)
-            .await?
-            .ok_or(Error::NotFound("patrol schedule"))?;
-        let scope = self
-            .manager_scope(&*txn, actor, TeamId(row.team_id))
-            .await?;
-        if row.status == ScheduleStatus::Cancelled {
-            return Err(Error::conflict("this schedule is already cancelled"));
-        }
-        let future = events::Entity::find()
-            .filter(events::Column::ScheduleId.eq(id.0))
-            .filter(events::Column::StartsAt.gt(Utc::now()))
-            .filter(events::Column::Status.is_in([EventStatus::Draft, EventStatus::Published]))
-            .order_by_asc(events::Column::StartsAt)
-            .all(&*txn)
+        let (row, scope, future) = self
+            .open_schedule(&*txn, actor, id, "this schedule is already cancelled")
             .await?;
         for event in future {
             self.cancel_in(&*txn, event, &reason).await?;
@@ -335,16 +350,7 @@ impl Events {
         let after = PatrolSchedule::from(active.update(&*txn).await?);
         audit::record(
             &*txn,
-            AuditRecord {
-                actor: Some(actor.volunteer),
-                action: "patrol_schedule.cancel",
-                entity_type: "patrol_schedule",
-                entity_id: after.id.0,
-                area: Some(scope.area),
-                team_id: Some(after.team_id.0),
-                before: Some(&before),
-                after: Some(&after),
-            },
+            schedule_audit(actor, "patrol_schedule.cancel", scope, &before, &after),
         )
         .await?;
         txn.commit().await?;
@@ -367,22 +373,8 @@ impl Events {
             ..Default::default()
         })?;
         let txn = self.deps.store.write().await?;
-        let row = patrol_schedules::Entity::find_by_id(id.0)
-            .one(&*txn)
-            .await?
-            .ok_or(Error::NotFound("patrol schedule"))?;
-        let scope = self
-            .manager_scope(&*txn, actor, TeamId(row.team_id))
-            .await?;
-        if row.status == ScheduleStatus::Cancelled {
-            return Err(Error::conflict("a cancelled schedule cannot be changed"));
-        }
-        let future = events::Entity::find()
-            .filter(events::Column::ScheduleId.eq(id.0))
-            .filter(events::Column::StartsAt.gt(Utc::now()))
-            .filter(events::Column::Status.is_in([EventStatus::Draft, EventStatus::Published]))
-            .order_by_asc(events::Column::StartsAt)
-            .all(&*txn)
+        let (row, scope, future) = self
+            .open_schedule(&*txn, actor, id, "a cancelled schedule cannot be changed")
             .await?;
         for event in future {
             self.apply_change(&*txn, actor, EventId(event.id), &change)
@@ -405,16 +397,7 @@ impl Events {
         let after = PatrolSchedule::from(active.update(&*txn).await?);
         audit::record(
             &*txn,
-            AuditRecord {
-                actor: Some(actor.volunteer),
-                action: "patrol_schedule.update",
-                entity_type: "patrol_schedule",
-                entity_id: after.id.0,
-                area: Some(scope.area),
-                team_id: Some(after.team_id.0),
-                before: Some(&before),
-                after: Some(&after),
-            },
+            schedule_audit(actor, "patrol_schedule.update", scope, &before, &after),
         )
         .await?;
         txn.commit().await?;
@@ -426,6 +409,25 @@ impl Events {
             .one(&self.deps.store.db)
             .await?
             .map(PatrolSchedule::from))
+    }
+}
+
+fn schedule_audit<'a>(
+    actor: &Actor,
+    action: &'a str,
+    scope: TeamScope,
+    before: &'a PatrolSchedule,
+    after: &'a PatrolSchedule,
+) -> AuditRecord<'a, PatrolSchedule, PatrolSchedule> {
+    AuditRecord {
+        actor: Some(actor.volunteer),
+        action,
+        entity_type: "patrol_schedule",
+        entity_id: after.id.0,
+        area: Some(scope.area),
+        team_id: Some(after.team_id.0),
+        before: Some(before),
+        after: Some(after),
     }
 }
 
