@@ -453,6 +453,8 @@ impl AttendanceService {
         let missing = sign_ups::Entity::find()
             .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
             .filter(sign_ups::Column::EndsAt.lt(cutoff))
+            // Only the last week: older events were settled by earlier runs.
+            .filter(sign_ups::Column::EndsAt.gt(cutoff - Duration::days(7)))
             .filter(sign_ups::Column::Id.not_in_subquery(checked_in))
             .limit(500)
             .all(&self.deps.store.db)

@@ -11,6 +11,7 @@ mod m20261128_000002_volunteer_flow;
 mod m20261128_000003_tallies;
 mod m20261128_000004_stats;
 mod m20261128_000005_certificates;
+mod m20261128_000006_upkeep_indexes;
 mod seed_areas;
 mod util;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_tallies::Migration),
             Box::new(m20261128_000004_stats::Migration),
             Box::new(m20261128_000005_certificates::Migration),
+            Box::new(m20261128_000006_upkeep_indexes::Migration),
         ]
     }
 }
