@@ -446,16 +446,22 @@ impl AttendanceService {
     /// NO_SHOW (after `close_stale`, so nobody who checked in is marked). Returns how many.
     pub async fn mark_no_shows(&self) -> Result<u64> {
         let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
+        // NOT EXISTS (an anti-join on the unique sign_up_id index), not NOT IN: PostgreSQL
+        // rescans a NOT IN subquery per candidate row.
         let checked_in = attendances::Entity::find()
             .select_only()
-            .column(attendances::Column::SignUpId)
+            .expr(Expr::value(1))
+            .filter(sea_orm::sea_query::ExprTrait::equals(
+                Expr::col((attendances::Entity, attendances::Column::SignUpId)),
+                (sign_ups::Entity, sign_ups::Column::Id),
+            ))
             .into_query();
         let missing = sign_ups::Entity::find()
             .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
             .filter(sign_ups::Column::EndsAt.lt(cutoff))
             // Only the last week: older events were settled by earlier runs.
             .filter(sign_ups::Column::EndsAt.gt(cutoff - Duration::days(7)))
-            .filter(sign_ups::Column::Id.not_in_subquery(checked_in))
+            .filter(sea_orm::sea_query::ExprTrait::not(Expr::exists(checked_in)))
             .limit(500)
             .all(&self.deps.store.db)
             .await?;

@@ -19,6 +19,8 @@ pub struct RedisStore {
     prefix: String,
     connection: tokio::sync::Mutex<Option<ConnectionManager>>,
     last_failure: Mutex<Option<Instant>>,
+    /// Set while Redis fails, so an outage is logged once when it starts and once when it ends.
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl RedisStore {
@@ -31,6 +33,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             connection: tokio::sync::Mutex::new(None),
             last_failure: Mutex::new(None),
+            failing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -47,9 +50,23 @@ impl RedisStore {
             .unwrap_or(false)
     }
 
-    fn note_failure(&self) {
+    fn note_failure(&self, error: &dyn std::fmt::Display) {
         if let Ok(mut last) = self.last_failure.lock() {
             *last = Some(Instant::now());
+        }
+        if self.failing.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            tracing::debug!(%error, "redis still unavailable");
+        } else {
+            tracing::warn!(%error, "redis is unavailable; falling back until it returns");
+        }
+    }
+
+    fn note_success(&self) {
+        if self
+            .failing
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            tracing::info!("redis is reachable again");
         }
     }
 
@@ -73,8 +90,7 @@ impl RedisStore {
                 Ok(connection)
             }
             Err(error) => {
-                self.note_failure();
-                tracing::warn!(%error, "redis is unreachable");
+                self.note_failure(&error);
                 Err(Error::Unavailable("redis"))
             }
         }
@@ -88,11 +104,16 @@ impl RedisStore {
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let connection = self.connection().await?;
-        operation(connection).await.map_err(|error| {
-            self.note_failure();
-            tracing::warn!(%error, "redis operation failed");
-            Error::Unavailable("redis")
-        })
+        match operation(connection).await {
+            Ok(value) => {
+                self.note_success();
+                Ok(value)
+            }
+            Err(error) => {
+                self.note_failure(&error);
+                Err(Error::Unavailable("redis"))
+            }
+        }
     }
 
     pub async fn ping(&self) -> Result<()> {

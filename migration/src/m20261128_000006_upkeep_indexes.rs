@@ -1,5 +1,6 @@
-//! Indexes for the upkeep task: finding recent CONFIRMED sign-ups of events that are over
-//! (no-show marking) without walking every sign-up ever made.
+//! Indexes for background work: finding recent CONFIRMED sign-ups of events that are over
+//! (no-show marking) without walking every sign-up ever made, and paging through one period's
+//! tallies when leaderboards are rebuilt.
 
 use sea_orm_migration::prelude::*;
 
@@ -18,6 +19,11 @@ enum SignUps {
     Table,
 }
 
+#[derive(DeriveIden)]
+enum Tallies {
+    Table,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -26,6 +32,13 @@ impl MigrationTrait for Migration {
                 "ix_sign_ups_status_ends",
                 SignUps::Table,
                 &["status", "ends_at"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "ix_tallies_period_id",
+                Tallies::Table,
+                &["period", "period_key", "id"],
             ))
             .await
     }

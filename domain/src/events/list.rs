@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::{Event, Events};
@@ -177,11 +179,22 @@ impl Events {
             ));
         }
         let (lat_min, lat_max, lng_min, lng_max) = centre.bounding_box(f64::from(radius_m));
+        // Candidates come nearest first by a flat-earth distance the database can order by (the
+        // same order as great-circle distance at city scale), so the cap keeps the nearest ones.
+        // The numbers are checked coordinates, formatted by Rust: nothing from the client is
+        // spliced into the SQL as text.
+        let cos = centre.lat.to_radians().cos();
+        let flat_distance = Expr::cust(format!(
+            "(lat - ({lat})) * (lat - ({lat})) + ((lng - ({lng})) * {cos}) * ((lng - ({lng})) * {cos})",
+            lat = centre.lat,
+            lng = centre.lng,
+        ));
         let rows = events::Entity::find()
             .filter(condition)
             .filter(events::Column::Lat.between(lat_min, lat_max))
             .filter(events::Column::Lng.between(lng_min, lng_max))
-            .order_by_asc(events::Column::StartsAt)
+            .order_by(flat_distance, Order::Asc)
+            .order_by_asc(events::Column::Id)
             .limit(MAX_NEAR_CANDIDATES)
             .all(&self.deps.store.db)
             .await?;

@@ -4,6 +4,7 @@
 
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use super::{Board, Ranked, Scope, competition_ranks};
@@ -47,7 +48,12 @@ pub(super) async fn volunteer_board(
     first: usize,
     viewer: Option<VolunteerId>,
 ) -> Result<Board> {
-    let db = &deps.store.db;
+    // One snapshot, so the lines, the total and the viewer's rank agree.
+    let db = &deps
+        .store
+        .db
+        .begin_with_options(crate::stats::read_snapshot(&deps.store.db))
+        .await?;
     let condition = scope_condition(deps, scope, period);
     let rows: Vec<(i64, i64)> = tallies::Entity::find()
         .select_only()

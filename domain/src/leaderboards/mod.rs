@@ -158,8 +158,8 @@ impl Leaderboards {
         viewer: Option<VolunteerId>,
     ) -> Result<Board> {
         let key = self.store_key(scope, period)?;
-        let entries = competition_ranks(self.store.top(&key, first).await?, 1);
-        let entries: Vec<Ranked<VolunteerId>> = entries
+        let (top, total, standing) = self.store.board(&key, first, viewer.map(|v| v.0)).await?;
+        let entries = competition_ranks(top, 1)
             .into_iter()
             .map(|r| Ranked {
                 rank: r.rank,
@@ -167,23 +167,17 @@ impl Leaderboards {
                 minutes: r.minutes,
             })
             .collect();
-        let viewer = match viewer {
-            Some(volunteer) => {
-                self.store
-                    .standing(&key, volunteer.0)
-                    .await?
-                    .map(|(minutes, above)| Ranked {
-                        rank: above as i64 + 1,
-                        subject: volunteer,
-                        minutes,
-                    })
-            }
-            None => None,
-        };
+        let viewer = viewer
+            .zip(standing)
+            .map(|(volunteer, (minutes, above))| Ranked {
+                rank: above as i64 + 1,
+                subject: volunteer,
+                minutes,
+            });
         Ok(Board {
             entries,
             viewer,
-            total: self.store.count(&key).await?,
+            total,
         })
     }
 
@@ -351,7 +345,15 @@ impl Leaderboards {
     /// run this at once: updates are absolute and versioned, so doing one twice is harmless.
     pub async fn sync_once(&self) -> Result<usize> {
         if !self.store.is_built().await? {
-            self.rebuild().await?;
+            if !self.store.claim_rebuild(600).await? {
+                // Another node is rebuilding; answer from the database until it is done.
+                return Err(Error::Unavailable(
+                    "leaderboard store (rebuilding elsewhere)",
+                ));
+            }
+            let rebuilt = self.rebuild().await;
+            self.store.release_rebuild().await?;
+            rebuilt?;
         }
         let rows = leaderboard_outbox::Entity::find()
             .order_by_asc(leaderboard_outbox::Column::Id)

@@ -38,6 +38,26 @@ end
 return 1
 ";
 
+/// A whole board in one atomic step: the top `ARGV[1]`, the member count, and the viewer's
+/// (`ARGV[2]`, may be empty) score and how many score more — so they always agree.
+const BOARD_SCRIPT: &str = r"
+local top = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local total = redis.call('ZCARD', KEYS[1])
+local score = ''
+local above = 0
+if ARGV[2] ~= '' then
+  local found = redis.call('ZSCORE', KEYS[1], ARGV[2])
+  if found then
+    score = found
+    above = redis.call('ZCOUNT', KEYS[1], '(' .. found, '+inf')
+  end
+end
+return {top, total, score, above}
+";
+
+/// A board as read at one instant: top lines, member count, the viewer's (score, above).
+pub type BoardSnapshot = (Vec<(i64, i64)>, u64, Option<(i64, u64)>);
+
 /// Members are zero-padded so Redis orders equal scores by id, exactly as the database does.
 fn member_text(member: i64) -> String {
     format!("{member:020}")
@@ -164,83 +184,58 @@ impl RankStore {
         }
     }
 
-    /// The member's score and how many members score strictly more.
-    pub async fn standing(&self, key: &str, member: i64) -> Result<Option<(i64, u64)>> {
+    /// The top `n`, the member count and the viewer's standing, read atomically.
+    pub async fn board(&self, key: &str, n: usize, viewer: Option<i64>) -> Result<BoardSnapshot> {
         match self {
             Self::Memory { sets, .. } => {
                 let sets = sets
                     .read()
                     .map_err(|_| Error::internal("leaderboard lock poisoned"))?;
                 let Some(set) = sets.get(key) else {
-                    return Ok(None);
+                    return Ok((Vec::new(), 0, None));
                 };
-                let Some((score, _)) = set
-                    .scores
-                    .get(&member)
-                    .copied()
-                    .filter(|(score, _)| *score > 0)
-                else {
-                    return Ok(None);
-                };
-                let above = set
+                let top = set
                     .ordered
-                    .range(..(Reverse(score), Reverse(i64::MAX)))
-                    .count() as u64;
-                Ok(Some((score, above)))
+                    .iter()
+                    .take(n)
+                    .map(|(Reverse(score), Reverse(member))| (*member, *score))
+                    .collect();
+                let standing = viewer.and_then(|member| {
+                    let (score, _) = set
+                        .scores
+                        .get(&member)
+                        .copied()
+                        .filter(|(score, _)| *score > 0)?;
+                    Some((
+                        score,
+                        set.ordered
+                            .range(..(Reverse(score), Reverse(i64::MAX)))
+                            .count() as u64,
+                    ))
+                });
+                Ok((top, set.ordered.len() as u64, standing))
             }
             Self::Redis { redis } => {
                 let set = Self::redis_key(redis, key);
-                let member = member_text(member);
-                let score: Option<i64> = redis
-                    .run(|mut connection| {
-                        let (set, member) = (set.clone(), member.clone());
-                        async move {
-                            redis::cmd("ZSCORE")
-                                .arg(&set)
-                                .arg(&member)
-                                .query_async(&mut connection)
-                                .await
-                        }
-                    })
-                    .await?;
-                let Some(score) = score else { return Ok(None) };
-                let above: u64 = redis
+                let viewer = viewer.map(member_text).unwrap_or_default();
+                let (top, total, score, above): (Vec<String>, u64, String, u64) = redis
                     .run(|mut connection| async move {
-                        redis::cmd("ZCOUNT")
-                            .arg(&set)
-                            .arg(format!("({score}"))
-                            .arg("+inf")
-                            .query_async(&mut connection)
+                        redis::Script::new(BOARD_SCRIPT)
+                            .key(&set)
+                            .arg(n)
+                            .arg(&viewer)
+                            .invoke_async(&mut connection)
                             .await
                     })
                     .await?;
-                Ok(Some((score, above)))
-            }
-        }
-    }
-
-    /// How many members have a score.
-    pub async fn count(&self, key: &str) -> Result<u64> {
-        match self {
-            Self::Memory { sets, .. } => {
-                let sets = sets
-                    .read()
-                    .map_err(|_| Error::internal("leaderboard lock poisoned"))?;
-                Ok(sets
-                    .get(key)
-                    .map(|set| set.ordered.len() as u64)
-                    .unwrap_or(0))
-            }
-            Self::Redis { redis } => {
-                let set = Self::redis_key(redis, key);
-                redis
-                    .run(|mut connection| async move {
-                        redis::cmd("ZCARD")
-                            .arg(&set)
-                            .query_async(&mut connection)
-                            .await
+                let top = top
+                    .chunks(2)
+                    .filter_map(|pair| {
+                        Some((pair.first()?.parse().ok()?, pair.get(1)?.parse().ok()?))
                     })
-                    .await
+                    .collect();
+                let standing = score.parse::<i64>().ok().map(|score| (score, above));
+                Ok((top, total, standing))
             }
         }
     }
@@ -291,6 +286,47 @@ impl RankStore {
         }
     }
 
+    /// Claims the (shared) right to rebuild for a while, so nodes that find the store empty at
+    /// the same moment do not all rebuild it; the others answer from the database meanwhile.
+    pub async fn claim_rebuild(&self, for_seconds: u64) -> Result<bool> {
+        match self {
+            Self::Memory { .. } => Ok(true),
+            Self::Redis { redis } => {
+                let marker = redis.key(&["lb", "rebuilding"]);
+                redis
+                    .run(|mut connection| async move {
+                        redis::cmd("SET")
+                            .arg(&marker)
+                            .arg(1)
+                            .arg("NX")
+                            .arg("EX")
+                            .arg(for_seconds)
+                            .query_async::<Option<String>>(&mut connection)
+                            .await
+                            .map(|answer| answer.is_some())
+                    })
+                    .await
+            }
+        }
+    }
+
+    pub async fn release_rebuild(&self) -> Result<()> {
+        match self {
+            Self::Memory { .. } => Ok(()),
+            Self::Redis { redis } => {
+                let marker = redis.key(&["lb", "rebuilding"]);
+                redis
+                    .run(|mut connection| async move {
+                        redis::cmd("DEL")
+                            .arg(&marker)
+                            .query_async::<()>(&mut connection)
+                            .await
+                    })
+                    .await
+            }
+        }
+    }
+
     /// Drops every set (before a rebuild).
     pub async fn clear(&self) -> Result<()> {
         match self {
@@ -314,7 +350,11 @@ impl RankStore {
                                 .arg(500)
                                 .query_async(&mut connection)
                                 .await?;
-                            for key in keys {
+                            // The rebuild's own claim stays: it is what keeps other nodes out.
+                            for key in keys
+                                .into_iter()
+                                .filter(|key| !key.ends_with("lb:rebuilding"))
+                            {
                                 redis::cmd("UNLINK")
                                     .arg(&key)
                                     .query_async::<()>(&mut connection)

@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Months, NaiveDate};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{
+    AccessMode, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    IsolationLevel, QueryFilter, QuerySelect, TransactionOptions, TransactionTrait,
+};
 
 pub use rollup::local_day;
 pub(crate) use rollup::{mark_all_team_days, mark_area_day, mark_team_date, mark_team_day};
@@ -111,6 +114,19 @@ fn as_text(column: &str) -> SimpleExpr {
     Expr::col(Alias::new(column)).cast_as(Alias::new("TEXT"))
 }
 
+/// A consistent, read-only snapshot (REPEATABLE READ on PostgreSQL; a read transaction on SQLite).
+pub(crate) fn read_snapshot(db: &sea_orm::DatabaseConnection) -> TransactionOptions {
+    if db.get_database_backend() == DbBackend::Postgres {
+        TransactionOptions {
+            isolation_level: Some(IsolationLevel::RepeatableRead),
+            access_mode: Some(AccessMode::ReadOnly),
+            ..Default::default()
+        }
+    } else {
+        TransactionOptions::default()
+    }
+}
+
 impl Stats {
     pub fn new(deps: Deps) -> Self {
         Self { deps }
@@ -162,12 +178,20 @@ impl Stats {
             return Err(Error::invalid("groupBy", "at most two dimensions at once"));
         }
 
-        let team_rows = self.team_sums(area, from, to, &dims).await?;
-        let active = self.active_volunteers(area, from, to, &dims).await?;
-        let registrations = self.registrations(area, from, to, &dims).await?;
-        let totals_team = self.team_sums(area, from, to, &[]).await?;
-        let totals_active = self.active_volunteers(area, from, to, &[]).await?;
-        let totals_new = self.registrations(area, from, to, &[]).await?;
+        // One read transaction: every figure of the answer comes from the same snapshot, even
+        // while the rollups are being refreshed.
+        let txn = self
+            .deps
+            .store
+            .db
+            .begin_with_options(read_snapshot(&self.deps.store.db))
+            .await?;
+        let team_rows = self.team_sums(&txn, area, from, to, &dims).await?;
+        let active = self.active_volunteers(&txn, area, from, to, &dims).await?;
+        let registrations = self.registrations(&txn, area, from, to, &dims).await?;
+        let totals_team = self.team_sums(&txn, area, from, to, &[]).await?;
+        let totals_active = self.active_volunteers(&txn, area, from, to, &[]).await?;
+        let totals_new = self.registrations(&txn, area, from, to, &[]).await?;
 
         let mut groups: BTreeMap<RawKey, Figures> = BTreeMap::new();
         for (key, sums) in team_rows {
@@ -186,7 +210,7 @@ impl Stats {
                 groups.entry(key).or_default().new_volunteers = count;
             }
         }
-        let team_names = self.team_names(&dims, &groups).await?;
+        let team_names = self.team_names(&txn, &dims, &groups).await?;
         let mut rows: Vec<Row> = groups
             .into_iter()
             .map(|(raw, figures)| Row {
@@ -215,6 +239,7 @@ impl Stats {
 
     async fn team_sums(
         &self,
+        conn: &impl ConnectionTrait,
         area: AreaId,
         from: NaiveDate,
         to: NaiveDate,
@@ -238,10 +263,7 @@ impl Stats {
         ] {
             query = query.expr_as(sum(column), column);
         }
-        let rows = query
-            .into_model::<SumsWithKeys>()
-            .all(&self.deps.store.db)
-            .await?;
+        let rows = query.into_model::<SumsWithKeys>().all(conn).await?;
         Ok(rows
             .into_iter()
             .map(|row| (row.keys(dims.len()), row.sums))
@@ -250,6 +272,7 @@ impl Stats {
 
     async fn active_volunteers(
         &self,
+        conn: &impl ConnectionTrait,
         area: AreaId,
         from: NaiveDate,
         to: NaiveDate,
@@ -270,10 +293,7 @@ impl Stats {
                 .cast_as(Alias::new("BIGINT")),
             "n",
         );
-        let rows = query
-            .into_model::<CountWithKeys>()
-            .all(&self.deps.store.db)
-            .await?;
+        let rows = query.into_model::<CountWithKeys>().all(conn).await?;
         Ok(rows
             .into_iter()
             .map(|row| (row.keys(dims.len()), row.n.unwrap_or(0)))
@@ -282,6 +302,7 @@ impl Stats {
 
     async fn registrations(
         &self,
+        conn: &impl ConnectionTrait,
         area: AreaId,
         from: NaiveDate,
         to: NaiveDate,
@@ -302,10 +323,7 @@ impl Stats {
                 .group_by(Expr::col(Alias::new(dim.column())));
         }
         query = query.expr_as(sum("new_volunteers"), "n");
-        let rows = query
-            .into_model::<CountWithKeys>()
-            .all(&self.deps.store.db)
-            .await?;
+        let rows = query.into_model::<CountWithKeys>().all(conn).await?;
         Ok(rows
             .into_iter()
             .map(|row| (row.keys(dims.len()), row.n.unwrap_or(0)))
@@ -314,6 +332,7 @@ impl Stats {
 
     async fn team_names(
         &self,
+        conn: &impl ConnectionTrait,
         dims: &[Dimension],
         groups: &BTreeMap<RawKey, Figures>,
     ) -> Result<HashMap<String, String>> {
@@ -326,7 +345,7 @@ impl Stats {
             .collect();
         let rows = teams::Entity::find()
             .filter(teams::Column::Id.is_in(ids))
-            .all(&self.deps.store.db)
+            .all(conn)
             .await?;
         Ok(rows
             .into_iter()
