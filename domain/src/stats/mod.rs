@@ -249,11 +249,7 @@ impl Stats {
             .select_only()
             .filter(stats_team_days::Column::Day.between(from, to))
             .filter(self.area_condition(area, stats_team_days::Column::AreaId));
-        for (index, dim) in dims.iter().enumerate() {
-            query = query
-                .expr_as(as_text(dim.column()), format!("k{index}"))
-                .group_by(Expr::col(Alias::new(dim.column())));
-        }
+        query = grouped_by(query, dims);
         for column in [
             "events_held",
             "sign_ups",
@@ -282,11 +278,7 @@ impl Stats {
             .select_only()
             .filter(stats_volunteer_days::Column::Day.between(from, to))
             .filter(self.area_condition(area, stats_volunteer_days::Column::AreaId));
-        for (index, dim) in dims.iter().enumerate() {
-            query = query
-                .expr_as(as_text(dim.column()), format!("k{index}"))
-                .group_by(Expr::col(Alias::new(dim.column())));
-        }
+        query = grouped_by(query, dims);
         query = query.expr_as(
             Expr::col(Alias::new("volunteer_id"))
                 .count_distinct()
@@ -317,11 +309,7 @@ impl Stats {
             .select_only()
             .filter(stats_area_days::Column::Day.between(from, to))
             .filter(self.area_condition(area, stats_area_days::Column::AreaId));
-        for (index, dim) in dims.iter().enumerate() {
-            query = query
-                .expr_as(as_text(dim.column()), format!("k{index}"))
-                .group_by(Expr::col(Alias::new(dim.column())));
-        }
+        query = grouped_by(query, &dims);
         query = query.expr_as(sum("new_volunteers"), "n");
         let rows = query.into_model::<CountWithKeys>().all(conn).await?;
         Ok(rows
@@ -377,6 +365,28 @@ impl Stats {
     }
 }
 
+/// Selects each dimension's column as `k0`, `k1` (as text) and groups by it.
+fn grouped_by<E: EntityTrait>(
+    mut query: sea_orm::Select<E>,
+    dims: &[Dimension],
+) -> sea_orm::Select<E> {
+    for (index, dim) in dims.iter().enumerate() {
+        query = query
+            .expr_as(as_text(dim.column()), format!("k{index}"))
+            .group_by(Expr::col(Alias::new(dim.column())));
+    }
+    query
+}
+
+/// The first `count` grouping keys of a result row.
+fn raw_key(k0: &Option<String>, k1: &Option<String>, count: usize) -> RawKey {
+    [k0.clone(), k1.clone()]
+        .into_iter()
+        .take(count)
+        .map(Option::unwrap_or_default)
+        .collect()
+}
+
 /// Rollup sums with up to two grouping keys (`k0`, `k1`), read as text.
 struct SumsWithKeys {
     k0: Option<String>,
@@ -399,11 +409,7 @@ impl FromQueryResult for SumsWithKeys {
 
 impl SumsWithKeys {
     fn keys(&self, count: usize) -> RawKey {
-        [self.k0.clone(), self.k1.clone()]
-            .into_iter()
-            .take(count)
-            .map(Option::unwrap_or_default)
-            .collect()
+        raw_key(&self.k0, &self.k1, count)
     }
 }
 
@@ -428,10 +434,6 @@ impl FromQueryResult for CountWithKeys {
 
 impl CountWithKeys {
     fn keys(&self, count: usize) -> RawKey {
-        [self.k0.clone(), self.k1.clone()]
-            .into_iter()
-            .take(count)
-            .map(Option::unwrap_or_default)
-            .collect()
+        raw_key(&self.k0, &self.k1, count)
     }
 }
