@@ -95,6 +95,40 @@ pub fn credited_minutes(
     }
 }
 
+/// A sign-up that checked in counts as attended even if the no-show marking, racing with the
+/// check-in, got to it first (CONFIRMED or NO_SHOW with an attendance).
+fn attended_status(status: SignUpStatus) -> bool {
+    matches!(status, SignUpStatus::Confirmed | SignUpStatus::NoShow)
+}
+
+/// Puts a checked-in sign-up marked NO_SHOW by that race back to CONFIRMED.
+async fn restore_attended(conn: &impl ConnectionTrait, sign_up: i64) -> Result<()> {
+    sign_ups::Entity::update_many()
+        .col_expr(
+            sign_ups::Column::Status,
+            Expr::value(SignUpStatus::Confirmed),
+        )
+        .filter(sign_ups::Column::Id.eq(sign_up))
+        .filter(sign_ups::Column::Status.eq(SignUpStatus::NoShow))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// `NOT EXISTS` an attendance of the sign-up: an anti-join on the unique `sign_up_id` index
+/// (PostgreSQL rescans a `NOT IN` subquery per row).
+fn no_check_in() -> sea_orm::sea_query::SimpleExpr {
+    let checked_in = attendances::Entity::find()
+        .select_only()
+        .expr(Expr::value(1))
+        .filter(sea_orm::sea_query::ExprTrait::equals(
+            Expr::col((attendances::Entity, attendances::Column::SignUpId)),
+            (sign_ups::Entity, sign_ups::Column::Id),
+        ))
+        .into_query();
+    sea_orm::sea_query::ExprTrait::not(Expr::exists(checked_in))
+}
+
 /// Check-ins and check-outs a leader records for a member are audited like every leader write.
 async fn audit_by_leader(
     conn: &impl ConnectionTrait,
@@ -280,11 +314,12 @@ impl AttendanceService {
             .ok_or(Error::NotFound("sign-up"))?;
         let event = self.events.find(&*txn, EventId(sign_up.event_id)).await?;
         let recorder = self.recorder(&*txn, actor, &sign_up, &event).await?;
-        if sign_up.status != SignUpStatus::Confirmed || event.status == EventStatus::Cancelled {
+        if !attended_status(sign_up.status) || event.status == EventStatus::Cancelled {
             return Err(Error::conflict(
                 "this sign-up or event was cancelled; there is nothing to check out of",
             ));
         }
+        restore_attended(&*txn, sign_up.id).await?;
         let attendance = attendances::Entity::find()
             .filter(attendances::Column::SignUpId.eq(sign_up.id))
             .one(&*txn)
@@ -428,7 +463,8 @@ impl AttendanceService {
                     .one(&*txn)
                     .await?;
                 let counts = event.status != EventStatus::Cancelled
-                    && sign_up.is_some_and(|s| s.status == SignUpStatus::Confirmed);
+                    && sign_up.is_some_and(|s| attended_status(s.status));
+                restore_attended(&*txn, attendance.sign_up_id).await?;
                 if updated.rows_affected == 1 {
                     if counts {
                         self.credit(&*txn, &attendance, &event, event.ends_at, true)
@@ -448,20 +484,12 @@ impl AttendanceService {
         let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
         // NOT EXISTS (an anti-join on the unique sign_up_id index), not NOT IN: PostgreSQL
         // rescans a NOT IN subquery per candidate row.
-        let checked_in = attendances::Entity::find()
-            .select_only()
-            .expr(Expr::value(1))
-            .filter(sea_orm::sea_query::ExprTrait::equals(
-                Expr::col((attendances::Entity, attendances::Column::SignUpId)),
-                (sign_ups::Entity, sign_ups::Column::Id),
-            ))
-            .into_query();
         let missing = sign_ups::Entity::find()
             .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
             .filter(sign_ups::Column::EndsAt.lt(cutoff))
             // Only the last week: older events were settled by earlier runs.
             .filter(sign_ups::Column::EndsAt.gt(cutoff - Duration::days(7)))
-            .filter(sea_orm::sea_query::ExprTrait::not(Expr::exists(checked_in)))
+            .filter(no_check_in())
             .limit(500)
             .all(&self.deps.store.db)
             .await?;
@@ -481,6 +509,8 @@ impl AttendanceService {
                 .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
                 .filter(sign_ups::Column::Id.is_in(ids))
                 .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+                // Re-checked here: a check-in may have landed since the candidates were read.
+                .filter(no_check_in())
                 .exec(&*txn)
                 .await?;
             stats::mark_team_day(&*txn, self.deps.timezone, event.team_id, event.starts_at).await?;
