@@ -257,6 +257,20 @@ impl AttendanceService {
         if matches!(recorder, Recorder::SelfByGps) {
             Self::check_position(&event, input.position)?;
         }
+        // Hold the sign-up while it is still confirmed: a cancellation landing meanwhile waits,
+        // then finds a check-in, instead of leaving one behind on a cancelled sign-up.
+        let held = sign_ups::Entity::update_many()
+            .col_expr(
+                sign_ups::Column::UpdatedAt,
+                Expr::col(sign_ups::Column::UpdatedAt),
+            )
+            .filter(sign_ups::Column::Id.eq(sign_up.id))
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+            .exec(&*txn)
+            .await?;
+        if held.rows_affected != 1 {
+            return Err(Error::conflict("only a confirmed sign-up can check in"));
+        }
         let (lat, lng, accuracy) = match input.position {
             Some((position, accuracy)) => (Some(position.lat), Some(position.lng), accuracy),
             None => (None, None, None),
@@ -299,7 +313,7 @@ impl AttendanceService {
             )
             .await?;
         }
-        stats::mark_team_day(&*txn, self.deps.timezone, event.team_id, event.starts_at).await?;
+        stats::mark_team_day(&txn, self.deps.timezone, event.team_id, event.starts_at);
         txn.commit().await?;
         Ok(attendance)
     }
@@ -451,6 +465,8 @@ impl AttendanceService {
                 .all(&*txn)
                 .await?;
             for attendance in stale {
+                // The sign-up before its attendance, the order check-out takes them in.
+                restore_attended(&*txn, attendance.sign_up_id).await?;
                 let updated = attendances::Entity::update_many()
                     .col_expr(attendances::Column::CheckOutAt, Expr::value(event.ends_at))
                     .col_expr(attendances::Column::AutoClosed, Expr::value(true))
@@ -464,7 +480,6 @@ impl AttendanceService {
                     .await?;
                 let counts = event.status != EventStatus::Cancelled
                     && sign_up.is_some_and(|s| attended_status(s.status));
-                restore_attended(&*txn, attendance.sign_up_id).await?;
                 if updated.rows_affected == 1 {
                     if counts {
                         self.credit(&*txn, &attendance, &event, event.ends_at, true)
@@ -513,7 +528,7 @@ impl AttendanceService {
                 .filter(no_check_in())
                 .exec(&*txn)
                 .await?;
-            stats::mark_team_day(&*txn, self.deps.timezone, event.team_id, event.starts_at).await?;
+            stats::mark_team_day(&txn, self.deps.timezone, event.team_id, event.starts_at);
             txn.commit().await?;
             marked += updated.rows_affected;
         }

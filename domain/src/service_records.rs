@@ -359,7 +359,7 @@ impl ServiceRecords {
         );
         let delta = i64::from(approved_minutes(&after)) - i64::from(approved_minutes(&before));
         if delta != 0 {
-            stats::mark_team_date(&*txn, team.id, row.service_date).await?;
+            stats::mark_team_date(&txn, team.id, row.service_date);
             let owner = volunteers::Entity::find_by_id(row.volunteer_id)
                 .one(&*txn)
                 .await?

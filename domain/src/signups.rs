@@ -20,7 +20,7 @@ use crate::accounts::is_unique_violation;
 use crate::actor::{Actor, Viewer};
 use crate::audit::{self, AuditRecord};
 use crate::deps::Deps;
-use crate::entity::{events, sign_ups, volunteers};
+use crate::entity::{attendances, events, sign_ups, volunteers};
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::ids::{EventId, SignUpId, TeamId, VolunteerId};
@@ -76,6 +76,21 @@ pub(crate) async fn lock_volunteer(
             Expr::col(volunteers::Column::UpdatedAt),
         )
         .filter(volunteers::Column::Id.eq(volunteer.0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes the event row's lock, the one sign-ups take when they claim a seat. A cancellation
+/// takes it before touching its sign-up row: every transaction locks the event before sign-ups
+/// (see `WriteTxn`), so a cancellation and a sign-up or promotion can never wait on each other.
+async fn lock_event(conn: &impl ConnectionTrait, event: EventId) -> Result<()> {
+    events::Entity::update_many()
+        .col_expr(
+            events::Column::UpdatedAt,
+            Expr::col(events::Column::UpdatedAt),
+        )
+        .filter(events::Column::Id.eq(event.0))
         .exec(conn)
         .await?;
     Ok(())
@@ -262,7 +277,7 @@ impl SignUps {
                 error.into()
             }
         })?;
-        stats::mark_team_day(&*txn, self.deps.timezone, event.team_id.0, event.starts_at).await?;
+        stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
         txn.commit().await?;
         Ok(row.into())
     }
@@ -271,10 +286,15 @@ impl SignUps {
     /// event starts. A freed seat goes to the head of the waitlist in the same transaction.
     pub async fn cancel_sign_up(&self, actor: &Actor, id: SignUpId) -> Result<SignUp> {
         let txn = self.deps.store.write().await?;
-        let row = sign_ups::Entity::find_by_id(id.0)
-            .one(&*txn)
-            .await?
-            .ok_or(Error::NotFound("sign-up"))?;
+        let find = || async {
+            sign_ups::Entity::find_by_id(id.0)
+                .one(&*txn)
+                .await?
+                .ok_or(Error::NotFound("sign-up"))
+        };
+        lock_event(&*txn, EventId(find().await?.event_id)).await?;
+        // Read again under the lock: a promotion may have changed it meanwhile.
+        let row = find().await?;
         if row.volunteer_id != actor.volunteer.0 {
             let event = self.events.find(&*txn, EventId(row.event_id)).await?;
             let team = self.teams.find(&*txn, TeamId(event.team_id)).await?;
@@ -307,15 +327,25 @@ impl SignUps {
         if cancelled.rows_affected != 1 {
             return Err(Error::conflict("this sign-up changed meanwhile; try again"));
         }
+        // Read after the update, which waited for any check-in holding the row: this statement
+        // sees that check-in once it committed.
+        let checked_in = attendances::Entity::find()
+            .filter(attendances::Column::SignUpId.eq(id.0))
+            .count(&*txn)
+            .await?;
+        if checked_in > 0 {
+            return Err(Error::conflict(
+                "you have checked in; a sign-up can no longer be cancelled",
+            ));
+        }
         let event = EventId(row.event_id);
         let event_row = self.events.find(&*txn, event).await?;
         stats::mark_team_day(
-            &*txn,
+            &txn,
             self.deps.timezone,
             event_row.team_id,
             event_row.starts_at,
-        )
-        .await?;
+        );
         if was == SignUpStatus::Confirmed {
             release_seat(&*txn, event).await?;
             promote_waitlisted(&*txn, event).await?;

@@ -4,7 +4,9 @@
 //! SQLite write transactions begin IMMEDIATE (taking the write lock up front, waiting on the busy
 //! timeout) and queue on one async lock first, so they wait in order instead of polling.
 
+use std::collections::BTreeSet;
 use std::ops::Deref;
+use std::sync::PoisonError;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
@@ -13,6 +15,7 @@ use sea_orm::{
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::Result;
+use crate::stats::{DirtyDay, write_dirty_days};
 
 pub struct Store {
     pub db: DatabaseConnection,
@@ -20,8 +23,15 @@ pub struct Store {
 }
 
 /// An open write transaction; dropped without `commit` it rolls back.
+///
+/// Every transaction takes its row locks in one order, so two of them never wait on each other
+/// in a cycle (PostgreSQL would abort one with "deadlock detected"): the volunteer row, then the
+/// event row, then sign-up rows, then everything else. The statistics marks are hot rows (each
+/// sign-up for a team's day touches the same one), so they are collected here and written at
+/// commit in key order: always the last locks taken, and never held while waiting for an event.
 pub struct WriteTxn<'a> {
     txn: DatabaseTransaction,
+    dirty_days: std::sync::Mutex<BTreeSet<DirtyDay>>,
     _writer: Option<MutexGuard<'a, ()>>,
 }
 
@@ -34,7 +44,22 @@ impl Deref for WriteTxn<'_> {
 }
 
 impl WriteTxn<'_> {
+    /// Marks a statistics rollup day for recomputation when this transaction commits.
+    pub(crate) fn mark_dirty(&self, day: DirtyDay) {
+        self.dirty_days
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(day);
+    }
+
     pub async fn commit(self) -> Result<()> {
+        let dirty_days = std::mem::take(
+            &mut *self
+                .dirty_days
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        write_dirty_days(&self.txn, dirty_days).await?;
         self.txn.commit().await?;
         Ok(())
     }
@@ -63,6 +88,7 @@ impl Store {
         };
         Ok(WriteTxn {
             txn,
+            dirty_days: std::sync::Mutex::default(),
             _writer: writer,
         })
     }

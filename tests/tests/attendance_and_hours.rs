@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
-use feihong_tests::fixtures::{EVENT_LAT, EVENT_LNG};
+use feihong_tests::fixtures::{CANCEL_SIGN_UP, EVENT_LAT, EVENT_LNG};
 use feihong_tests::{EventSpec, Response, Session, TeamFixture, TestApp, on_every_backend};
 use serde_json::{Value, json};
 
@@ -550,6 +550,41 @@ on_every_backend! {
         assert_eq!(attendance_of(&app, &scene.member, &other).await, Value::Null);
         // With a fresh key it goes through.
         check_in(&app, &scene.member, &other, Some(position), None, Some("phone-ci-2")).await.data();
+    }
+
+    async fn a_checked_in_sign_up_cannot_be_cancelled_even_when_the_two_race(app: TestApp) {
+        let scene = scene(&app, 10, 60).await;
+        let first = check_in(&app, &scene.member, &scene.sign_up, Some(north_of_event(20.0)), None, None).await;
+        assert_eq!(first.data()["checkIn"]["checkedInBy"], "SELF_BY_GPS");
+        app.graphql_as(&scene.member, CANCEL_SIGN_UP, json!({ "id": scene.sign_up })).await
+            .expect_error("CONFLICT", None);
+
+        // Five members check in and cancel at the same moment: exactly one of the two wins.
+        let mut racers = Vec::new();
+        for _ in 0..5 {
+            let member = app.member(&scene.team).await;
+            let signed = app.sign_up(&member, &scene.event, None).await;
+            racers.push((member, signed.data()["signUp"]["id"].as_str().unwrap().to_owned()));
+        }
+        let app = &app;
+        let races = futures::future::join_all(racers.iter().map(|(member, sign_up)| async move {
+            futures::join!(
+                check_in(app, member, sign_up, Some(north_of_event(20.0)), None, None),
+                app.graphql_as(member, CANCEL_SIGN_UP, json!({ "id": sign_up })),
+            )
+        }))
+        .await;
+        for ((member, sign_up), (checked_in, cancelled)) in racers.iter().zip(&races) {
+            let attendance = attendance_of(app, member, sign_up).await;
+            if checked_in.body.get("errors").is_none() {
+                cancelled.expect_error("CONFLICT", None);
+                assert_ne!(attendance, Value::Null);
+            } else {
+                checked_in.expect_error("CONFLICT", None);
+                assert_eq!(cancelled.data()["cancelSignUp"]["status"], "CANCELLED");
+                assert_eq!(attendance, Value::Null);
+            }
+        }
     }
 
     async fn a_waitlisted_volunteer_cannot_check_in(app: TestApp) {

@@ -290,4 +290,59 @@ on_every_backend! {
         let succeeded = [&a, &b].iter().filter(|r| r.body.get("errors").is_none()).count();
         assert_eq!(succeeded, 1, "{a:?} {b:?}");
     }
+
+    async fn sign_ups_cancellations_and_promotions_racing_across_a_teams_day_all_succeed(app: TestApp) {
+        // Three events of one team close together: their sign-ups share the event rows and the
+        // team's statistics day, the locks a cancellation and a sign-up once took in opposite
+        // orders (PostgreSQL aborted one with "deadlock detected").
+        let team = app.team("南海反诈宣传队", "440605", "OPEN").await;
+        let mut events = Vec::new();
+        for n in 0..3 {
+            let spec = EventSpec { capacity: 8, starts_in: 24 * 60 + n * 150, ..Default::default() };
+            events.push(app.event(&team.leader, &team.id, spec).await);
+        }
+        let people = volunteers(&app, 60).await;
+        let first = join_all(people.iter().enumerate().map(|(n, p)| app.sign_up(p, &events[n % 3], None))).await;
+        let first_ids: Vec<String> = first.iter().map(|r| r.data()["signUp"]["id"].as_str().unwrap().to_owned()).collect();
+
+        // Every other volunteer cancels while everyone signs up for the next event.
+        let moves = join_all(people.iter().enumerate().map(|(n, p)| {
+            let (app, events, first_ids) = (&app, &events, &first_ids);
+            async move {
+                let cancel = async {
+                    if n % 2 == 0 {
+                        Some(app.graphql_as(p, CANCEL_SIGN_UP, json!({ "id": first_ids[n] })).await)
+                    } else {
+                        None
+                    }
+                };
+                let (cancelled, joined) = futures::join!(cancel, app.sign_up(p, &events[(n + 1) % 3], None));
+                (cancelled, joined)
+            }
+        }))
+        .await;
+        let mut active: Vec<(usize, String)> = Vec::new();
+        for (n, (cancelled, joined)) in moves.iter().enumerate() {
+            if let Some(cancelled) = cancelled {
+                assert!(cancelled.body.get("errors").is_none(), "{cancelled:?}");
+            } else {
+                active.push((n, first_ids[n].clone()));
+            }
+            assert!(joined.body.get("errors").is_none(), "{joined:?}");
+            active.push((n, joined.data()["signUp"]["id"].as_str().unwrap().to_owned()));
+        }
+        for event in &events {
+            check_invariants(&app, &team.leader, event, 8).await;
+        }
+
+        // Then everyone cancels everything at once, each cancellation promoting the next.
+        let last = join_all(active.iter().map(|(n, id)| app.graphql_as(&people[*n], CANCEL_SIGN_UP, json!({ "id": id })))).await;
+        for answer in &last {
+            assert!(answer.body.get("errors").is_none(), "{answer:?}");
+        }
+        for event in &events {
+            let (confirmed, waiting) = check_invariants(&app, &team.leader, event, 8).await;
+            assert!(confirmed.is_empty() && waiting.is_empty(), "{confirmed:?} {waiting:?}");
+        }
+    }
 }

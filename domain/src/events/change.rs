@@ -3,8 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr,
 };
 
 use super::{
@@ -21,6 +20,7 @@ use crate::kinds::{EventStatus, NotificationKind};
 use crate::notifications::notify;
 use crate::signups;
 use crate::stats;
+use crate::store::WriteTxn;
 
 #[derive(Default)]
 pub struct UpdateEvent {
@@ -92,7 +92,7 @@ impl Events {
     ) -> Result<Event> {
         let change = EventChange::parse(&input)?;
         let txn = self.deps.store.write().await?;
-        let event = self.apply_change(&*txn, actor, id, &change).await?;
+        let event = self.apply_change(&txn, actor, id, &change).await?;
         txn.commit().await?;
         Ok(event)
     }
@@ -100,11 +100,12 @@ impl Events {
     /// Applies a validated change inside a transaction (also for patrol schedules).
     pub(crate) async fn apply_change(
         &self,
-        conn: &impl ConnectionTrait,
+        txn: &WriteTxn<'_>,
         actor: &Actor,
         id: EventId,
         change: &EventChange,
     ) -> Result<Event> {
+        let conn = &**txn;
         // Lock the event row first: sign-ups and cancellations wait for this change.
         events::Entity::update_many()
             .col_expr(events::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -178,8 +179,8 @@ impl Events {
         }
         signups::promote_waitlisted(conn, id).await?;
         let event = Event::from(self.find(conn, id).await?);
-        stats::mark_team_day(conn, self.deps.timezone, event.team_id.0, before.starts_at).await?;
-        stats::mark_team_day(conn, self.deps.timezone, event.team_id.0, event.starts_at).await?;
+        stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, before.starts_at);
+        stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, event.starts_at);
         if times_changed || place_changed {
             for (sign_up, volunteer) in active_sign_ups(conn, id).await? {
                 let message = format!(

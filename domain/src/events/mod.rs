@@ -29,6 +29,7 @@ use crate::kinds::{EventKind, EventStatus, NotificationKind, SignUpStatus, Visib
 use crate::notifications::notify;
 use crate::policy::{self, TeamScope};
 use crate::stats;
+use crate::store::WriteTxn;
 use crate::teams::Teams;
 
 pub const MAX_CAPACITY: i32 = 100_000;
@@ -301,7 +302,7 @@ impl Events {
         .insert(&*txn)
         .await?;
         let event = Event::from(row);
-        stats::mark_team_day(&*txn, self.deps.timezone, event.team_id.0, event.starts_at).await?;
+        stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
         audit::record(&*txn, audit_entry(actor, "event.create", None, &event)).await?;
         txn.commit().await?;
         Ok(event)
@@ -327,7 +328,7 @@ impl Events {
         }
         let before = Event::from(row);
         let event = Event::from(self.find(&*txn, id).await?);
-        stats::mark_team_day(&*txn, self.deps.timezone, event.team_id.0, event.starts_at).await?;
+        stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
         audit::record(
             &*txn,
             audit_entry(actor, "event.publish", Some(&before), &event),
@@ -344,7 +345,7 @@ impl Events {
         let row = self.find(&*txn, id).await?;
         self.manager_scope(&*txn, actor, TeamId(row.team_id))
             .await?;
-        let (before, after) = self.cancel_in(&*txn, row, &reason).await?;
+        let (before, after) = self.cancel_in(&txn, row, &reason).await?;
         audit::record(
             &*txn,
             audit_entry(actor, "event.cancel", Some(&before), &after),
@@ -357,10 +358,11 @@ impl Events {
     /// Cancels one event inside a transaction (also used for patrol schedules).
     pub(crate) async fn cancel_in(
         &self,
-        conn: &impl ConnectionTrait,
+        txn: &WriteTxn<'_>,
         row: events::Model,
         reason: &str,
     ) -> Result<(Event, Event)> {
+        let conn = &**txn;
         let cancelled = events::Entity::update_many()
             .col_expr(events::Column::Status, Expr::value(EventStatus::Cancelled))
             .col_expr(events::Column::CancelReason, Expr::value(reason.to_owned()))
@@ -376,7 +378,7 @@ impl Events {
             ));
         }
         let id = EventId(row.id);
-        stats::mark_team_day(conn, self.deps.timezone, row.team_id, row.starts_at).await?;
+        stats::mark_team_day(txn, self.deps.timezone, row.team_id, row.starts_at);
         let told = active_sign_ups(conn, id).await?;
         sign_ups::Entity::update_many()
             .col_expr(

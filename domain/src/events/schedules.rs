@@ -253,7 +253,7 @@ impl Events {
         .insert(&*txn)
         .await?;
         for (starts, _) in &upcoming {
-            stats::mark_team_day(&*txn, self.deps.timezone, input.team_id.0, *starts).await?;
+            stats::mark_team_day(&txn, self.deps.timezone, input.team_id.0, *starts);
         }
         for chunk in upcoming.chunks(200) {
             let rows = chunk.iter().map(|(starts, ends)| events::ActiveModel {
@@ -342,7 +342,7 @@ impl Events {
             .open_schedule(&*txn, actor, id, "this schedule is already cancelled")
             .await?;
         for event in future {
-            self.cancel_in(&*txn, event, &reason).await?;
+            self.cancel_in(&txn, event, &reason).await?;
         }
         let before = PatrolSchedule::from(row.clone());
         let mut active: patrol_schedules::ActiveModel = row.into();
@@ -377,7 +377,7 @@ impl Events {
             .open_schedule(&*txn, actor, id, "a cancelled schedule cannot be changed")
             .await?;
         for event in future {
-            self.apply_change(&*txn, actor, EventId(event.id), &change)
+            self.apply_change(&txn, actor, EventId(event.id), &change)
                 .await?;
         }
         let before = PatrolSchedule::from(row.clone());

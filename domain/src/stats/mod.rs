@@ -15,7 +15,9 @@ use sea_orm::{
 };
 
 pub use rollup::local_day;
-pub(crate) use rollup::{mark_all_team_days, mark_area_day, mark_team_date, mark_team_day};
+pub(crate) use rollup::{
+    DirtyDay, mark_all_team_days, mark_area_day, mark_team_date, mark_team_day, write_dirty_days,
+};
 
 use crate::actor::Actor;
 use crate::deps::Deps;

@@ -21,6 +21,7 @@ use crate::entity::{
 use crate::error::Result;
 use crate::ids::AreaId;
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
+use crate::store::WriteTxn;
 use crate::tallies::Period;
 
 const TEAM_DAY: &str = "TEAM";
@@ -61,69 +62,88 @@ pub fn placement(tree: &AreaTree, area: AreaId) -> (i64, i64) {
     }
 }
 
-async fn mark(conn: &impl ConnectionTrait, kind: &str, id: i64, day: NaiveDate) -> Result<()> {
-    let row = stats_dirty::ActiveModel {
-        kind: Set(kind.to_owned()),
-        ref_id: Set(id),
-        day: Set(day),
-        generation: Set(1),
-        ..Default::default()
-    };
-    let conflict = OnConflict::columns([
-        stats_dirty::Column::Kind,
-        stats_dirty::Column::RefId,
-        stats_dirty::Column::Day,
-    ])
-    .value(
-        stats_dirty::Column::Generation,
-        Expr::col((stats_dirty::Entity, stats_dirty::Column::Generation)).add(1),
-    )
-    .to_owned();
-    stats_dirty::Entity::insert(row)
-        .on_conflict(conflict)
-        .exec_without_returning(conn)
-        .await?;
+/// A (team or area, local day) whose rollup must be recomputed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct DirtyDay {
+    kind: &'static str,
+    ref_id: i64,
+    day: NaiveDate,
+}
+
+/// Writes the marks in key order. Inside a write transaction this runs at commit (see
+/// `WriteTxn`), so the marks are always the last rows a transaction locks.
+pub(crate) async fn write_dirty_days(
+    conn: &impl ConnectionTrait,
+    days: impl IntoIterator<Item = DirtyDay>,
+) -> Result<()> {
+    let mut days: Vec<DirtyDay> = days.into_iter().collect();
+    days.sort_unstable();
+    days.dedup();
+    for chunk in days.chunks(200) {
+        let rows = chunk.iter().map(|dirty| stats_dirty::ActiveModel {
+            kind: Set(dirty.kind.to_owned()),
+            ref_id: Set(dirty.ref_id),
+            day: Set(dirty.day),
+            generation: Set(1),
+            ..Default::default()
+        });
+        let conflict = OnConflict::columns([
+            stats_dirty::Column::Kind,
+            stats_dirty::Column::RefId,
+            stats_dirty::Column::Day,
+        ])
+        .value(
+            stats_dirty::Column::Generation,
+            Expr::col((stats_dirty::Entity, stats_dirty::Column::Generation)).add(1),
+        )
+        .to_owned();
+        stats_dirty::Entity::insert_many(rows)
+            .on_conflict(conflict)
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(())
 }
 
 /// Marks the team's statistics of the local day containing `at` for recomputation.
-pub(crate) async fn mark_team_day(
-    conn: &impl ConnectionTrait,
-    timezone: Tz,
-    team: i64,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    mark(conn, TEAM_DAY, team, local_day(at, timezone)).await
+pub(crate) fn mark_team_day(txn: &WriteTxn<'_>, timezone: Tz, team: i64, at: DateTime<Utc>) {
+    mark_team_date(txn, team, local_day(at, timezone));
 }
 
-pub(crate) async fn mark_team_date(
-    conn: &impl ConnectionTrait,
-    team: i64,
-    day: NaiveDate,
-) -> Result<()> {
-    mark(conn, TEAM_DAY, team, day).await
+pub(crate) fn mark_team_date(txn: &WriteTxn<'_>, team: i64, day: NaiveDate) {
+    txn.mark_dirty(DirtyDay {
+        kind: TEAM_DAY,
+        ref_id: team,
+        day,
+    });
 }
 
+/// Marks an area's day directly (registration writes outside a multi-statement transaction).
 pub(crate) async fn mark_area_day(
     conn: &impl ConnectionTrait,
     timezone: Tz,
     area: i64,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    mark(conn, AREA_DAY, area, local_day(at, timezone)).await
+    let dirty = DirtyDay {
+        kind: AREA_DAY,
+        ref_id: area,
+        day: local_day(at, timezone),
+    };
+    write_dirty_days(conn, [dirty]).await
 }
 
 /// Every day a team has statistics for, to recompute after the team changed kind.
-pub(crate) async fn mark_all_team_days(conn: &impl ConnectionTrait, team: i64) -> Result<()> {
+pub(crate) async fn mark_all_team_days(txn: &WriteTxn<'_>, team: i64) -> Result<()> {
     let days: Vec<NaiveDate> = stats_team_days::Entity::find()
         .select_only()
         .column(stats_team_days::Column::Day)
         .filter(stats_team_days::Column::TeamId.eq(team))
         .into_tuple()
-        .all(conn)
+        .all(&**txn)
         .await?;
     for day in days {
-        mark(conn, TEAM_DAY, team, day).await?;
+        mark_team_date(txn, team, day);
     }
     Ok(())
 }

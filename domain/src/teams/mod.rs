@@ -257,7 +257,7 @@ impl Teams {
         let team = Team::from(active.update(&*txn).await?);
         if team.kind != before.kind {
             crate::tallies::team_kind_changed(&*txn, team.id, team.kind).await?;
-            crate::stats::mark_all_team_days(&*txn, team.id.0).await?;
+            crate::stats::mark_all_team_days(&txn, team.id.0).await?;
         }
         audit::record(
             &*txn,
