@@ -14,6 +14,7 @@ use feihong_domain::redis_store::RedisStore;
 use feihong_domain::{ServiceSettings, Services};
 use feihong_migration::{Migrator, MigratorTrait as _};
 use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -21,6 +22,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::graphql::limits::SubscriptionsOnly;
 use crate::graphql::{FeihongSchema, schema_builder};
 use crate::http;
 
@@ -32,6 +34,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub services: Arc<Services>,
     pub schema: FeihongSchema,
+    /// The same schema for `/graphql/ws`, where only subscriptions run.
+    pub subscription_schema: FeihongSchema,
+    /// Cancelled when the server shuts down, closing WebSocket connections (graceful shutdown
+    /// would otherwise wait on them for ever).
+    pub closing: CancellationToken,
 }
 
 pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
@@ -79,6 +86,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(http::graphql::graphiql).post(http::graphql::graphql_post),
         )
+        .route("/graphql/ws", get(http::subscriptions::graphql_ws))
         .route("/certificates/{code}", get(http::certificates::certificate_page))
         .route(
             "/admin/exports/participation.csv",
@@ -115,10 +123,15 @@ pub fn router(state: AppState) -> Router {
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let services = build_services(&config).await?;
     let schema = schema_builder(config.introspection).finish();
+    let subscription_schema = schema_builder(config.introspection)
+        .extension(SubscriptionsOnly)
+        .finish();
     Ok(AppState {
         config: Arc::new(config),
         services,
         schema,
+        subscription_schema,
+        closing: CancellationToken::new(),
     })
 }
 
@@ -149,12 +162,19 @@ pub async fn serve_state(
         state.services.clone(),
         state.config.maintenance_interval,
     ));
+    let bus = tokio::spawn(state.services.bus.clone().run());
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.cancel();
+    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
     maintenance.abort();
+    bus.abort();
     leaderboards.abort();
     statistics.abort();
     Ok(())

@@ -6,6 +6,7 @@ pub mod actor;
 pub mod areas;
 pub mod attendance;
 pub mod audit;
+pub mod bus;
 pub mod certificates;
 pub mod db;
 pub mod deps;
@@ -43,6 +44,7 @@ use accounts::Accounts;
 use areas::AreaTree;
 use attendance::AttendanceService;
 use audit::AuditLog;
+use bus::Bus;
 use deps::Deps;
 use events::Events;
 use hashing::PasswordHasher;
@@ -75,6 +77,8 @@ pub struct ServiceSettings {
 pub struct Services {
     pub db: DatabaseConnection,
     pub redis: Option<Arc<RedisStore>>,
+    /// Committed changes, for subscriptions; run `bus.run()` to hear other nodes' changes.
+    pub bus: Arc<Bus>,
     pub areas: Arc<AreaTree>,
     pub timezone: chrono_tz::Tz,
     pub accounts: Accounts,
@@ -117,8 +121,9 @@ impl Services {
             settings.refresh_token_ttl,
             settings.timezone,
         )?;
+        let bus = Arc::new(Bus::new(redis.clone()));
         let deps = Deps {
-            store: Arc::new(Store::new(db.clone())),
+            store: Arc::new(Store::new(db.clone(), bus.clone())),
             areas: areas.clone(),
             timezone: settings.timezone,
             tally_changed: Arc::new(tokio::sync::Notify::new()),
@@ -146,6 +151,7 @@ impl Services {
             events,
             db,
             redis,
+            bus,
             areas,
             timezone: settings.timezone,
             accounts,

@@ -9,11 +9,13 @@ use sea_orm::{
 };
 use serde::Serialize;
 
+use crate::bus::Change;
 use crate::entity::notifications;
 use crate::error::Result;
 use crate::ids::{EventId, SignUpId, VolunteerId};
 use crate::kinds::NotificationKind;
 use crate::page::{Cursor, Page, PageRequest};
+use crate::store::WriteTxn;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Notification {
@@ -26,15 +28,16 @@ pub struct Notification {
     pub created_at: DateTime<Utc>,
 }
 
+/// Records what the volunteer is told, and tells them live once the transaction commits.
 pub(crate) async fn notify(
-    conn: &impl ConnectionTrait,
+    txn: &WriteTxn<'_>,
     volunteer: VolunteerId,
     kind: NotificationKind,
     event: Option<EventId>,
     sign_up: Option<SignUpId>,
     message: String,
 ) -> Result<()> {
-    notifications::ActiveModel {
+    let row = notifications::ActiveModel {
         volunteer_id: Set(volunteer.0),
         kind: Set(kind),
         event_id: Set(event.map(|id| id.0)),
@@ -44,9 +47,38 @@ pub(crate) async fn notify(
         read_at: Set(None),
         ..Default::default()
     }
-    .insert(conn)
+    .insert(&**txn)
     .await?;
+    txn.changed(Change::Notified {
+        volunteer,
+        id: row.id,
+    });
     Ok(())
+}
+
+fn from_row(row: notifications::Model) -> Notification {
+    Notification {
+        id: row.id,
+        volunteer_id: VolunteerId(row.volunteer_id),
+        kind: row.kind,
+        event_id: row.event_id.map(EventId),
+        sign_up_id: row.sign_up_id.map(SignUpId),
+        message: row.message,
+        created_at: row.created_at,
+    }
+}
+
+/// One of the volunteer's notifications (None when it is someone else's).
+pub async fn one_for_volunteer(
+    conn: &impl ConnectionTrait,
+    volunteer: VolunteerId,
+    id: i64,
+) -> Result<Option<Notification>> {
+    Ok(notifications::Entity::find_by_id(id)
+        .filter(notifications::Column::VolunteerId.eq(volunteer.0))
+        .one(conn)
+        .await?
+        .map(from_row))
 }
 
 /// A volunteer's notifications, newest first.
@@ -63,17 +95,5 @@ pub async fn for_volunteer(
         query = query.filter(notifications::Column::Id.lt(after));
     }
     let rows = query.limit(page.first + 1).all(conn).await?;
-    Ok(
-        Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(|row| {
-            Notification {
-                id: row.id,
-                volunteer_id: VolunteerId(row.volunteer_id),
-                kind: row.kind,
-                event_id: row.event_id.map(EventId),
-                sign_up_id: row.sign_up_id.map(SignUpId),
-                message: row.message,
-                created_at: row.created_at,
-            }
-        }),
-    )
+    Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(from_row))
 }

@@ -116,6 +116,11 @@ impl RedisStore {
         }
     }
 
+    /// A dedicated pub/sub connection (subscriptions cannot share the multiplexed one).
+    pub async fn pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
+        self.client.get_async_pubsub().await
+    }
+
     pub async fn ping(&self) -> Result<()> {
         self.run(|mut connection| async move {
             redis::cmd("PING")

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::is_unique_violation;
 use crate::actor::{Actor, Viewer};
 use crate::audit::{self, AuditRecord};
+use crate::bus::Change;
 use crate::deps::Deps;
 use crate::entity::{attendances, events, sign_ups, volunteers};
 use crate::error::{Error, Result};
@@ -29,6 +30,7 @@ use crate::notifications::notify;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 use crate::stats;
+use crate::store::WriteTxn;
 use crate::teams::Teams;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,9 +129,10 @@ async fn release_seat(conn: &impl ConnectionTrait, event: EventId) -> Result<()>
 /// Fills free seats from the head of the waitlist, first in first out; each promoted volunteer is
 /// told. Runs inside the transaction that freed the seats.
 pub(crate) async fn promote_waitlisted(
-    conn: &impl ConnectionTrait,
+    txn: &WriteTxn<'_>,
     event: EventId,
 ) -> Result<Vec<SignUpId>> {
+    let conn = &**txn;
     let mut promoted = Vec::new();
     loop {
         let head = sign_ups::Entity::find()
@@ -164,7 +167,7 @@ pub(crate) async fn promote_waitlisted(
             .unwrap_or_default();
         let message = format!("你已从候补转为正式报名「{title}」/ You have a seat at {title}");
         notify(
-            conn,
+            txn,
             VolunteerId(head.volunteer_id),
             NotificationKind::Promoted,
             Some(event),
@@ -278,6 +281,7 @@ impl SignUps {
             }
         })?;
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
+        txn.changed(Change::Event(event_id));
         txn.commit().await?;
         Ok(row.into())
     }
@@ -346,9 +350,10 @@ impl SignUps {
             event_row.team_id,
             event_row.starts_at,
         );
+        txn.changed(Change::Event(event));
         if was == SignUpStatus::Confirmed {
             release_seat(&*txn, event).await?;
-            promote_waitlisted(&*txn, event).await?;
+            promote_waitlisted(&txn, event).await?;
         }
         let after = sign_ups::Entity::find_by_id(id.0)
             .one(&*txn)
@@ -361,7 +366,7 @@ impl SignUps {
                 "你在「{title}」的报名已被队长取消 / Your sign-up for {title} was cancelled by the team"
             );
             notify(
-                &*txn,
+                &txn,
                 VolunteerId(row.volunteer_id),
                 NotificationKind::SignUpCancelled,
                 Some(event),

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Deref;
-use std::sync::PoisonError;
+use std::sync::{Arc, PoisonError};
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
@@ -14,12 +14,14 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
+use crate::bus::{Bus, Change};
 use crate::error::Result;
 use crate::stats::{DirtyDay, write_dirty_days};
 
 pub struct Store {
     pub db: DatabaseConnection,
     sqlite_writer: Option<Mutex<()>>,
+    bus: Arc<Bus>,
 }
 
 /// An open write transaction; dropped without `commit` it rolls back.
@@ -29,9 +31,14 @@ pub struct Store {
 /// event row, then sign-up rows, then everything else. The statistics marks are hot rows (each
 /// sign-up for a team's day touches the same one), so they are collected here and written at
 /// commit in key order: always the last locks taken, and never held while waiting for an event.
+///
+/// Changes for subscribers are collected too and published only once the commit succeeded, so
+/// nobody hears of something that was rolled back.
 pub struct WriteTxn<'a> {
     txn: DatabaseTransaction,
     dirty_days: std::sync::Mutex<BTreeSet<DirtyDay>>,
+    changes: std::sync::Mutex<BTreeSet<Change>>,
+    bus: Arc<Bus>,
     _writer: Option<MutexGuard<'a, ()>>,
 }
 
@@ -52,6 +59,14 @@ impl WriteTxn<'_> {
             .insert(day);
     }
 
+    /// Tells subscribers of `change` once this transaction commits.
+    pub(crate) fn changed(&self, change: Change) {
+        self.changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(change);
+    }
+
     pub async fn commit(self) -> Result<()> {
         let dirty_days = std::mem::take(
             &mut *self
@@ -61,15 +76,24 @@ impl WriteTxn<'_> {
         );
         write_dirty_days(&self.txn, dirty_days).await?;
         self.txn.commit().await?;
+        let changes: Vec<Change> =
+            std::mem::take(&mut *self.changes.lock().unwrap_or_else(PoisonError::into_inner))
+                .into_iter()
+                .collect();
+        self.bus.publish(&changes).await;
         Ok(())
     }
 }
 
 impl Store {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, bus: Arc<Bus>) -> Self {
         let sqlite_writer =
             (db.get_database_backend() == DbBackend::Sqlite).then(|| Mutex::new(()));
-        Self { db, sqlite_writer }
+        Self {
+            db,
+            sqlite_writer,
+            bus,
+        }
     }
 
     pub async fn write(&self) -> Result<WriteTxn<'_>> {
@@ -89,6 +113,8 @@ impl Store {
         Ok(WriteTxn {
             txn,
             dirty_days: std::sync::Mutex::default(),
+            changes: std::sync::Mutex::default(),
+            bus: self.bus.clone(),
             _writer: writer,
         })
     }

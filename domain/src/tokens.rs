@@ -77,16 +77,24 @@ impl AccessTokens {
 
     /// The volunteer a valid, unexpired access token speaks for; anything else is `Unauthenticated`.
     pub fn verify(&self, token: &str) -> Result<VolunteerId> {
+        self.verify_until(token).map(|(volunteer, _)| volunteer)
+    }
+
+    /// Like `verify`, with the moment the token expires.
+    pub fn verify_until(&self, token: &str) -> Result<(VolunteerId, DateTime<Utc>)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| Error::Unauthenticated)?;
         if data.claims.typ != TOKEN_KIND {
             return Err(Error::Unauthenticated);
         }
-        data.claims
+        let volunteer = data
+            .claims
             .sub
             .parse::<i64>()
             .map(VolunteerId)
-            .map_err(|_| Error::Unauthenticated)
+            .map_err(|_| Error::Unauthenticated)?;
+        let expires = DateTime::from_timestamp(data.claims.exp, 0).ok_or(Error::Unauthenticated)?;
+        Ok((volunteer, expires))
     }
 }
 

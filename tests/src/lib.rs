@@ -11,6 +11,7 @@
 mod client;
 pub mod fixtures;
 mod server;
+pub mod subscriptions;
 
 pub use client::{Response, Session};
 pub use fixtures::{EventSpec, TeamFixture};

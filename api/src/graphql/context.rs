@@ -46,6 +46,12 @@ impl RequestContext {
             .map_err(Clone::clone)
     }
 
+    /// When the caller's access token expires (None when anonymous or invalid).
+    pub fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let token = self.bearer.as_deref()?;
+        self.services.accounts.access_token_expiry(token).ok()
+    }
+
     /// The signed-in caller, or `UNAUTHENTICATED`.
     pub async fn actor(&self) -> GqlResult<&Actor> {
         Ok(policy::check_signed_in(self.viewer().await?)?)

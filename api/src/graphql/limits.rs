@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{Positioned, ServerError, ServerResult, Variables};
 
@@ -116,6 +116,58 @@ impl Extension for AliasLimitExtension {
             return Err(ServerError::new(
                 format!("the document has {aliases} aliases; at most {MAX_ALIASES} are allowed"),
                 None,
+            ));
+        }
+        Ok(document)
+    }
+}
+
+/// For the WebSocket endpoint: subscriptions only (queries and mutations are POSTed to
+/// `/graphql`, where every HTTP-level check applies), and the raw nesting check the POST handler
+/// makes before parsing.
+pub struct SubscriptionsOnly;
+
+impl ExtensionFactory for SubscriptionsOnly {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(SubscriptionsOnlyExtension)
+    }
+}
+
+struct SubscriptionsOnlyExtension;
+
+fn refusal(message: String) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", super::error::code::BAD_USER_INPUT);
+    error
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for SubscriptionsOnlyExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let depth = nesting_depth(query);
+        if depth > MAX_NESTING {
+            return Err(refusal(format!(
+                "the document nests {depth} levels deep; at most {MAX_NESTING} are allowed"
+            )));
+        }
+        let document = next.run(ctx, query, variables).await?;
+        let only_subscriptions = document
+            .operations
+            .iter()
+            .all(|(_, operation)| operation.node.ty == OperationType::Subscription);
+        if !only_subscriptions {
+            return Err(refusal(
+                "only subscriptions run over WebSocket; POST queries and mutations to /graphql"
+                    .to_owned(),
             ));
         }
         Ok(document)

@@ -16,10 +16,13 @@ pub mod scalars;
 pub mod service;
 pub mod signup;
 pub mod stats;
+pub mod subscription;
 pub mod team;
 pub mod volunteer;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+
+use subscription::SubscriptionRoot;
 
 /// All queries.
 #[derive(MergedObject, Default)]
@@ -48,16 +51,16 @@ pub struct MutationRoot(
     service::ServiceMutation,
 );
 
-pub type FeihongSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema with every limit applied; `introspection` is off in production by default.
 pub fn schema_builder(
     introspection: bool,
-) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     let builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .limit_depth(limits::MAX_DEPTH)
     .limit_complexity(limits::MAX_COMPLEXITY)

@@ -42,7 +42,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 
 /// The client's address: the socket peer, or the configured proxy header's last hop (the one
 /// our own proxy appended, so a client cannot forge it).
-fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+pub fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     state
         .config
         .client_ip_header

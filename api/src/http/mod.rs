@@ -5,3 +5,4 @@ pub mod certificates;
 pub mod exports;
 pub mod graphql;
 pub mod health;
+pub mod subscriptions;

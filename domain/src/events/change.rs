@@ -12,6 +12,7 @@ use super::{
 };
 use crate::actor::Actor;
 use crate::audit;
+use crate::bus::Change;
 use crate::deps::{text, whole_seconds};
 use crate::entity::{events, sign_ups};
 use crate::error::{Error, Result};
@@ -177,7 +178,8 @@ impl Events {
                 .exec(conn)
                 .await?;
         }
-        signups::promote_waitlisted(conn, id).await?;
+        signups::promote_waitlisted(txn, id).await?;
+        txn.changed(Change::Event(id));
         let event = Event::from(self.find(conn, id).await?);
         stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, before.starts_at);
         stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, event.starts_at);
@@ -188,7 +190,7 @@ impl Events {
                     event.title
                 );
                 notify(
-                    conn,
+                    txn,
                     volunteer,
                     NotificationKind::EventChanged,
                     Some(id),

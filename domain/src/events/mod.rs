@@ -20,6 +20,7 @@ pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule, Weekday};
 
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
+use crate::bus::Change;
 use crate::deps::{Deps, text, whole_seconds};
 use crate::entity::{events, sign_ups};
 use crate::error::{Error, Result};
@@ -329,6 +330,7 @@ impl Events {
         let before = Event::from(row);
         let event = Event::from(self.find(&*txn, id).await?);
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
+        txn.changed(Change::Event(id));
         audit::record(
             &*txn,
             audit_entry(actor, "event.publish", Some(&before), &event),
@@ -379,6 +381,7 @@ impl Events {
         }
         let id = EventId(row.id);
         stats::mark_team_day(txn, self.deps.timezone, row.team_id, row.starts_at);
+        txn.changed(Change::Event(id));
         let told = active_sign_ups(conn, id).await?;
         sign_ups::Entity::update_many()
             .col_expr(
@@ -395,7 +398,7 @@ impl Events {
         for (sign_up, volunteer) in told {
             let message = format!("「{}」已取消 / was cancelled: {reason}", row.title);
             notify(
-                conn,
+                txn,
                 volunteer,
                 NotificationKind::EventCancelled,
                 Some(id),

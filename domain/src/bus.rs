@@ -1,0 +1,122 @@
+//! The event bus behind GraphQL subscriptions: what changed, told to every API node after the
+//! transaction that changed it commits.
+//!
+//! With Redis, changes go out on one pub/sub channel and each node relays what it hears to its
+//! own subscribers, so a volunteer connected to node A hears of a cancellation made on node B.
+//! Without Redis (or while it is away) changes stay on the node that made them. Delivery is at
+//! most once, to whoever is connected at the time; every change a volunteer must know of is also
+//! a notification row (`myNotifications`), so an app catches up after reconnecting.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::ids::{EventId, VolunteerId};
+use crate::redis_store::RedisStore;
+
+/// How many changes a slow subscriber may fall behind before it skips ahead.
+const BACKLOG: usize = 1024;
+
+/// One committed change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Change {
+    /// The volunteer was told something about one of their sign-ups: notification `id`.
+    Notified { volunteer: VolunteerId, id: i64 },
+    /// The event's seats, status, time or place changed.
+    Event(EventId),
+}
+
+pub struct Bus {
+    local: broadcast::Sender<Change>,
+    redis: Option<Arc<RedisStore>>,
+}
+
+impl Bus {
+    pub fn new(redis: Option<Arc<RedisStore>>) -> Self {
+        Self {
+            local: broadcast::channel(BACKLOG).0,
+            redis,
+        }
+    }
+
+    /// Every change from now on (on this node, or on any node with Redis).
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.local.subscribe()
+    }
+
+    fn channel(redis: &RedisStore) -> String {
+        redis.key(&["bus"])
+    }
+
+    fn deliver_locally(&self, changes: &[Change]) {
+        for change in changes {
+            // No receiver is not an error: nobody is listening right now.
+            let _ = self.local.send(*change);
+        }
+    }
+
+    /// Tells everyone of committed changes. Never fails the caller: the change is already
+    /// committed and recorded.
+    pub(crate) async fn publish(&self, changes: &[Change]) {
+        if changes.is_empty() {
+            return;
+        }
+        let Some(redis) = &self.redis else {
+            self.deliver_locally(changes);
+            return;
+        };
+        let payload = match serde_json::to_string(changes) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::error!(%error, "encoding bus changes");
+                return;
+            }
+        };
+        let channel = Self::channel(redis);
+        let sent = redis
+            .run(|mut connection| async move {
+                redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(payload)
+                    .query_async::<i64>(&mut connection)
+                    .await
+            })
+            .await;
+        if sent.is_err() {
+            // Redis is away (already logged): this node's subscribers still hear of it.
+            self.deliver_locally(changes);
+        }
+    }
+
+    /// Relays the Redis channel to this node's subscribers, reconnecting after failures. Runs
+    /// for the life of the server; returns at once without Redis.
+    pub async fn run(self: Arc<Self>) {
+        let Some(redis) = self.redis.clone() else {
+            return;
+        };
+        let channel = Self::channel(&redis);
+        loop {
+            match redis.pubsub().await {
+                Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                    Ok(()) => {
+                        let mut messages = pubsub.on_message();
+                        while let Some(message) = messages.next().await {
+                            match serde_json::from_slice::<Vec<Change>>(message.get_payload_bytes())
+                            {
+                                Ok(changes) => self.deliver_locally(&changes),
+                                Err(error) => tracing::warn!(%error, "unreadable bus message"),
+                            }
+                        }
+                        tracing::debug!("bus relay lost its redis connection");
+                    }
+                    Err(error) => tracing::debug!(%error, "bus relay could not subscribe"),
+                },
+                Err(error) => tracing::debug!(%error, "bus relay could not connect"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
