@@ -12,6 +12,7 @@ mod m20261128_000003_tallies;
 mod m20261128_000004_stats;
 mod m20261128_000005_certificates;
 mod m20261128_000006_upkeep_indexes;
+mod m20261129_000007_place_periods;
 mod seed_areas;
 mod util;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_stats::Migration),
             Box::new(m20261128_000005_certificates::Migration),
             Box::new(m20261128_000006_upkeep_indexes::Migration),
+            Box::new(m20261129_000007_place_periods::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use feihong_domain::stats::team_kind_label;
+use feihong_tests::fixtures::{JOIN_TEAM, REVIEW};
 use feihong_tests::{EventSpec, Session, TeamFixture, TestApp, on_every_backend};
 use rand::{Rng as _, SeedableRng as _};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -297,6 +298,45 @@ async fn seed(app: &TestApp) -> Vec<(TeamFixture, Vec<Session>)> {
         app.approved_minutes(team, member, minutes, &day.format("%Y-%m-%d").to_string())
             .await;
     }
+    // One volunteer serving two teams (a district's and a town's) in the same months: counted
+    // once wherever both teams fall in one group.
+    let both = &teams[0].1[0];
+    app.graphql_as(both, JOIN_TEAM, json!({ "id": teams[1].0.id }))
+        .await
+        .data();
+    for back in [3, 40, 41] {
+        let day = (today - chrono::Duration::days(back))
+            .format("%Y-%m-%d")
+            .to_string();
+        app.approved_minutes(&teams[0].0, both, 30, &day).await;
+        app.approved_minutes(&teams[1].0, both, 45, &day).await;
+    }
+    // A volunteer active only on the last day of last year (a year's set must count them).
+    let last_year = NaiveDate::from_ymd_opt(today.year() - 1, 12, 31).unwrap();
+    let newcomer = app.member(&teams[3].0).await;
+    app.approved_minutes(
+        &teams[3].0,
+        &newcomer,
+        60,
+        &last_year.format("%Y-%m-%d").to_string(),
+    )
+    .await;
+    // A volunteer whose only service is reversed is active nowhere.
+    let reversed = &teams[2].1[2];
+    let day = (today - chrono::Duration::days(70))
+        .format("%Y-%m-%d")
+        .to_string();
+    let record = app.approved_minutes(&teams[2].0, reversed, 50, &day).await;
+    let reject =
+        json!({ "id": record, "decision": "REJECT", "reason": "录入有误 entered by mistake" });
+    let rejected = app
+        .graphql_as(&teams[2].0.leader, REVIEW, reject.clone())
+        .await;
+    if rejected.body.get("errors").is_some() {
+        app.graphql_as(&teams[2].0.admin, REVIEW, reject)
+            .await
+            .data();
+    }
     // Events in the coming days, some signed up for, and a past one.
     for (index, (team, members)) in teams.iter().enumerate() {
         let event = app
@@ -336,6 +376,13 @@ on_every_backend! {
             (today - chrono::Duration::days(400), today + chrono::Duration::days(30)),
             (NaiveDate::from_ymd_opt(today.year() - 1, 12, 15).unwrap(), NaiveDate::from_ymd_opt(today.year(), 1, 20).unwrap()),
             (today.with_day(1).unwrap() - chrono::Duration::days(10), today + chrono::Duration::days(5)),
+            // A whole year, whole months and days.
+            (NaiveDate::from_ymd_opt(today.year() - 1, 1, 1).unwrap(), today),
+            // Whole months only, answered from the monthly sets alone.
+            (
+                today.with_day(1).unwrap().checked_sub_months(chrono::Months::new(7)).unwrap(),
+                today.with_day(1).unwrap() - chrono::Duration::days(1),
+            ),
         ];
         let dimension_sets: Vec<Vec<&str>> = vec![
             vec![], vec!["DISTRICT"], vec!["TOWN"], vec!["TEAM_KIND"], vec!["TEAM"], vec!["DAY"], vec!["WEEK"], vec!["MONTH"],
@@ -343,21 +390,28 @@ on_every_backend! {
         ];
         let city = app.area_id("440600").await;
         let chancheng = app.area_id("440604").await;
-        // Wait for the rollups to follow the writes.
+        let zumiao = app.area_id("440604001").await;
         let (facts, areas, teams) = raw_facts(&db).await;
-        let all_minutes: i64 = facts.iter().filter(|f| f.metric == "approvedMinutes").map(|f| f.amount).sum();
-        let registered = facts.iter().filter(|f| f.metric == "newVolunteers").count() as i64;
+        let root = areas.rows.iter().find(|(_, (_, level, _))| level == "CITY").map(|(id, _)| *id).unwrap();
+        let chancheng_id = areas.rows.iter().find(|(_, (name, _, _))| name == "禅城区").map(|(id, _)| *id).unwrap();
+        let zumiao_id = areas.rows.iter().find(|(_, (name, _, _))| name == "祖庙街道").map(|(id, _)| *id).unwrap();
+        // Wait for the rollups (and the monthly sets built after them) to follow the writes.
+        let (_, want) = expected(&facts, &areas, &teams, root, ranges[4].0, ranges[4].1, &[]);
+        let (_, want_all) = expected(&facts, &areas, &teams, root, ranges[3].0, ranges[3].1, &[]);
+        let settled = |totals: &Value, want: &BTreeMap<&str, i64>| {
+            ["approvedMinutes", "eventsHeld", "newVolunteers", "activeVolunteers"]
+                .iter()
+                .all(|metric| totals[*metric] == want.get(metric).copied().unwrap_or(0))
+        };
         for _ in 0..100 {
-            let stats = app.graphql_as(&admin, STATS, json!({ "area": city, "from": ranges[0].0.to_string(), "to": ranges[0].1.to_string(), "by": [] })).await;
-            let totals = &stats.data()["participationStats"]["totals"];
-            if totals["approvedMinutes"] == all_minutes && totals["eventsHeld"] == 8 && totals["newVolunteers"] == registered {
+            let ask = |range: (NaiveDate, NaiveDate)| app.graphql_as(&admin, STATS, json!({ "area": city, "from": range.0.to_string(), "to": range.1.to_string(), "by": [] }));
+            let (whole, all) = (ask(ranges[4]).await, ask(ranges[3]).await);
+            if settled(&whole.data()["participationStats"]["totals"], &want) && settled(&all.data()["participationStats"]["totals"], &want_all) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let root = areas.rows.iter().find(|(_, (_, level, _))| level == "CITY").map(|(id, _)| *id).unwrap();
-        let chancheng_id = areas.rows.iter().find(|(_, (name, _, _))| name == "禅城区").map(|(id, _)| *id).unwrap();
-        for (scope_gid, scope) in [(&city, root), (&chancheng, chancheng_id)] {
+        for (scope_gid, scope) in [(&city, root), (&chancheng, chancheng_id), (&zumiao, zumiao_id)] {
             for (from, to) in ranges {
                 for dims in &dimension_sets {
                     let answer = app.graphql_as(&admin, STATS, json!({ "area": scope_gid, "from": from.to_string(), "to": to.to_string(), "by": dims })).await;

@@ -17,6 +17,7 @@ pub mod service_records;
 pub mod sign_ups;
 pub mod stats_area_days;
 pub mod stats_dirty;
+pub mod stats_place_periods;
 pub mod stats_team_days;
 pub mod stats_volunteer_days;
 pub mod tallies;

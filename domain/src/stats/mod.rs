@@ -1,8 +1,10 @@
 //! Participation statistics for admins: active and new volunteers, events held, sign-ups,
 //! attendance, no-shows and approved minutes, by district, town, team kind, team, day, week and
 //! month, inside the admin's area. Served from the daily rollups (`rollup`), never from the raw
-//! rows. Active-volunteer counts are exact (distinct over volunteer-days).
+//! rows. Active-volunteer counts are exact: unions of monthly bitmaps (`active`) where the
+//! grouping allows, else distinct over volunteer-days.
 
+mod places;
 mod rollup;
 
 use std::collections::{BTreeMap, HashMap};
@@ -188,30 +190,14 @@ impl Stats {
             .db
             .begin_with_options(read_snapshot(&self.deps.store.db))
             .await?;
-        let team_rows = self.team_sums(&txn, area, from, to, &dims).await?;
-        let active = self.active_volunteers(&txn, area, from, to, &dims).await?;
-        let registrations = self.registrations(&txn, area, from, to, &dims).await?;
-        let totals_team = self.team_sums(&txn, area, from, to, &[]).await?;
-        let totals_active = self.active_volunteers(&txn, area, from, to, &[]).await?;
-        let totals_new = self.registrations(&txn, area, from, to, &[]).await?;
-
-        let mut groups: BTreeMap<RawKey, Figures> = BTreeMap::new();
-        for (key, sums) in team_rows {
-            let entry = groups.entry(key).or_default();
-            entry.events_held = sums.events_held.unwrap_or(0);
-            entry.sign_ups = sums.sign_ups.unwrap_or(0);
-            entry.attended = sums.attended.unwrap_or(0);
-            entry.no_shows = sums.no_shows.unwrap_or(0);
-            entry.approved_minutes = sums.approved_minutes.unwrap_or(0);
-        }
-        for (key, count) in active {
-            groups.entry(key).or_default().active_volunteers = count;
-        }
-        if dims.iter().all(|d| d.applies_to_registrations()) {
-            for (key, count) in registrations {
-                groups.entry(key).or_default().new_volunteers = count;
-            }
-        }
+        let (groups, totals) = if places::answerable(&self.deps.areas, area, &dims) {
+            let (groups, totals) =
+                places::figures(&txn, &self.deps.areas, area, from, to, &dims).await?;
+            (groups.into_iter().collect(), totals)
+        } else {
+            self.figures_from_daily_rollups(&txn, area, from, to, &dims)
+                .await?
+        };
         let team_names = self.team_names(&txn, &dims, &groups).await?;
         let mut rows: Vec<Row> = groups
             .into_iter()
@@ -226,17 +212,53 @@ impl Stats {
             .collect();
         rows.sort_by(|a, b| a.key.cmp(&b.key));
 
-        let mut totals = Figures::default();
-        if let Some((_, sums)) = totals_team.into_iter().next() {
-            totals.events_held = sums.events_held.unwrap_or(0);
-            totals.sign_ups = sums.sign_ups.unwrap_or(0);
-            totals.attended = sums.attended.unwrap_or(0);
-            totals.no_shows = sums.no_shows.unwrap_or(0);
-            totals.approved_minutes = sums.approved_minutes.unwrap_or(0);
-        }
-        totals.active_volunteers = totals_active.into_values().next().unwrap_or(0);
-        totals.new_volunteers = totals_new.into_values().next().unwrap_or(0);
         Ok(ParticipationStats { totals, rows })
+    }
+
+    /// The figures from the daily rollups: for groupings the place rows do not keep (team,
+    /// day, week) and areas below towns. Reads in proportion to the range.
+    async fn figures_from_daily_rollups(
+        &self,
+        txn: &impl ConnectionTrait,
+        area: AreaId,
+        from: NaiveDate,
+        to: NaiveDate,
+        dims: &[Dimension],
+    ) -> Result<(BTreeMap<RawKey, Figures>, Figures)> {
+        let team_rows = self.team_sums(txn, area, from, to, dims).await?;
+        let active = self.active_volunteers(txn, area, from, to, dims).await?;
+        let total_active = self.active_volunteers(txn, area, from, to, &[]).await?;
+        let registrations = self.registrations(txn, area, from, to, dims).await?;
+        let mut totals = Figures {
+            active_volunteers: total_active.into_values().next().unwrap_or(0),
+            // Registrations are grouped only by what applies to them: their groups add up.
+            new_volunteers: registrations.values().sum(),
+            ..Figures::default()
+        };
+        let mut groups: BTreeMap<RawKey, Figures> = BTreeMap::new();
+        for (key, sums) in team_rows {
+            let entry = groups.entry(key).or_default();
+            entry.events_held = sums.events_held.unwrap_or(0);
+            entry.sign_ups = sums.sign_ups.unwrap_or(0);
+            entry.attended = sums.attended.unwrap_or(0);
+            entry.no_shows = sums.no_shows.unwrap_or(0);
+            entry.approved_minutes = sums.approved_minutes.unwrap_or(0);
+            // Every rollup row falls in exactly one group: the totals are the groups' sums.
+            totals.events_held += entry.events_held;
+            totals.sign_ups += entry.sign_ups;
+            totals.attended += entry.attended;
+            totals.no_shows += entry.no_shows;
+            totals.approved_minutes += entry.approved_minutes;
+        }
+        for (key, count) in active {
+            groups.entry(key).or_default().active_volunteers = count;
+        }
+        if dims.iter().all(|d| d.applies_to_registrations()) {
+            for (key, count) in registrations {
+                groups.entry(key).or_default().new_volunteers = count;
+            }
+        }
+        Ok((groups, totals))
     }
 
     async fn team_sums(

@@ -4,7 +4,7 @@
 //! marked again meanwhile. A rollup is therefore always a function of the raw rows, with no
 //! running deltas to drift.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
@@ -22,6 +22,8 @@ use crate::error::Result;
 use crate::ids::AreaId;
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::store::WriteTxn;
+
+use super::places;
 use crate::tallies::Period;
 
 const TEAM_DAY: &str = "TEAM";
@@ -152,7 +154,50 @@ fn keys(day: NaiveDate) -> (String, String) {
     (Period::Week.key(day), Period::Month.key(day))
 }
 
+/// Where a team's day is filed, if it has a rollup row: (district, town).
+async fn team_day_place(
+    conn: &impl ConnectionTrait,
+    team_id: i64,
+    day: NaiveDate,
+) -> Result<Option<(i64, i64)>> {
+    Ok(stats_team_days::Entity::find()
+        .select_only()
+        .column(stats_team_days::Column::DistrictId)
+        .column(stats_team_days::Column::TownId)
+        .filter(stats_team_days::Column::TeamId.eq(team_id))
+        .filter(stats_team_days::Column::Day.eq(day))
+        .into_tuple()
+        .one(conn)
+        .await?)
+}
+
+/// Marks a place's day for its `stats_place_periods` rows.
+fn mark_place_day(txn: &WriteTxn<'_>, (district, town): (i64, i64), day: NaiveDate) {
+    txn.mark_dirty(DirtyDay {
+        kind: places::PLACE_DAY,
+        ref_id: places::place_id(district, town),
+        day,
+    });
+}
+
+/// Recomputes a team's day, and marks that day of its place (before and after, should the team
+/// have moved) for the place rows.
 async fn recompute_team_day(
+    txn: &WriteTxn<'_>,
+    deps: &Deps,
+    team_id: i64,
+    day: NaiveDate,
+) -> Result<()> {
+    let before = team_day_place(&**txn, team_id, day).await?;
+    write_team_day(&**txn, deps, team_id, day).await?;
+    let after = team_day_place(&**txn, team_id, day).await?;
+    for place in [before, after].into_iter().flatten() {
+        mark_place_day(txn, place, day);
+    }
+    Ok(())
+}
+
+async fn write_team_day(
     conn: &impl ConnectionTrait,
     deps: &Deps,
     team_id: i64,
@@ -267,11 +312,13 @@ async fn recompute_team_day(
 }
 
 async fn recompute_area_day(
-    conn: &impl ConnectionTrait,
+    txn: &WriteTxn<'_>,
     deps: &Deps,
     area_id: i64,
     day: NaiveDate,
 ) -> Result<()> {
+    mark_place_day(txn, placement(&deps.areas, AreaId(area_id)), day);
+    let conn = &**txn;
     stats_area_days::Entity::delete_many()
         .filter(stats_area_days::Column::AreaId.eq(area_id))
         .filter(stats_area_days::Column::Day.eq(day))
@@ -312,9 +359,37 @@ pub async fn refresh(deps: &Deps) -> Result<usize> {
         .await?;
     for mark in &dirty {
         let txn = deps.store.write().await?;
+        // Hold the mark while recomputing. A write that marks it again waits, and lands after
+        // this recompute read the rows, so the mark stays for another round; another node's
+        // worker finds it changed or gone and skips it.
+        let held = stats_dirty::Entity::update_many()
+            .col_expr(
+                stats_dirty::Column::Generation,
+                Expr::col(stats_dirty::Column::Generation),
+            )
+            .filter(stats_dirty::Column::Id.eq(mark.id))
+            .filter(stats_dirty::Column::Generation.eq(mark.generation))
+            .exec(&*txn)
+            .await?;
+        if held.rows_affected != 1 {
+            continue;
+        }
         match mark.kind.as_str() {
-            TEAM_DAY => recompute_team_day(&*txn, deps, mark.ref_id, mark.day).await?,
-            _ => recompute_area_day(&*txn, deps, mark.ref_id, mark.day).await?,
+            TEAM_DAY => recompute_team_day(&txn, deps, mark.ref_id, mark.day).await?,
+            // A place's day now, its month (and year) through a mark of their own: however
+            // many days of a month change, its month is rebuilt about once per round.
+            places::PLACE_DAY => {
+                places::rebuild_day(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
+                txn.mark_dirty(DirtyDay {
+                    kind: places::PLACE_MONTH,
+                    ref_id: mark.ref_id,
+                    day: mark.day.with_day(1).unwrap_or(mark.day),
+                });
+            }
+            places::PLACE_MONTH => {
+                places::rebuild_month(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
+            }
+            _ => recompute_area_day(&txn, deps, mark.ref_id, mark.day).await?,
         }
         stats_dirty::Entity::delete_many()
             .filter(stats_dirty::Column::Id.eq(mark.id))

@@ -222,6 +222,18 @@ async fn main() {
         step.elapsed().as_secs_f64()
     );
     let step = Instant::now();
+    while scalar(&db, "SELECT count(*) FROM stats_dirty").await > 0 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    exec(&db, "ANALYZE stats_place_periods").await;
+    let sets = scalar(&db, "SELECT count(*) FROM stats_place_periods").await;
+    println!(
+        "  {:<34} {:>11} rows {:>7.1} s",
+        "place rows (built by the worker)",
+        sets,
+        step.elapsed().as_secs_f64()
+    );
+    let step = Instant::now();
     let services = feihong_api::app::build_services(&app.config)
         .await
         .expect("services");

@@ -259,7 +259,7 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
     exec(
         db,
         "TRUNCATE tallies, leaderboard_outbox, stats_team_days, stats_volunteer_days, \
-         stats_area_days, stats_dirty",
+         stats_area_days, stats_place_periods, stats_dirty",
     )
     .await;
     let periods = "CROSS JOIN LATERAL (VALUES ('ALL', 'all'), \
@@ -372,6 +372,17 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
              FROM (SELECT area_id, (created_at AT TIME ZONE '{timezone}')::date AS day FROM volunteers) v \
              JOIN pl ON pl.id = v.area_id GROUP BY v.day, v.area_id, pl.district_id, pl.town_id"
         ),
+    )
+    .await;
+    // The place rows (sums and active-volunteer bitmaps) are built by the statistics worker:
+    // mark every place's days, as migration 000007 does (`stats::places`).
+    step(
+        db,
+        "stats_dirty (PLACE days)",
+        "INSERT INTO stats_dirty (kind, ref_id, day, generation) \
+         SELECT DISTINCT 'PLACE', CASE WHEN town_id <> 0 THEN town_id ELSE district_id END, \
+           day, 1 FROM (SELECT district_id, town_id, day FROM stats_team_days \
+           UNION SELECT district_id, town_id, day FROM stats_area_days) AS days",
     )
     .await;
 }

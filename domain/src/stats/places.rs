@@ -1,0 +1,410 @@
+//! Statistics per place, team kind and period: what answers `participationStats` in a few rows.
+//!
+//! For each place (district, town), team kind and day, month and year, `stats_place_periods`
+//! holds the rollup sums of the place's teams of that kind, and the set of volunteers with
+//! approved service there as a Roaring bitmap (registrations: rows with an empty kind). A
+//! question grouped by district, town, team kind and/or month splits its range into whole years
+//! (unless grouped by month), whole months and single days, and adds the rows up and unites
+//! their sets: a city-wide three years is about 3 × 230 year rows, 230 rows per whole month and
+//! per day at its ends, whatever the number of teams, records or volunteer-days. Unions of sets
+//! are exact, so distinct counts are too.
+//!
+//! The statistics worker keeps the rows: recomputing a (team, day) or (area, day) marks its
+//! place's day (`PLACE`); that day's rows are rebuilt from its daily rollups and mark the month
+//! (`PLACEM`), whose rows are rebuilt from the month's daily rollups (one place: an index range),
+//! and the year's as the sum and union of its months.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike as _, Days, Months, NaiveDate};
+use roaring::RoaringTreemap;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+
+use super::{Dimension, Figures, RawKey};
+use crate::areas::{AreaLevel, AreaTree};
+use crate::entity::{stats_area_days, stats_place_periods, stats_team_days, stats_volunteer_days};
+use crate::error::{Error, Result};
+use crate::ids::AreaId;
+use crate::tallies::Period;
+
+/// Marks (in `stats_dirty`) for a place's day, and for its month and year.
+pub(crate) const PLACE_DAY: &str = "PLACE";
+pub(crate) const PLACE_MONTH: &str = "PLACEM";
+
+const DAY: &str = "DAY";
+const MONTH: &str = "MONTH";
+const YEAR: &str = "YEAR";
+
+/// The id a (district, town) pair is marked under: the town, else the district, else 0 (teams
+/// of the whole city).
+pub(crate) fn place_id(district: i64, town: i64) -> i64 {
+    if town != 0 { town } else { district }
+}
+
+fn place_of(tree: &AreaTree, place: i64) -> (i64, i64) {
+    match tree
+        .get(AreaId(place))
+        .map(|area| (area.level, area.parent_id))
+    {
+        Some((AreaLevel::Town, parent)) => (parent.map_or(0, |p| p.0), place),
+        Some((AreaLevel::District, _)) => (place, 0),
+        _ => (0, 0),
+    }
+}
+
+fn day_key(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+fn month_key(day: NaiveDate) -> String {
+    Period::Month.key(day)
+}
+
+fn year_key(day: NaiveDate) -> String {
+    day.year().to_string()
+}
+
+fn encode(set: &RoaringTreemap) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(set.serialized_size());
+    set.serialize_into(&mut bytes).map_err(Error::internal)?;
+    Ok(bytes)
+}
+
+fn decode(bytes: &[u8]) -> Result<RoaringTreemap> {
+    RoaringTreemap::deserialize_from(bytes).map_err(Error::internal)
+}
+
+/// One place's figures for one team kind in one period.
+#[derive(Default)]
+struct Cell {
+    figures: Figures,
+    volunteers: RoaringTreemap,
+}
+
+impl Cell {
+    fn add(&mut self, other: &Figures, volunteers: &RoaringTreemap) {
+        let f = &mut self.figures;
+        f.events_held += other.events_held;
+        f.sign_ups += other.sign_ups;
+        f.attended += other.attended;
+        f.no_shows += other.no_shows;
+        f.approved_minutes += other.approved_minutes;
+        f.new_volunteers += other.new_volunteers;
+        self.volunteers |= volunteers;
+    }
+}
+
+fn figures_of(row: &stats_place_periods::Model) -> Figures {
+    Figures {
+        active_volunteers: 0,
+        new_volunteers: row.new_volunteers,
+        events_held: row.events_held,
+        sign_ups: row.sign_ups,
+        attended: row.attended,
+        no_shows: row.no_shows,
+        approved_minutes: row.approved_minutes,
+    }
+}
+
+/// Replaces one place's rows of one period with `cells` (by team kind).
+async fn store(
+    conn: &impl ConnectionTrait,
+    (district, town): (i64, i64),
+    period: &str,
+    key: &str,
+    cells: HashMap<String, Cell>,
+) -> Result<()> {
+    stats_place_periods::Entity::delete_many()
+        .filter(stats_place_periods::Column::Period.eq(period))
+        .filter(stats_place_periods::Column::PeriodKey.eq(key))
+        .filter(stats_place_periods::Column::DistrictId.eq(district))
+        .filter(stats_place_periods::Column::TownId.eq(town))
+        .exec(conn)
+        .await?;
+    let mut rows = Vec::with_capacity(cells.len());
+    for (kind, cell) in cells {
+        let f = cell.figures;
+        rows.push(stats_place_periods::ActiveModel {
+            district_id: Set(district),
+            town_id: Set(town),
+            team_kind: Set(kind),
+            period: Set(period.to_owned()),
+            period_key: Set(key.to_owned()),
+            events_held: Set(f.events_held),
+            sign_ups: Set(f.sign_ups),
+            attended: Set(f.attended),
+            no_shows: Set(f.no_shows),
+            approved_minutes: Set(f.approved_minutes),
+            new_volunteers: Set(f.new_volunteers),
+            volunteers: Set(encode(&cell.volunteers)?),
+            ..Default::default()
+        });
+    }
+    if !rows.is_empty() {
+        stats_place_periods::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One place's figures by team kind over `first..=last`, from the daily rollups.
+async fn cells_from_days(
+    conn: &impl ConnectionTrait,
+    (district, town): (i64, i64),
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<HashMap<String, Cell>> {
+    let mut cells: HashMap<String, Cell> = HashMap::new();
+    let teams = stats_team_days::Entity::find()
+        .filter(stats_team_days::Column::DistrictId.eq(district))
+        .filter(stats_team_days::Column::TownId.eq(town))
+        .filter(stats_team_days::Column::Day.between(first, last))
+        .all(conn)
+        .await?;
+    for row in teams {
+        let f = &mut cells.entry(row.team_kind).or_default().figures;
+        f.events_held += i64::from(row.events_held);
+        f.sign_ups += i64::from(row.sign_ups);
+        f.attended += i64::from(row.attended);
+        f.no_shows += i64::from(row.no_shows);
+        f.approved_minutes += row.approved_minutes;
+    }
+    let active: Vec<(String, i64)> = stats_volunteer_days::Entity::find()
+        .select_only()
+        .column(stats_volunteer_days::Column::TeamKind)
+        .column(stats_volunteer_days::Column::VolunteerId)
+        .filter(stats_volunteer_days::Column::DistrictId.eq(district))
+        .filter(stats_volunteer_days::Column::TownId.eq(town))
+        .filter(stats_volunteer_days::Column::Day.between(first, last))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for (kind, volunteer) in active {
+        let id = u64::try_from(volunteer).map_err(Error::internal)?;
+        cells.entry(kind).or_default().volunteers.insert(id);
+    }
+    let joined: Vec<i32> = stats_area_days::Entity::find()
+        .select_only()
+        .column(stats_area_days::Column::NewVolunteers)
+        .filter(stats_area_days::Column::DistrictId.eq(district))
+        .filter(stats_area_days::Column::TownId.eq(town))
+        .filter(stats_area_days::Column::Day.between(first, last))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if !joined.is_empty() {
+        cells
+            .entry(String::new())
+            .or_default()
+            .figures
+            .new_volunteers = joined.into_iter().map(i64::from).sum();
+    }
+    Ok(cells)
+}
+
+/// Rebuilds one place's rows of `day`.
+pub(crate) async fn rebuild_day(
+    conn: &impl ConnectionTrait,
+    tree: &AreaTree,
+    place: i64,
+    day: NaiveDate,
+) -> Result<()> {
+    let at = place_of(tree, place);
+    let cells = cells_from_days(conn, at, day, day).await?;
+    store(conn, at, DAY, &day_key(day), cells).await
+}
+
+/// Rebuilds one place's rows of the month starting `month`, and of its year (the sum and union
+/// of the year's months).
+pub(crate) async fn rebuild_month(
+    conn: &impl ConnectionTrait,
+    tree: &AreaTree,
+    place: i64,
+    month: NaiveDate,
+) -> Result<()> {
+    let at = place_of(tree, place);
+    let last = month + Months::new(1) - Days::new(1);
+    let cells = cells_from_days(conn, at, month, last).await?;
+    store(conn, at, MONTH, &month_key(month), cells).await?;
+    let months = stats_place_periods::Entity::find()
+        .filter(stats_place_periods::Column::Period.eq(MONTH))
+        .filter(stats_place_periods::Column::PeriodKey.starts_with(format!("{}-", year_key(month))))
+        .filter(stats_place_periods::Column::DistrictId.eq(at.0))
+        .filter(stats_place_periods::Column::TownId.eq(at.1))
+        .all(conn)
+        .await?;
+    let mut year: HashMap<String, Cell> = HashMap::new();
+    for row in months {
+        let volunteers = decode(&row.volunteers)?;
+        let figures = figures_of(&row);
+        year.entry(row.team_kind)
+            .or_default()
+            .add(&figures, &volunteers);
+    }
+    store(conn, at, YEAR, &year_key(month), year).await
+}
+
+/// Whether these rows can answer: groupings they keep, and an area they are filed by.
+pub(super) fn answerable(tree: &AreaTree, area: AreaId, dims: &[Dimension]) -> bool {
+    let dims_kept = dims.iter().all(|dim| {
+        matches!(
+            dim,
+            Dimension::District | Dimension::Town | Dimension::TeamKind | Dimension::Month
+        )
+    });
+    let filed = tree.get(area).is_some_and(|node| {
+        matches!(
+            node.level,
+            AreaLevel::City | AreaLevel::District | AreaLevel::Town
+        )
+    });
+    dims_kept && filed
+}
+
+/// `from..=to` as (period, key) pieces: whole years (when `years`), whole months, single days.
+fn pieces(from: NaiveDate, to: NaiveDate, years: bool) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mut at = from;
+    while at <= to {
+        let year_end = NaiveDate::from_ymd_opt(at.year(), 12, 31).unwrap_or(at);
+        let next_month = at.with_day(1).unwrap_or(at) + Months::new(1);
+        if years && at.ordinal() == 1 && year_end <= to {
+            out.push((YEAR, year_key(at)));
+            at = year_end + Days::new(1);
+        } else if at.day() == 1 && next_month - Days::new(1) <= to {
+            out.push((MONTH, month_key(at)));
+            at = next_month;
+        } else {
+            out.push((DAY, day_key(at)));
+            at = at + Days::new(1);
+        }
+    }
+    out
+}
+
+/// The area filter on the rows' (district_id, town_id).
+fn place_filter(tree: &AreaTree, area: AreaId) -> Condition {
+    match tree.get(area).map(|node| node.level) {
+        Some(AreaLevel::District) => {
+            Condition::all().add(stats_place_periods::Column::DistrictId.eq(area.0))
+        }
+        Some(AreaLevel::Town) => {
+            Condition::all().add(stats_place_periods::Column::TownId.eq(area.0))
+        }
+        _ => Condition::all(),
+    }
+}
+
+/// A row's group: one value per dimension (a day's or month's key starts with its YYYY-MM).
+fn key_of(dims: &[Dimension], row: &stats_place_periods::Model) -> RawKey {
+    dims.iter()
+        .map(|dim| match dim {
+            Dimension::District => row.district_id.to_string(),
+            Dimension::Town => row.town_id.to_string(),
+            Dimension::TeamKind => row.team_kind.clone(),
+            _ => row.period_key.chars().take(7).collect(),
+        })
+        .collect()
+}
+
+/// Every figure per group and in total. Call only when `answerable`.
+pub(super) async fn figures(
+    conn: &impl ConnectionTrait,
+    tree: &AreaTree,
+    area: AreaId,
+    from: NaiveDate,
+    to: NaiveDate,
+    dims: &[Dimension],
+) -> Result<(HashMap<RawKey, Figures>, Figures)> {
+    let by_month = dims.contains(&Dimension::Month);
+    let by_kind = dims.contains(&Dimension::TeamKind);
+    let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
+    for (period, key) in pieces(from, to, !by_month) {
+        wanted.entry(period).or_default().push(key);
+    }
+    let mut groups: HashMap<RawKey, Cell> = HashMap::new();
+    let mut total = Cell::default();
+    for (period, keys) in wanted {
+        // Bounded batches keep each statement's parameter list small.
+        for chunk in keys.chunks(400) {
+            let rows = stats_place_periods::Entity::find()
+                .filter(stats_place_periods::Column::Period.eq(period))
+                .filter(stats_place_periods::Column::PeriodKey.is_in(chunk.iter().cloned()))
+                .filter(place_filter(tree, area))
+                .all(conn)
+                .await?;
+            for row in rows {
+                let volunteers = decode(&row.volunteers)?;
+                let figures = figures_of(&row);
+                total.add(&figures, &volunteers);
+                // Registrations have no team kind: grouped by kind, only the totals carry them.
+                if !(by_kind && row.team_kind.is_empty()) {
+                    groups
+                        .entry(key_of(dims, &row))
+                        .or_default()
+                        .add(&figures, &volunteers);
+                }
+            }
+        }
+    }
+    let finish = |cell: Cell| Figures {
+        active_volunteers: i64::try_from(cell.volunteers.len()).unwrap_or(i64::MAX),
+        ..cell.figures
+    };
+    let groups = groups
+        .into_iter()
+        .map(|(key, cell)| (key, finish(cell)))
+        .collect();
+    Ok((groups, finish(total)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_range_splits_into_whole_years_whole_months_and_days() {
+        let keys = |from, to, years| -> Vec<String> {
+            pieces(from, to, years)
+                .into_iter()
+                .map(|(period, key)| format!("{period} {key}"))
+                .collect()
+        };
+        assert_eq!(
+            keys(day(2024, 12, 30), day(2026, 3, 2), true),
+            [
+                "DAY 2024-12-30",
+                "DAY 2024-12-31",
+                "YEAR 2025",
+                "MONTH 2026-01",
+                "MONTH 2026-02",
+                "DAY 2026-03-01",
+                "DAY 2026-03-02"
+            ]
+        );
+        // Grouped by month, a whole year is its twelve months.
+        assert_eq!(keys(day(2025, 1, 1), day(2025, 12, 31), false).len(), 12);
+        assert_eq!(
+            keys(day(2026, 2, 1), day(2026, 2, 28), true),
+            ["MONTH 2026-02"]
+        );
+        assert_eq!(
+            keys(day(2026, 2, 27), day(2026, 3, 1), true),
+            ["DAY 2026-02-27", "DAY 2026-02-28", "DAY 2026-03-01"]
+        );
+    }
+
+    #[test]
+    fn sets_survive_encoding() {
+        let set: RoaringTreemap = [1u64, 5, 1_680_000, 5_000_000_000].into_iter().collect();
+        assert_eq!(decode(&encode(&set).unwrap()).unwrap(), set);
+    }
+}
