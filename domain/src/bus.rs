@@ -1,9 +1,10 @@
 //! The event bus behind GraphQL subscriptions: what changed, told to every API node after the
 //! transaction that changed it commits.
 //!
-//! With Redis, changes go out on one pub/sub channel and each node relays what it hears to its
-//! own subscribers, so a volunteer connected to node A hears of a cancellation made on node B.
-//! Without Redis (or while it is away) changes stay on the node that made them. Delivery is at
+//! A node's own subscribers hear its changes at once. With Redis, changes also go out on one
+//! pub/sub channel and each node relays what other nodes sent to its own subscribers, so a
+//! volunteer connected to node A hears of a cancellation made on node B. Without Redis (or
+//! while it is away) changes stay on the node that made them. Delivery is at
 //! most once, to whoever is connected at the time; every change a volunteer must know of is also
 //! a notification row (`myNotifications`), so an app catches up after reconnecting.
 
@@ -32,6 +33,15 @@ pub enum Change {
 pub struct Bus {
     local: broadcast::Sender<Change>,
     redis: Option<Arc<RedisStore>>,
+    /// Tags this node's messages on the channel, so its relay skips what it already delivered.
+    node: u64,
+}
+
+/// What goes over the Redis channel.
+#[derive(Serialize, Deserialize)]
+struct Message {
+    node: u64,
+    changes: Vec<Change>,
 }
 
 impl Bus {
@@ -39,6 +49,7 @@ impl Bus {
         Self {
             local: broadcast::channel(BACKLOG).0,
             redis,
+            node: rand::random(),
         }
     }
 
@@ -58,17 +69,21 @@ impl Bus {
         }
     }
 
-    /// Tells everyone of committed changes. Never fails the caller: the change is already
-    /// committed and recorded.
+    /// Tells everyone of committed changes: this node's subscribers at once, the other nodes'
+    /// through Redis. Never fails the caller: the change is already committed and recorded.
     pub(crate) async fn publish(&self, changes: &[Change]) {
         if changes.is_empty() {
             return;
         }
+        self.deliver_locally(changes);
         let Some(redis) = &self.redis else {
-            self.deliver_locally(changes);
             return;
         };
-        let payload = match serde_json::to_string(changes) {
+        let message = Message {
+            node: self.node,
+            changes: changes.to_vec(),
+        };
+        let payload = match serde_json::to_string(&message) {
             Ok(payload) => payload,
             Err(error) => {
                 tracing::error!(%error, "encoding bus changes");
@@ -76,7 +91,9 @@ impl Bus {
             }
         };
         let channel = Self::channel(redis);
-        let sent = redis
+        // While Redis is away (already logged) other nodes miss these; their apps catch up from
+        // `myNotifications` and `eventUpdates`' first snapshot.
+        let _ = redis
             .run(|mut connection| async move {
                 redis::cmd("PUBLISH")
                     .arg(channel)
@@ -85,10 +102,6 @@ impl Bus {
                     .await
             })
             .await;
-        if sent.is_err() {
-            // Redis is away (already logged): this node's subscribers still hear of it.
-            self.deliver_locally(changes);
-        }
     }
 
     /// Relays the Redis channel to this node's subscribers, reconnecting after failures. Runs
@@ -104,9 +117,9 @@ impl Bus {
                     Ok(()) => {
                         let mut messages = pubsub.on_message();
                         while let Some(message) = messages.next().await {
-                            match serde_json::from_slice::<Vec<Change>>(message.get_payload_bytes())
-                            {
-                                Ok(changes) => self.deliver_locally(&changes),
+                            match serde_json::from_slice::<Message>(message.get_payload_bytes()) {
+                                Ok(message) if message.node == self.node => {}
+                                Ok(message) => self.deliver_locally(&message.changes),
                                 Err(error) => tracing::warn!(%error, "unreadable bus message"),
                             }
                         }

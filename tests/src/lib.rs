@@ -10,6 +10,7 @@
 
 mod client;
 pub mod fixtures;
+pub mod redis_server;
 mod server;
 pub mod subscriptions;
 

@@ -3,12 +3,12 @@
 //! incremental updates produced.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
 use feihong_domain::leaderboards::Scope;
 use feihong_domain::tallies::Period;
+use feihong_tests::redis_server::{OwnRedis, app_with_own_redis, redis_available_or_skip};
 use feihong_tests::{Backend, Session, TestApp};
 use serde_json::{Value, json};
 
@@ -19,92 +19,6 @@ fn today() -> String {
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .format("%Y-%m-%d")
         .to_string()
-}
-
-/// A throwaway redis-server on a free port.
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn binary_present() -> bool {
-        Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Self { port, child: None };
-        redis.resume();
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts (again) on the same port, empty: what a restart without persistence looks like.
-    fn resume(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        let client = redis::Client::open(self.url()).unwrap();
-        for _ in 0..100 {
-            if let Ok(mut connection) = client.get_connection()
-                && redis::cmd("PING").query::<String>(&mut connection).is_ok()
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn redis_available_or_skip(test: &str) -> bool {
-    if OwnRedis::binary_present() {
-        return true;
-    }
-    assert!(
-        std::env::var("FEIHONG_REQUIRE_SERVICES").map_or(true, |v| v != "1"),
-        "{test}: redis-server is not installed"
-    );
-    eprintln!("SKIPPED {test}: redis-server is not installed");
-    false
 }
 
 async fn readiness(app: &TestApp) -> Value {
@@ -151,14 +65,8 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
 }
 
 async fn leaderboards_survive_a_redis_outage_on(backend: Backend) {
-    let test = "leaderboards_survive_a_redis_outage";
-    if !redis_available_or_skip(test) {
-        return;
-    }
-    let mut redis = OwnRedis::start();
-    let url = redis.url();
-    let Some(app) =
-        TestApp::spawn_configured(backend, test, |config| config.redis_url = Some(url)).await
+    let Some((mut redis, app)) =
+        app_with_own_redis(backend, "leaderboards_survive_a_redis_outage").await
     else {
         return;
     };

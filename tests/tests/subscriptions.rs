@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use feihong_tests::fixtures::{CANCEL_SIGN_UP, SIGN_UP};
+use feihong_tests::redis_server::app_with_own_redis;
 use feihong_tests::subscriptions::{Ended, Subscription};
-use feihong_tests::{EventSpec, Session, TestApp, on_every_backend};
+use feihong_tests::{Backend, EventSpec, Session, TestApp, on_every_backend};
 use serde_json::{Value, json};
 
 const MY_UPDATES: &str =
@@ -177,4 +178,78 @@ on_every_backend! {
             updates.expect_silence(Duration::from_millis(700)).await;
         }
     }
+}
+
+/// Subscribes to the event's updates on `app` and consumes the first snapshot.
+async fn watch(app: &TestApp, watcher: &Session, event: &str) -> Subscription {
+    let mut updates = app
+        .subscribe(Some(watcher), EVENT_UPDATES, json!({ "id": event }))
+        .await
+        .expect("signed in");
+    updates.next().await.expect("snapshot");
+    updates
+}
+
+async fn subscriptions_survive_a_redis_outage_on(backend: Backend) {
+    let Some((mut redis, app)) =
+        app_with_own_redis(backend, "subscriptions_survive_a_redis_outage").await
+    else {
+        return;
+    };
+    let other_node = app.spawn_sibling().await;
+    let team = app.team("三水功夫巡逻队", "440607", "OPEN").await;
+    let event = app
+        .event(
+            &team.leader,
+            &team.id,
+            EventSpec {
+                capacity: 50,
+                ..Default::default()
+            },
+        )
+        .await;
+    let watcher = app.volunteer().await;
+    let mut updates = watch(&app, &watcher, &event).await;
+
+    // Redis away: a change made on the subscriber's own node still reaches it.
+    redis.stop();
+    let volunteer = app.volunteer().await;
+    app.sign_up(&volunteer, &event, None).await.data();
+    let seen = updates.next().await.expect("delivered on the node itself");
+    assert_eq!(seen["data"]["eventUpdates"]["confirmedCount"], 1);
+
+    // Redis back (empty): the relay reconnects and other nodes' changes arrive again. Each try
+    // is a new sign-up on the other node; the relay needs a moment to resubscribe.
+    redis.resume();
+    let mut confirmed = 1;
+    for attempt in 0.. {
+        assert!(attempt < 30, "the relay did not come back");
+        let volunteer = other_node.volunteer().await;
+        other_node
+            .graphql_as(&volunteer, SIGN_UP, json!({ "id": event }))
+            .await
+            .data();
+        confirmed += 1;
+        match tokio::time::timeout(Duration::from_millis(500), updates.next()).await {
+            Ok(seen) => {
+                // Only the other node's sign-ups change the event now: any update was relayed.
+                let count = seen.expect("open")["data"]["eventUpdates"]["confirmedCount"]
+                    .as_i64()
+                    .unwrap();
+                assert!((2..=confirmed).contains(&count), "{count} of {confirmed}");
+                break;
+            }
+            Err(_) => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_survive_a_redis_outage_on_sqlite() {
+    subscriptions_survive_a_redis_outage_on(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_survive_a_redis_outage_on_postgres() {
+    subscriptions_survive_a_redis_outage_on(Backend::Postgres).await;
 }
