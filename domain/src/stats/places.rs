@@ -1,18 +1,18 @@
 //! Statistics per place, team kind and period: what answers `participationStats` in a few rows.
 //!
-//! For each place (district, town), team kind and day, month and year, `stats_place_periods`
+//! For each place (district, town), team kind and day, ISO week, month and year, `stats_place_periods`
 //! holds the rollup sums of the place's teams of that kind, and the set of volunteers with
 //! approved service there as a Roaring bitmap (registrations: rows with an empty kind). A
-//! question grouped by district, town, team kind and/or month splits its range into whole years
-//! (unless grouped by month), whole months and single days, and adds the rows up and unites
-//! their sets: a city-wide three years is about 3 × 230 year rows, 230 rows per whole month and
-//! per day at its ends, whatever the number of teams, records or volunteer-days. Unions of sets
-//! are exact, so distinct counts are too.
+//! question grouped by district, town, team kind and/or month splits its range into whole years,
+//! whole months, whole ISO weeks (years and weeks not when grouped by month) and single days,
+//! and adds the rows up and unites their sets: a city-wide three years is a few years, months
+//! and weeks and at most a dozen days, about 230 rows each, whatever the number of teams,
+//! records or volunteer-days. Unions of sets are exact, so distinct counts are too.
 //!
 //! The statistics worker keeps the rows: recomputing a (team, day) or (area, day) marks its
-//! place's day (`PLACE`); that day's rows are rebuilt from its daily rollups and mark the month
-//! (`PLACEM`), whose rows are rebuilt from the month's daily rollups (one place: an index range),
-//! and the year's as the sum and union of its months.
+//! place's day (`PLACE`); that day's rows are rebuilt from its daily rollups and mark the week
+//! (`PLACEW`) and the month (`PLACEM`), whose rows are rebuilt from their daily rollups (one
+//! place: an index range), and the year's as the sum and union of its months.
 
 use std::collections::HashMap;
 
@@ -30,11 +30,13 @@ use crate::error::{Error, Result};
 use crate::ids::AreaId;
 use crate::tallies::Period;
 
-/// Marks (in `stats_dirty`) for a place's day, and for its month and year.
+/// Marks (in `stats_dirty`) for a place's day, its ISO week, and its month and year.
 pub(crate) const PLACE_DAY: &str = "PLACE";
+pub(crate) const PLACE_WEEK: &str = "PLACEW";
 pub(crate) const PLACE_MONTH: &str = "PLACEM";
 
 const DAY: &str = "DAY";
+const WEEK: &str = "WEEK";
 const MONTH: &str = "MONTH";
 const YEAR: &str = "YEAR";
 
@@ -59,8 +61,17 @@ fn day_key(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
+fn week_key(day: NaiveDate) -> String {
+    Period::Week.key(day)
+}
+
 fn month_key(day: NaiveDate) -> String {
     Period::Month.key(day)
+}
+
+/// The Monday starting the ISO week of `day`.
+pub(crate) fn week_start(day: NaiveDate) -> NaiveDate {
+    day - Days::new(u64::from(day.weekday().num_days_from_monday()))
 }
 
 fn year_key(day: NaiveDate) -> String {
@@ -218,6 +229,18 @@ pub(crate) async fn rebuild_day(
     store(conn, at, DAY, &day_key(day), cells).await
 }
 
+/// Rebuilds one place's rows of the ISO week starting `monday`.
+pub(crate) async fn rebuild_week(
+    conn: &impl ConnectionTrait,
+    tree: &AreaTree,
+    place: i64,
+    monday: NaiveDate,
+) -> Result<()> {
+    let at = place_of(tree, place);
+    let cells = cells_from_days(conn, at, monday, monday + Days::new(6)).await?;
+    store(conn, at, WEEK, &week_key(monday), cells).await
+}
+
 /// Rebuilds one place's rows of the month starting `month`, and of its year (the sum and union
 /// of the year's months).
 pub(crate) async fn rebuild_month(
@@ -265,19 +288,25 @@ pub(super) fn answerable(tree: &AreaTree, area: AreaId, dims: &[Dimension]) -> b
     dims_kept && filed
 }
 
-/// `from..=to` as (period, key) pieces: whole years (when `years`), whole months, single days.
-fn pieces(from: NaiveDate, to: NaiveDate, years: bool) -> Vec<(&'static str, String)> {
+/// `from..=to` as (period, key) pieces: whole years, whole months, whole ISO weeks, single days.
+/// Grouped by month, a piece must name its month: no years, and no weeks (a week's key does
+/// not, and a week may straddle two months).
+fn pieces(from: NaiveDate, to: NaiveDate, by_month: bool) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let mut at = from;
     while at <= to {
         let year_end = NaiveDate::from_ymd_opt(at.year(), 12, 31).unwrap_or(at);
         let next_month = at.with_day(1).unwrap_or(at) + Months::new(1);
-        if years && at.ordinal() == 1 && year_end <= to {
+        let week_end = at + Days::new(6);
+        if !by_month && at.ordinal() == 1 && year_end <= to {
             out.push((YEAR, year_key(at)));
             at = year_end + Days::new(1);
         } else if at.day() == 1 && next_month - Days::new(1) <= to {
             out.push((MONTH, month_key(at)));
             at = next_month;
+        } else if !by_month && at == week_start(at) && week_end <= to {
+            out.push((WEEK, week_key(at)));
+            at = week_end + Days::new(1);
         } else {
             out.push((DAY, day_key(at)));
             at = at + Days::new(1);
@@ -323,7 +352,7 @@ pub(super) async fn figures(
     let by_month = dims.contains(&Dimension::Month);
     let by_kind = dims.contains(&Dimension::TeamKind);
     let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
-    for (period, key) in pieces(from, to, !by_month) {
+    for (period, key) in pieces(from, to, by_month) {
         wanted.entry(period).or_default().push(key);
     }
     let mut groups: HashMap<RawKey, Cell> = HashMap::new();
@@ -371,34 +400,37 @@ mod tests {
     }
 
     #[test]
-    fn a_range_splits_into_whole_years_whole_months_and_days() {
-        let keys = |from, to, years| -> Vec<String> {
-            pieces(from, to, years)
+    fn a_range_splits_into_whole_years_months_weeks_and_days() {
+        let keys = |from, to, by_month| -> Vec<String> {
+            pieces(from, to, by_month)
                 .into_iter()
                 .map(|(period, key)| format!("{period} {key}"))
                 .collect()
         };
+        // 2024-12-30 is a Monday, starting ISO week 2025-W01.
         assert_eq!(
-            keys(day(2024, 12, 30), day(2026, 3, 2), true),
+            keys(day(2024, 12, 29), day(2025, 1, 12), false),
+            ["DAY 2024-12-29", "WEEK 2025-W01", "WEEK 2025-W02"]
+        );
+        // 2026-03-01 is a Sunday, 2026-03-02 a Monday.
+        assert_eq!(
+            keys(day(2025, 1, 1), day(2026, 3, 10), false),
             [
-                "DAY 2024-12-30",
-                "DAY 2024-12-31",
                 "YEAR 2025",
                 "MONTH 2026-01",
                 "MONTH 2026-02",
                 "DAY 2026-03-01",
-                "DAY 2026-03-02"
+                "WEEK 2026-W10",
+                "DAY 2026-03-09",
+                "DAY 2026-03-10"
             ]
         );
-        // Grouped by month, a whole year is its twelve months.
-        assert_eq!(keys(day(2025, 1, 1), day(2025, 12, 31), false).len(), 12);
+        // Grouped by month: no years and no weeks.
+        assert_eq!(keys(day(2025, 1, 1), day(2025, 12, 31), true).len(), 12);
+        assert_eq!(keys(day(2026, 3, 2), day(2026, 3, 9), true).len(), 8);
         assert_eq!(
-            keys(day(2026, 2, 1), day(2026, 2, 28), true),
+            keys(day(2026, 2, 1), day(2026, 2, 28), false),
             ["MONTH 2026-02"]
-        );
-        assert_eq!(
-            keys(day(2026, 2, 27), day(2026, 3, 1), true),
-            ["DAY 2026-02-27", "DAY 2026-02-28", "DAY 2026-03-01"]
         );
     }
 

@@ -376,15 +376,23 @@ pub async fn refresh(deps: &Deps) -> Result<usize> {
         }
         match mark.kind.as_str() {
             TEAM_DAY => recompute_team_day(&txn, deps, mark.ref_id, mark.day).await?,
-            // A place's day now, its month (and year) through a mark of their own: however
-            // many days of a month change, its month is rebuilt about once per round.
+            // A place's day now, its week and month (and year) through marks of their own:
+            // however many days of a month change, its month is rebuilt about once per round.
             places::PLACE_DAY => {
                 places::rebuild_day(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
+                txn.mark_dirty(DirtyDay {
+                    kind: places::PLACE_WEEK,
+                    ref_id: mark.ref_id,
+                    day: places::week_start(mark.day),
+                });
                 txn.mark_dirty(DirtyDay {
                     kind: places::PLACE_MONTH,
                     ref_id: mark.ref_id,
                     day: mark.day.with_day(1).unwrap_or(mark.day),
                 });
+            }
+            places::PLACE_WEEK => {
+                places::rebuild_week(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
             }
             places::PLACE_MONTH => {
                 places::rebuild_month(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
