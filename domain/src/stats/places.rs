@@ -4,7 +4,8 @@
 //! holds the rollup sums of the place's teams of that kind, and the set of volunteers with
 //! approved service there as a Roaring bitmap (registrations: rows with an empty kind). A
 //! question grouped by district, town, team kind and/or month splits its range into whole years,
-//! whole months, whole ISO weeks (years and weeks not when grouped by month) and single days,
+//! whole months, whole ISO weeks (grouped by month: no years, no weeks across two months) and
+//! single days,
 //! and adds the rows up and unites their sets: a city-wide three years is a few years, months
 //! and weeks and at most a dozen days, about 230 rows each, whatever the number of teams,
 //! records or volunteer-days. Unions of sets are exact, so distinct counts are too.
@@ -289,8 +290,8 @@ pub(super) fn answerable(tree: &AreaTree, area: AreaId, dims: &[Dimension]) -> b
 }
 
 /// `from..=to` as (period, key) pieces: whole years, whole months, whole ISO weeks, single days.
-/// Grouped by month, a piece must name its month: no years, and no weeks (a week's key does
-/// not, and a week may straddle two months).
+/// Grouped by month, a piece must lie in one month: no years, and only weeks that do not
+/// straddle two months.
 fn pieces(from: NaiveDate, to: NaiveDate, by_month: bool) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let mut at = from;
@@ -304,7 +305,10 @@ fn pieces(from: NaiveDate, to: NaiveDate, by_month: bool) -> Vec<(&'static str, 
         } else if at.day() == 1 && next_month - Days::new(1) <= to {
             out.push((MONTH, month_key(at)));
             at = next_month;
-        } else if !by_month && at == week_start(at) && week_end <= to {
+        } else if at == week_start(at)
+            && week_end <= to
+            && (!by_month || week_end.month() == at.month())
+        {
             out.push((WEEK, week_key(at)));
             at = week_end + Days::new(1);
         } else {
@@ -328,14 +332,29 @@ fn place_filter(tree: &AreaTree, area: AreaId) -> Condition {
     }
 }
 
-/// A row's group: one value per dimension (a day's or month's key starts with its YYYY-MM).
+/// The month (YYYY-MM) a row's period lies in: a day's or month's key starts with it; a week
+/// (read only when it lies in one month) is placed by its Monday.
+fn month_of(row: &stats_place_periods::Model) -> String {
+    let monday = (row.period == WEEK)
+        .then(|| row.period_key.split_once("-W"))
+        .flatten()
+        .and_then(|(year, week)| {
+            NaiveDate::from_isoywd_opt(year.parse().ok()?, week.parse().ok()?, chrono::Weekday::Mon)
+        });
+    match monday {
+        Some(monday) => month_key(monday),
+        None => row.period_key.chars().take(7).collect(),
+    }
+}
+
+/// A row's group: one value per dimension.
 fn key_of(dims: &[Dimension], row: &stats_place_periods::Model) -> RawKey {
     dims.iter()
         .map(|dim| match dim {
             Dimension::District => row.district_id.to_string(),
             Dimension::Town => row.town_id.to_string(),
             Dimension::TeamKind => row.team_kind.clone(),
-            _ => row.period_key.chars().take(7).collect(),
+            _ => month_of(row),
         })
         .collect()
 }
@@ -425,9 +444,24 @@ mod tests {
                 "DAY 2026-03-10"
             ]
         );
-        // Grouped by month: no years and no weeks.
+        // Grouped by month: no years, and no week straddling two months (2026-03-30 is a Monday).
         assert_eq!(keys(day(2025, 1, 1), day(2025, 12, 31), true).len(), 12);
-        assert_eq!(keys(day(2026, 3, 2), day(2026, 3, 9), true).len(), 8);
+        assert_eq!(
+            keys(day(2026, 3, 2), day(2026, 4, 5), true),
+            [
+                "WEEK 2026-W10",
+                "WEEK 2026-W11",
+                "WEEK 2026-W12",
+                "WEEK 2026-W13",
+                "DAY 2026-03-30",
+                "DAY 2026-03-31",
+                "DAY 2026-04-01",
+                "DAY 2026-04-02",
+                "DAY 2026-04-03",
+                "DAY 2026-04-04",
+                "DAY 2026-04-05"
+            ]
+        );
         assert_eq!(
             keys(day(2026, 2, 1), day(2026, 2, 28), false),
             ["MONTH 2026-02"]
