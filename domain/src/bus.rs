@@ -71,7 +71,7 @@ impl Bus {
 
     /// Tells everyone of committed changes: this node's subscribers at once, the other nodes'
     /// through Redis. Never fails the caller: the change is already committed and recorded.
-    pub(crate) async fn publish(&self, changes: &[Change]) {
+    pub(crate) fn publish(&self, changes: &[Change]) {
         if changes.is_empty() {
             return;
         }
@@ -91,17 +91,21 @@ impl Bus {
             }
         };
         let channel = Self::channel(redis);
-        // While Redis is away (already logged) other nodes miss these; their apps catch up from
+        let redis = redis.clone();
+        // In the background: a committed write's answer never waits on Redis. While Redis is
+        // away (already logged) other nodes miss these; their apps catch up from
         // `myNotifications` and `eventUpdates`' first snapshot.
-        let _ = redis
-            .run(|mut connection| async move {
-                redis::cmd("PUBLISH")
-                    .arg(channel)
-                    .arg(payload)
-                    .query_async::<i64>(&mut connection)
-                    .await
-            })
-            .await;
+        tokio::spawn(async move {
+            let _ = redis
+                .run(|mut connection| async move {
+                    redis::cmd("PUBLISH")
+                        .arg(channel)
+                        .arg(payload)
+                        .query_async::<i64>(&mut connection)
+                        .await
+                })
+                .await;
+        });
     }
 
     /// Relays the Redis channel to this node's subscribers, reconnecting after failures. Runs

@@ -80,7 +80,7 @@ impl WriteTxn<'_> {
             std::mem::take(&mut *self.changes.lock().unwrap_or_else(PoisonError::into_inner))
                 .into_iter()
                 .collect();
-        self.bus.publish(&changes).await;
+        self.bus.publish(&changes);
         Ok(())
     }
 }
