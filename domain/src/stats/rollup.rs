@@ -2,7 +2,8 @@
 //! counts marks it dirty in the same transaction; a worker recomputes each dirty rollup from
 //! its raw rows (one team's one day: a handful of rows) and clears the mark unless it was
 //! marked again meanwhile. A rollup is therefore always a function of the raw rows, with no
-//! running deltas to drift.
+//! running deltas to drift. Recomputed days in turn mark the place rows built from them
+//! (`places`).
 
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
@@ -22,9 +23,9 @@ use crate::error::Result;
 use crate::ids::AreaId;
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::store::WriteTxn;
+use crate::tallies::Period;
 
 use super::places;
-use crate::tallies::Period;
 
 const TEAM_DAY: &str = "TEAM";
 const AREA_DAY: &str = "AREA";
@@ -64,7 +65,8 @@ pub fn placement(tree: &AreaTree, area: AreaId) -> (i64, i64) {
     }
 }
 
-/// A (team or area, local day) whose rollup must be recomputed.
+/// A statistics key (a team's, an area's or a place's local day, or a place's week or month)
+/// whose rows must be recomputed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct DirtyDay {
     kind: &'static str,
