@@ -36,6 +36,8 @@ pub struct AppState {
     pub schema: FeihongSchema,
     /// The same schema for `/graphql/ws`, where only subscriptions run.
     pub subscription_schema: FeihongSchema,
+    /// WebSocket connections open per client address.
+    pub ws_connections: Arc<http::subscriptions::ConnectionSlots>,
     /// Cancelled when the server shuts down, closing WebSocket connections (graceful shutdown
     /// would otherwise wait on them for ever).
     pub closing: CancellationToken,
@@ -72,6 +74,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         login_failures_per_address: config.login_failures_per_address,
         hashing_concurrency: config.hashing_concurrency,
         timezone: config.timezone,
+        cost_budgets: config.cost_budgets,
     };
     let services = Services::new(db, redis, settings)
         .await
@@ -126,11 +129,15 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let subscription_schema = schema_builder(config.introspection)
         .extension(SubscriptionsOnly)
         .finish();
+    let ws_connections = Arc::new(http::subscriptions::ConnectionSlots::new(
+        config.ws_connections_per_address,
+    ));
     Ok(AppState {
         config: Arc::new(config),
         services,
         schema,
         subscription_schema,
+        ws_connections,
         closing: CancellationToken::new(),
     })
 }

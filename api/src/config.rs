@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 use clap::Args;
+use feihong_domain::budget::Budgets;
 use feihong_domain::throttle::Limit;
 
 /// The settings every subcommand shares, as given on the command line or in the environment.
@@ -60,6 +61,15 @@ pub struct Settings {
     /// Header carrying the client's address when behind a proxy (e.g. X-Forwarded-For).
     #[arg(long, env = "FEIHONG_CLIENT_IP_HEADER", global = true)]
     pub client_ip_header: Option<String>,
+    /// Query complexity a signed-in volunteer may spend per minute (see docs/security.md).
+    #[arg(long, env = "FEIHONG_COST_BUDGET", global = true)]
+    pub cost_budget: Option<String>,
+    /// Query complexity anonymous callers from one client address may spend per minute.
+    #[arg(long, env = "FEIHONG_ANONYMOUS_COST_BUDGET", global = true)]
+    pub anonymous_cost_budget: Option<String>,
+    /// WebSocket connections one client address may hold open on this node.
+    #[arg(long, env = "FEIHONG_WS_CONNECTIONS_PER_ADDRESS", global = true)]
+    pub ws_connections_per_address: Option<String>,
     /// Prefix of every Redis key this deployment writes.
     #[arg(
         long,
@@ -98,6 +108,10 @@ pub struct Config {
     pub hashing_concurrency: usize,
     /// How often a node runs its upkeep (closing stale check-ins, purging idempotency keys).
     pub maintenance_interval: Duration,
+    /// Query complexity per minute, per signed-in volunteer and per anonymous address.
+    pub cost_budgets: Budgets,
+    /// WebSocket connections one client address may hold open on one node.
+    pub ws_connections_per_address: usize,
 }
 
 /// A setting that stops start-up; `Display` is the one line printed.
@@ -116,7 +130,42 @@ fn problem(name: &'static str, problem: impl Into<String>) -> ConfigError {
 }
 
 const SECRET_FILE: &str = "token-secret";
+
+/// A volunteer's query complexity per minute: the app's busiest screen costs about 300, so this
+/// is a screen every second with room to spare, and 50 of the most complex documents allowed.
+const DEFAULT_COST_BUDGET: u64 = 100_000;
+/// Anonymous callers per client address per minute: higher, because carrier NAT and campus
+/// networks put many phones (registering, signing in, browsing public events) behind one address.
+const DEFAULT_ANONYMOUS_COST_BUDGET: u64 = 300_000;
+/// WebSocket connections per client address on one node: an app holds one; NAT shares addresses.
+const DEFAULT_WS_CONNECTIONS_PER_ADDRESS: u64 = 200;
 const SECRET_ENV: &str = "FEIHONG_TOKEN_SECRET";
+
+/// A whole number in `range`, or `default` when the setting is absent.
+fn parse_number(
+    name: &'static str,
+    raw: Option<String>,
+    range: std::ops::RangeInclusive<u64>,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = raw.filter(|raw| !raw.trim().is_empty()) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            problem(
+                name,
+                format!(
+                    "expected a number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
 
 fn parse_bool(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
     match raw.to_ascii_lowercase().as_str() {
@@ -197,6 +246,26 @@ impl Settings {
             Some(raw) => parse_bool("FEIHONG_INTROSPECTION", &raw)?,
             None => environment == Environment::Development,
         };
+        let cost_budgets = Budgets {
+            per_volunteer: parse_number(
+                "FEIHONG_COST_BUDGET",
+                self.cost_budget,
+                100..=100_000_000,
+                DEFAULT_COST_BUDGET,
+            )?,
+            per_address: parse_number(
+                "FEIHONG_ANONYMOUS_COST_BUDGET",
+                self.anonymous_cost_budget,
+                100..=100_000_000,
+                DEFAULT_ANONYMOUS_COST_BUDGET,
+            )?,
+        };
+        let ws_connections_per_address = parse_number(
+            "FEIHONG_WS_CONNECTIONS_PER_ADDRESS",
+            self.ws_connections_per_address,
+            1..=100_000,
+            DEFAULT_WS_CONNECTIONS_PER_ADDRESS,
+        )? as usize;
         let token_secret = token_secret(environment, &self.data_dir)?;
         Ok(Config {
             environment,
@@ -228,6 +297,8 @@ impl Settings {
                 .map(usize::from)
                 .unwrap_or(2),
             maintenance_interval: Duration::from_secs(60),
+            cost_budgets,
+            ws_connections_per_address,
         })
     }
 }

@@ -6,8 +6,10 @@ pub mod actor;
 pub mod areas;
 pub mod attendance;
 pub mod audit;
+pub mod budget;
 pub mod bus;
 pub mod certificates;
+pub mod counters;
 pub mod db;
 pub mod deps;
 mod entity;
@@ -71,6 +73,8 @@ pub struct ServiceSettings {
     pub hashing_concurrency: usize,
     /// The city's time zone: local dates and periods are cut in it.
     pub timezone: chrono_tz::Tz,
+    /// Query complexity a caller may spend per minute.
+    pub cost_budgets: budget::Budgets,
 }
 
 /// Every service, wired to one database and (optionally) one Redis.
@@ -82,6 +86,8 @@ pub struct Services {
     pub areas: Arc<AreaTree>,
     pub timezone: chrono_tz::Tz,
     pub accounts: Accounts,
+    /// What each caller may spend on queries per minute.
+    pub budget: budget::CostBudget,
     pub teams: Arc<Teams>,
     pub events: Arc<Events>,
     pub sign_ups: SignUps,
@@ -122,6 +128,7 @@ impl Services {
             settings.timezone,
         )?;
         let bus = Arc::new(Bus::new(redis.clone()));
+        let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
         let deps = Deps {
             store: Arc::new(Store::new(db.clone(), bus.clone())),
             areas: areas.clone(),
@@ -155,6 +162,7 @@ impl Services {
             areas,
             timezone: settings.timezone,
             accounts,
+            budget,
         })
     }
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait,
+    ActiveEnum as _, ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
-    sea_query::{Expr, ExprTrait as _},
+    sea_query::{Alias, Expr, ExprTrait as _, Query, QueryStatementBuilder as _, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
 
@@ -434,23 +434,41 @@ impl SignUps {
 
     /// The current place in the queue (1 = promoted next) of each WAITLISTED sign-up.
     pub async fn waitlist_positions(&self, ids: &[SignUpId]) -> Result<HashMap<SignUpId, i64>> {
-        let db = &self.deps.store.db;
-        let waiting = sign_ups::Entity::find()
+        // One statement for the whole batch: each waiting sign-up with the number of sign-ups
+        // waiting for its event up to and including it (on the (event, status, id) index).
+        let ahead = Alias::new("ahead");
+        let position = Query::select()
+            .expr(Expr::col((ahead.clone(), sign_ups::Column::Id)).count())
+            .from_as(sign_ups::Entity, ahead.clone())
+            .and_where(
+                Expr::col((ahead.clone(), sign_ups::Column::EventId))
+                    .equals((sign_ups::Entity, sign_ups::Column::EventId)),
+            )
+            .and_where(
+                Expr::col((ahead.clone(), sign_ups::Column::Status))
+                    .eq(SignUpStatus::Waitlisted.to_value()),
+            )
+            .and_where(
+                Expr::col((ahead, sign_ups::Column::Id))
+                    .lte(Expr::col((sign_ups::Entity, sign_ups::Column::Id))),
+            )
+            .to_owned();
+        let rows: Vec<(i64, i64)> = sign_ups::Entity::find()
+            .select_only()
+            .column(sign_ups::Column::Id)
+            .expr(SimpleExpr::SubQuery(
+                None,
+                Box::new(position.into_sub_query_statement()),
+            ))
             .filter(sign_ups::Column::Id.is_in(ids.iter().map(|id| id.0)))
             .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
-            .all(db)
+            .into_tuple()
+            .all(&self.deps.store.db)
             .await?;
-        let mut out = HashMap::new();
-        for row in waiting {
-            let ahead = sign_ups::Entity::find()
-                .filter(sign_ups::Column::EventId.eq(row.event_id))
-                .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
-                .filter(sign_ups::Column::Id.lt(row.id))
-                .count(db)
-                .await?;
-            out.insert(SignUpId(row.id), ahead as i64 + 1);
-        }
-        Ok(out)
+        Ok(rows
+            .into_iter()
+            .map(|(id, position)| (SignUpId(id), position))
+            .collect())
     }
 
     /// The volunteer's sign-ups: upcoming ones soonest first, past ones latest first.

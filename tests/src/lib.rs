@@ -10,13 +10,14 @@
 
 mod client;
 pub mod fixtures;
+pub mod hostile;
 pub mod redis_server;
 mod server;
 pub mod subscriptions;
 
 pub use client::{Response, Session};
 pub use fixtures::{EventSpec, TeamFixture};
-pub use server::{Backend, TEST_PASSWORD, TestApp};
+pub use server::{Backend, TEST_PASSWORD, TOKEN_SECRET, TestApp};
 
 /// Declares a test that runs once on SQLite and once on PostgreSQL (+ Redis when configured):
 /// `mod name { fn on_sqlite; fn on_postgres }`.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use feihong_api::app::{self, AppState};
 use feihong_api::config::{Config, Environment};
+use feihong_domain::budget::Budgets;
 use feihong_domain::throttle::Limit;
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
@@ -141,6 +142,13 @@ fn base_config(
         },
         hashing_concurrency: 2,
         maintenance_interval: Duration::from_millis(500),
+        // Tests send thousands of requests as one volunteer or from one address; the budget
+        // tests set their own.
+        cost_budgets: Budgets {
+            per_volunteer: 100_000_000,
+            per_address: 100_000_000,
+        },
+        ws_connections_per_address: 200,
     }
 }
 

@@ -63,7 +63,41 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Opens `/graphql/ws` as a client at `address` would (the test proxy header), without
+    /// signing in yet; the HTTP status when the upgrade is refused.
+    pub async fn open_socket_from(&self, address: &str) -> Result<Subscription, u16> {
+        let url = format!("ws://{}/graphql/ws", self.address);
+        let mut request = url.into_client_request().expect("ws request");
+        let headers = request.headers_mut();
+        headers.insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        headers.insert("x-test-client", address.parse().expect("header"));
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(Subscription { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(error) => panic!("websocket connect: {error}"),
+        }
+    }
+}
+
 impl Subscription {
+    /// Sends `connection_init` with `payload`; the server's answer (`connection_ack`).
+    pub async fn init(&mut self, payload: Value) -> Result<Value, Ended> {
+        self.send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        self.message().await
+    }
+
+    /// Ends the subscription `id` from the client's side.
+    pub async fn stop(&mut self, id: &str) {
+        self.send(json!({ "type": "complete", "id": id })).await;
+    }
+
     /// Starts another subscription on the same connection, under `id`.
     pub async fn start(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query, "variables": variables } }))

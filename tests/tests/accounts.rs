@@ -116,16 +116,21 @@ on_every_backend! {
             .expect_error("BAD_USER_INPUT", Some("phone"));
     }
 
-    async fn others_see_a_volunteers_name_but_not_their_phone(app: TestApp) {
-        let alice = app.register("13800000008", "alice").await;
-        let bob = app.register("13800000009", "bob").await;
+    async fn teammates_see_a_volunteers_name_but_not_their_phone_and_strangers_see_nothing(app: TestApp) {
+        let team = app.team("飞鸿巡逻队", "440604", "OPEN").await;
+        let (alice, bob) = (app.member(&team).await, app.member(&team).await);
+        let stranger = app.register("13800000009", "stranger").await;
         let query = "query($id: ID!) { node(id: $id) { id ... on Volunteer { displayName phone roles { kind } } } }";
         let seen = app.graphql_as(&bob, query, json!({ "id": alice.volunteer_id })).await;
-        assert_eq!(seen.data()["node"]["displayName"], "alice");
+        assert!(seen.data()["node"]["displayName"].as_str().unwrap().starts_with("志愿者"));
         assert_eq!(seen.data()["node"]["phone"], serde_json::Value::Null);
+        assert_eq!(seen.data()["node"]["roles"], json!([]));
         let own = app.graphql_as(&alice, query, json!({ "id": alice.volunteer_id })).await;
-        assert_eq!(own.data()["node"]["phone"], "13800000008");
-        app.graphql(query, json!({ "id": alice.volunteer_id })).await.expect_error("UNAUTHENTICATED", None);
+        assert_eq!(own.data()["node"]["phone"], alice.phone.as_str());
+        let unrelated = app.graphql_as(&stranger, query, json!({ "id": alice.volunteer_id })).await;
+        assert_eq!(unrelated.data()["node"], serde_json::Value::Null);
+        let anonymous = app.graphql(query, json!({ "id": alice.volunteer_id })).await;
+        assert_eq!(anonymous.data()["node"], serde_json::Value::Null);
     }
 
     async fn an_admin_sees_their_role_and_its_area_in_me(app: TestApp) {

@@ -61,7 +61,7 @@ impl AccountQuery {
             .volunteers
             .load_one(actor.volunteer)
             .await?;
-        Ok(volunteer.map(Volunteer::new))
+        Ok(volunteer.map(Volunteer::own))
     }
 }
 

@@ -9,6 +9,7 @@ use feihong_domain::ids::AreaId;
 use super::context::ContextExt as _;
 use super::error::GqlResult;
 use super::ids::{self, NodeType};
+use super::limits::cost;
 
 /// A node of the region tree: city → district → town/street → community.
 pub struct Area(pub Arc<areas::Area>);
@@ -79,6 +80,8 @@ impl Area {
         ctx.services().areas.get(parent).map(Area)
     }
 
+    // The tree is small and shallow: a city, 5 districts, 32 towns (about 6 below each).
+    #[graphql(complexity = "cost::list(6, child_complexity)")]
     async fn children(&self, ctx: &Context<'_>) -> Vec<Area> {
         ctx.services()
             .areas
@@ -95,6 +98,8 @@ pub struct AreaQuery;
 #[Object]
 impl AreaQuery {
     /// The children of `parentId`, or the top of the tree (the city) when it is omitted.
+    // The tree is small and shallow: a city, 5 districts, 32 towns (about 6 below each).
+    #[graphql(complexity = "cost::list(6, child_complexity)")]
     async fn areas(&self, ctx: &Context<'_>, parent_id: Option<ID>) -> GqlResult<Vec<Area>> {
         let parent = parent_id
             .map(|id| ids::decode_as(&id, NodeType::Area, "parentId").map(AreaId))

@@ -8,6 +8,7 @@ use feihong_domain::ids::TeamId;
 
 use super::context::ContextExt as _;
 use super::error::GqlResult;
+use super::limits::cost;
 use super::scalars::Date;
 use super::team::Team;
 
@@ -45,6 +46,7 @@ impl Certificate {
     }
 
     /// Approved minutes per team, most first.
+    #[graphql(complexity = "cost::list(5, child_complexity)")]
     async fn by_team(&self) -> Vec<CertificateTeamLine> {
         self.0
             .by_team

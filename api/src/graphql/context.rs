@@ -1,10 +1,14 @@
-//! Per-request context: who is asking (resolved lazily, once), from where, and the loaders.
+//! Per-request context: who is asking (resolved lazily, once), from where, and the loaders. Over
+//! WebSocket one context serves the whole connection, and counts its open subscriptions.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_graphql::Context;
+use chrono::{DateTime, Utc};
 use feihong_domain::Services;
 use feihong_domain::actor::{Actor, Viewer};
+use feihong_domain::budget::Spender;
 use feihong_domain::policy;
 use tokio::sync::OnceCell;
 
@@ -17,6 +21,33 @@ pub struct RequestContext {
     pub client_address: String,
     viewer: OnceCell<Result<Viewer, GqlError>>,
     pub loaders: Loaders,
+    /// Subscriptions open on this connection (WebSocket only).
+    subscriptions: Arc<AtomicUsize>,
+    outcome: Arc<Outcome>,
+}
+
+/// What became of a request, for the HTTP handler to answer with.
+#[derive(Default)]
+pub struct Outcome {
+    /// Set once the document passed every check and execution began.
+    executed: AtomicBool,
+}
+
+impl Outcome {
+    /// Whether the document was accepted and run (false: it failed to parse, validate, or was
+    /// refused by a limit or budget before anything ran).
+    pub fn executed(&self) -> bool {
+        self.executed.load(Ordering::Acquire)
+    }
+}
+
+/// A subscription's place on its connection, given back when the subscription ends.
+pub struct SubscriptionSlot(Arc<AtomicUsize>);
+
+impl Drop for SubscriptionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl RequestContext {
@@ -27,6 +58,8 @@ impl RequestContext {
             bearer,
             client_address,
             viewer: OnceCell::new(),
+            subscriptions: Arc::default(),
+            outcome: Arc::default(),
         }
     }
 
@@ -46,10 +79,62 @@ impl RequestContext {
             .map_err(Clone::clone)
     }
 
-    /// When the caller's access token expires (None when anonymous or invalid).
-    pub fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+    /// When the caller's access token stops being accepted: None when anonymous, now when the
+    /// token is invalid or already expired.
+    pub fn token_expiry(&self) -> Option<DateTime<Utc>> {
         let token = self.bearer.as_deref()?;
-        self.services.accounts.access_token_expiry(token).ok()
+        Some(
+            self.services
+                .accounts
+                .verify_access_token(token)
+                .map_or_else(|_| Utc::now(), |(_, expires)| expires),
+        )
+    }
+
+    /// `UNAUTHENTICATED` when the connection signed in with a token that is no longer accepted
+    /// (a WebSocket outlives its token; nothing new starts on a stale one).
+    pub fn check_token_still_valid(&self) -> GqlResult<()> {
+        match self.token_expiry() {
+            Some(expiry) if expiry <= Utc::now() => {
+                Err(feihong_domain::Error::Unauthenticated.into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whose budget this request spends: the token's volunteer, or the client address when
+    /// anonymous or when the token does not verify. Decided from the token alone.
+    pub fn spender(&self) -> Spender {
+        self.bearer
+            .as_deref()
+            .and_then(|token| self.services.accounts.verify_access_token(token).ok())
+            .map_or_else(
+                || Spender::Address(self.client_address.clone()),
+                |(volunteer, _)| Spender::Volunteer(volunteer),
+            )
+    }
+
+    /// Takes one of the connection's `max` subscription places; None when all are taken.
+    pub fn open_subscription(&self, max: usize) -> Option<SubscriptionSlot> {
+        self.subscriptions
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| SubscriptionSlot(self.subscriptions.clone()))
+    }
+
+    pub fn mark_executed(&self) {
+        self.outcome.executed.store(true, Ordering::Release);
+    }
+
+    /// A handle on what becomes of the request, kept by the handler while the request runs.
+    pub fn outcome(&self) -> Arc<Outcome> {
+        self.outcome.clone()
+    }
+
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
     }
 
     /// The signed-in caller, or `UNAUTHENTICATED`.

@@ -43,6 +43,13 @@ impl GqlError {
     pub fn bad_input(field: &str, message: impl std::fmt::Display) -> Self {
         DomainError::invalid(field, message.to_string()).into()
     }
+
+    /// The error as a request-level error (no position: it concerns the whole document).
+    pub fn into_server_error(self) -> async_graphql::ServerError {
+        let mut error = async_graphql::ServerError::new(self.0.message, None);
+        error.extensions = self.0.extensions;
+        error
+    }
 }
 
 impl From<DomainError> for GqlError {

@@ -8,12 +8,14 @@ use feihong_domain::events::{
 };
 use feihong_domain::geo::Position;
 use feihong_domain::ids::{AreaId, EventId, ScheduleId, TeamId};
+use feihong_domain::policy;
 
 use super::area::Area;
 use super::context::ContextExt as _;
 use super::enums::{EventKind, EventStatus, ScheduleStatus, Visibility, Weekday};
 use super::error::GqlResult;
 use super::ids::{self, NodeType};
+use super::limits::cost;
 use super::scalars::{Date, ListConnection, connection, page_request};
 use super::signup::SignUp;
 use super::team::Team;
@@ -124,16 +126,23 @@ impl Event {
         self.0.cancel_reason.as_deref()
     }
 
-    /// The patrol schedule that generated this event, if any.
+    /// The patrol schedule that generated this event, if any (and if the caller may see it: a
+    /// TEAM schedule is for those who see the team's TEAM events).
     async fn schedule(&self, ctx: &Context<'_>) -> GqlResult<Option<PatrolSchedule>> {
         let Some(id) = self.0.schedule_id else {
             return Ok(None);
         };
+        let Some(schedule) = ctx.request().loaders.schedules.load_one(id).await? else {
+            return Ok(None);
+        };
+        if policy::schedule_shown_with_event(self.0.visibility, schedule.visibility) {
+            return Ok(Some(PatrolSchedule(schedule)));
+        }
+        let viewer = ctx.request().viewer().await?;
         Ok(ctx
-            .request()
-            .loaders
-            .schedules
-            .load_one(id)
+            .services()
+            .events
+            .schedule(viewer, id)
             .await?
             .map(PatrolSchedule))
     }
@@ -153,6 +162,7 @@ impl Event {
     }
 
     /// Everyone signed up, in sign-up order: for the team's leaders and deputies.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn roster(
         &self,
         ctx: &Context<'_>,
@@ -227,6 +237,11 @@ impl PatrolSchedule {
 
     async fn status(&self) -> ScheduleStatus {
         self.0.status.into()
+    }
+
+    /// TEAM: for the team's members, those who run it and area admins, like its events.
+    async fn visibility(&self) -> Visibility {
+        self.0.visibility.into()
     }
 }
 
@@ -340,6 +355,7 @@ pub struct EventQuery;
 #[Object]
 impl EventQuery {
     /// Events the caller may see, soonest first (or nearest first with `near`).
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,

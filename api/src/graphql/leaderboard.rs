@@ -3,12 +3,14 @@
 use async_graphql::{Context, Enum, ID, Object, OneofObject, SimpleObject};
 use feihong_domain::ids::{AreaId, TeamId};
 use feihong_domain::leaderboards::{self, Ranked, Scope};
+use feihong_domain::policy::Relation;
 use feihong_domain::tallies;
 
 use super::context::ContextExt as _;
 use super::enums::TeamKind;
 use super::error::{GqlError, GqlResult};
 use super::ids::{self, NodeType};
+use super::limits::cost;
 use super::team::Team;
 use super::volunteer::Volunteer;
 
@@ -99,7 +101,7 @@ async fn entries(
             let volunteer = if anonymous {
                 Volunteer::anonymous(person)
             } else {
-                Volunteer::new(person)
+                Volunteer::seen_as(person, Relation::Stranger)
             };
             Some(LeaderboardEntry {
                 rank: line.rank,
@@ -117,6 +119,7 @@ pub struct LeaderboardQuery;
 #[Object]
 impl LeaderboardQuery {
     /// Volunteers ranked by approved minutes in the period, with the caller's own rank.
+    #[graphql(complexity = "cost::page(Some(first), child_complexity)")]
     async fn leaderboard(
         &self,
         ctx: &Context<'_>,
@@ -150,6 +153,7 @@ impl LeaderboardQuery {
 
     /// Teams ranked by approved minutes in the period, within an area (the city when absent)
     /// and, optionally, of one kind.
+    #[graphql(complexity = "cost::page(Some(first), child_complexity)")]
     async fn team_leaderboard(
         &self,
         ctx: &Context<'_>,

@@ -47,26 +47,10 @@ batch_loader!(
 batch_loader!(WaitlistCountLoader: EventId => i64, |s, keys| s.events.waitlist_counts(keys));
 batch_loader!(WaitlistPositionLoader: SignUpId => i64, |s, keys| s.sign_ups.waitlist_positions(keys));
 batch_loader!(AttendanceLoader: SignUpId => Attendance, |s, keys| s.attendance.for_sign_ups(keys));
-
-pub struct ScheduleLoader(Arc<Services>);
-
-impl Loader<ScheduleId> for ScheduleLoader {
-    type Value = PatrolSchedule;
-    type Error = GqlError;
-
-    async fn load(
-        &self,
-        keys: &[ScheduleId],
-    ) -> Result<HashMap<ScheduleId, PatrolSchedule>, GqlError> {
-        let mut out = HashMap::new();
-        for key in keys {
-            if let Some(schedule) = self.0.events.schedule(*key).await? {
-                out.insert(*key, schedule);
-            }
-        }
-        Ok(out)
-    }
-}
+batch_loader!(
+    /// Schedules by id, without a visibility check: only beside events already checked.
+    ScheduleLoader: ScheduleId => PatrolSchedule, |s, keys| s.events.schedules_by_id(keys)
+);
 
 /// The viewer's own sign-up for each event; keyed by (viewer, event).
 pub struct ViewerSignUpLoader(Arc<Services>);

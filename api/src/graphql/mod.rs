@@ -62,11 +62,12 @@ pub fn schema_builder(
         MutationRoot::default(),
         SubscriptionRoot,
     )
-    .limit_depth(limits::MAX_DEPTH)
+    // Depth is checked by `DocumentLimits` (which measures introspection apart), not here.
     .limit_complexity(limits::MAX_COMPLEXITY)
     .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
     .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
-    .extension(limits::AliasLimit)
+    .extension(limits::DocumentLimits)
+    .extension(limits::cost::CostBudget)
     .disable_suggestions();
     if introspection {
         builder

@@ -4,7 +4,6 @@ use async_graphql::{Context, ID, Interface, Object};
 use feihong_domain::ids::{
     AreaId, EventId, MembershipId, ScheduleId, ServiceRecordId, SignUpId, TeamId, VolunteerId,
 };
-use feihong_domain::policy;
 
 use super::area::Area;
 use super::context::ContextExt as _;
@@ -40,7 +39,10 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Fetches any object by its global ID. Null when it does not exist or the caller may not
-    /// see it; areas, teams and public events are public, the rest need a signed-in caller.
+    /// see it: areas, teams and public events and schedules are public; team events and
+    /// schedules are for those who see the team's events; a volunteer for themself, teammates,
+    /// their leaders and admins of their area; sign-ups, memberships and service records for
+    /// their own volunteer.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
         let Some((node_type, number)) = ids::decode(&id) else {
             return Err(GqlError::bad_input("id", "is not a valid ID"));
@@ -66,17 +68,24 @@ impl NodeQuery {
                 .map(|e| Node::Event(Event(e))),
             NodeType::PatrolSchedule => services
                 .events
-                .schedule(ScheduleId(number))
+                .schedule(viewer, ScheduleId(number))
                 .await?
                 .map(|s| Node::PatrolSchedule(PatrolSchedule(s))),
             NodeType::Volunteer => {
-                policy::check_can_view_volunteer(viewer)?;
-                request
+                let found = request
                     .loaders
                     .volunteers
                     .load_one(VolunteerId(number))
-                    .await?
-                    .map(|v| Node::Volunteer(Volunteer::new(v)))
+                    .await?;
+                match found {
+                    Some(volunteer) => {
+                        let relation = services.teams.relation_to(viewer, &volunteer).await?;
+                        relation
+                            .finds_by_id()
+                            .then(|| Node::Volunteer(Volunteer::seen_as(volunteer, relation)))
+                    }
+                    None => None,
+                }
             }
             NodeType::Membership => {
                 let actor = request.actor().await?;

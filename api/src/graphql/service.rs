@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use feihong_domain::audit::{self, AuditFilter as DomainAuditFilter};
 use feihong_domain::ids::{AreaId, EventId, ServiceRecordId, TeamId, VolunteerId};
+use feihong_domain::policy::Relation;
 use feihong_domain::service_records::{self, RecordFilter, RecordService};
 use feihong_domain::{idempotency, notifications};
 
@@ -12,6 +13,7 @@ use super::enums::{NotificationKind, RecordStatus, ReviewDecision};
 use super::error::GqlResult;
 use super::event::Event;
 use super::ids::{self, NodeType};
+use super::limits::cost;
 use super::scalars::{Date, ListConnection, connection, page_request};
 use super::team::Team;
 use super::volunteer::Volunteer;
@@ -32,7 +34,7 @@ impl ServiceRecord {
             .volunteers
             .load_one(self.0.volunteer_id)
             .await?
-            .map(Volunteer::new))
+            .map(|v| Volunteer::seen_as(v, Relation::Supervisor)))
     }
 
     async fn team(&self, ctx: &Context<'_>) -> GqlResult<Option<Team>> {
@@ -90,7 +92,7 @@ impl ServiceRecord {
             .volunteers
             .load_one(reviewer)
             .await?
-            .map(Volunteer::new))
+            .map(|v| Volunteer::seen_as(v, Relation::Stranger)))
     }
 
     async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
@@ -148,7 +150,7 @@ impl AuditEntry {
             .volunteers
             .load_one(actor)
             .await?
-            .map(Volunteer::new))
+            .map(|v| Volunteer::seen_as(v, Relation::Stranger)))
     }
 
     /// e.g. `event.cancel`, `service_record.approve`.
@@ -230,6 +232,7 @@ pub struct ServiceQuery;
 #[Object]
 impl ServiceQuery {
     /// The caller's own records; a team's (leaders, deputies); an area's (admins). Newest first.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn service_records(
         &self,
         ctx: &Context<'_>,
@@ -260,6 +263,7 @@ impl ServiceQuery {
 
     /// Leader and admin writes, newest first: a team's (its leaders and deputies) or an area's
     /// (its admins).
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -281,6 +285,7 @@ impl ServiceQuery {
     }
 
     /// What the caller was told (promotions, changes, cancellations), newest first.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn my_notifications(
         &self,
         ctx: &Context<'_>,

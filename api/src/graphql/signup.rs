@@ -6,6 +6,7 @@ use feihong_domain::attendance::{self, CheckInput};
 use feihong_domain::geo::Position;
 use feihong_domain::idempotency;
 use feihong_domain::ids::{EventId, SignUpId};
+use feihong_domain::policy::Relation;
 use feihong_domain::signups;
 
 use super::context::ContextExt as _;
@@ -13,6 +14,7 @@ use super::enums::{SignUpStatus, SignUpWhen};
 use super::error::{GqlError, GqlResult};
 use super::event::Event;
 use super::ids::{self, NodeType};
+use super::limits::cost;
 use super::scalars::{ListConnection, connection, page_request};
 use super::volunteer::Volunteer;
 
@@ -35,6 +37,7 @@ impl SignUp {
             .map(Event))
     }
 
+    /// Sign-ups are read by their volunteer and by those who run the event's team.
     async fn volunteer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
         Ok(ctx
             .request()
@@ -42,7 +45,7 @@ impl SignUp {
             .volunteers
             .load_one(self.0.volunteer_id)
             .await?
-            .map(Volunteer::new))
+            .map(|v| Volunteer::seen_as(v, Relation::Supervisor)))
     }
 
     async fn status(&self) -> SignUpStatus {
@@ -222,6 +225,7 @@ pub struct SignUpQuery;
 #[Object]
 impl SignUpQuery {
     /// The caller's sign-ups: upcoming soonest first, past latest first.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn my_sign_ups(
         &self,
         ctx: &Context<'_>,

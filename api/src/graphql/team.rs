@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use feihong_domain::ids::{AreaId, MembershipId, TeamId, VolunteerId};
+use feihong_domain::policy::Relation;
 use feihong_domain::tallies;
 use feihong_domain::teams::{self, CreateTeam, TeamFilter as DomainTeamFilter, UpdateTeam};
 use feihong_domain::values::mask_phone;
@@ -14,6 +15,7 @@ use super::context::ContextExt as _;
 use super::enums::{JoinPolicy, MemberRole, MembershipStatus, TeamKind};
 use super::error::GqlResult;
 use super::ids::{self, NodeType};
+use super::limits::cost;
 use super::scalars::{ListConnection, connection, page_request};
 use super::volunteer::Volunteer;
 
@@ -56,6 +58,7 @@ impl Team {
             .map(Team))
     }
 
+    #[graphql(complexity = "cost::list(20, child_complexity)")]
     async fn sub_teams(&self, ctx: &Context<'_>) -> GqlResult<Vec<Team>> {
         let teams = ctx.request().loaders.sub_teams.load_one(self.0.id).await?;
         Ok(teams.unwrap_or_default().into_iter().map(Team).collect())
@@ -72,6 +75,7 @@ impl Team {
             .unwrap_or(0))
     }
 
+    #[graphql(complexity = "cost::list(3, child_complexity)")]
     async fn leaders(&self, ctx: &Context<'_>) -> GqlResult<Vec<Volunteer>> {
         let ids = ctx
             .request()
@@ -89,12 +93,13 @@ impl Team {
         Ok(ids
             .iter()
             .filter_map(|id| found.get(id).cloned())
-            .map(Volunteer::new)
+            .map(|v| Volunteer::seen_as(v, Relation::Stranger))
             .collect())
     }
 
     /// The members, for the team's own members and area admins. With `pending`, the join
     /// requests waiting for review (for leaders and deputies).
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -158,6 +163,18 @@ pub struct Membership {
     pub show_phone: bool,
 }
 
+impl Membership {
+    /// Those who see the member's phone run the team; the other readers of a membership are
+    /// its members (or the member themself, recognised by `Volunteer`).
+    fn relation(&self) -> Relation {
+        if self.show_phone {
+            Relation::Supervisor
+        } else {
+            Relation::Teammate
+        }
+    }
+}
+
 #[Object]
 impl Membership {
     pub async fn id(&self) -> ID {
@@ -181,7 +198,7 @@ impl Membership {
             .volunteers
             .load_one(self.inner.volunteer_id)
             .await?
-            .map(Volunteer::new))
+            .map(|v| Volunteer::seen_as(v, self.relation())))
     }
 
     /// The member's phone, masked (`138****5678`), for the team's leaders and deputies; null for
@@ -250,6 +267,7 @@ pub struct TeamQuery;
 #[Object]
 impl TeamQuery {
     /// Teams, in creation order: by area (with its subtree), kind, and name.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn teams(
         &self,
         ctx: &Context<'_>,

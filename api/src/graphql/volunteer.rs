@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use feihong_domain::accounts;
-use feihong_domain::policy;
+use feihong_domain::policy::{self, Relation};
 use feihong_domain::tallies;
 
 use super::leaderboard::Period;
@@ -16,19 +16,24 @@ use super::ids::{self, NodeType};
 /// What anonymised leaderboard entries are called.
 const ANONYMOUS_NAME: &str = "匿名志愿者 Anonymous volunteer";
 
+/// A volunteer as one caller sees them: what is shown follows the caller's relation to them
+/// (`policy::Relation`), decided where the volunteer is reached (a roster is read by those who
+/// run the team, a leaderboard by anyone) or looked up (`node(id:)`), never by the field.
 pub struct Volunteer {
     inner: accounts::Volunteer,
-    /// Set where the caller is known to be this volunteer without a token yet (a fresh sign-in).
-    shown_to_self: bool,
-    /// Set on leaderboards for volunteers who opted out: shown without name, area or id.
+    /// The caller's relation, as known where the volunteer was reached. The volunteer
+    /// themself is recognised wherever they are reached.
+    relation: Relation,
+    /// Set on leaderboards for volunteers who opted out: shown without anything that names them.
     anonymous: bool,
 }
 
 impl Volunteer {
-    pub fn new(inner: accounts::Volunteer) -> Self {
+    /// The volunteer as someone with `relation` to them sees them.
+    pub fn seen_as(inner: accounts::Volunteer, relation: Relation) -> Self {
         Self {
             inner,
-            shown_to_self: false,
+            relation,
             anonymous: false,
         }
     }
@@ -37,18 +42,14 @@ impl Volunteer {
     pub fn anonymous(inner: accounts::Volunteer) -> Self {
         Self {
             inner,
-            shown_to_self: false,
+            relation: Relation::Stranger,
             anonymous: true,
         }
     }
 
     /// The volunteer as shown to themself, e.g. in the payload of their own sign-in.
     pub fn own(inner: accounts::Volunteer) -> Self {
-        Self {
-            inner,
-            shown_to_self: true,
-            anonymous: false,
-        }
+        Self::seen_as(inner, Relation::Own)
     }
 
     async fn all_time_minutes(&self, ctx: &Context<'_>) -> GqlResult<i64> {
@@ -62,15 +63,20 @@ impl Volunteer {
             .unwrap_or(0))
     }
 
-    async fn is_viewer(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+    /// The caller's relation to this volunteer.
+    async fn relation(&self, ctx: &Context<'_>) -> GqlResult<Relation> {
         if self.anonymous {
-            return Ok(false);
+            return Ok(Relation::Stranger);
         }
-        if self.shown_to_self {
-            return Ok(true);
+        if self.relation == Relation::Own {
+            return Ok(Relation::Own);
         }
         let viewer = ctx.request().viewer().await?;
-        Ok(policy::can_see_private_details(viewer, self.inner.id))
+        Ok(if policy::can_see_private_details(viewer, self.inner.id) {
+            Relation::Own
+        } else {
+            self.relation
+        })
     }
 }
 
@@ -100,7 +106,9 @@ impl Role {
 
 #[Object]
 impl Volunteer {
-    /// Anonymised leaderboard entries all share one ID that names nobody.
+    /// Anonymised leaderboard entries all share one ID that names nobody. `node(id:)` finds a
+    /// volunteer only for callers related to them (themself, teammates, their leaders, admins
+    /// of their area).
     pub async fn id(&self) -> ID {
         ids::encode(
             NodeType::Volunteer,
@@ -120,52 +128,71 @@ impl Volunteer {
     /// masked number on `Membership.phone`).
     async fn phone(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
         Ok(self
-            .is_viewer(ctx)
+            .relation(ctx)
             .await?
+            .sees_private()
             .then(|| self.inner.phone.as_str().to_owned()))
     }
 
-    async fn area(&self, ctx: &Context<'_>) -> Option<Area> {
-        if self.anonymous {
-            return None;
+    /// The home area: for the volunteer, their teammates, leaders and area admins.
+    async fn area(&self, ctx: &Context<'_>) -> GqlResult<Option<Area>> {
+        if !self.relation(ctx).await?.sees_profile() {
+            return Ok(None);
         }
-        ctx.services().areas.get(self.inner.area_id).map(Area)
+        Ok(ctx.services().areas.get(self.inner.area_id).map(Area))
     }
 
-    /// Approved minutes in the current period (all time by default).
+    /// Approved minutes in the current period (all time by default): for the volunteer, their
+    /// teammates, leaders and area admins; null for others (leaderboard lines carry their own
+    /// minutes).
     async fn service_minutes(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Period::AllTime")] period: Period,
-    ) -> GqlResult<i64> {
+    ) -> GqlResult<Option<i64>> {
+        if !self.relation(ctx).await?.sees_profile() {
+            return Ok(None);
+        }
         let key = (self.inner.id, tallies::Period::from(period));
-        Ok(ctx
-            .request()
-            .loaders
-            .volunteer_minutes
-            .load_one(key)
-            .await?
-            .unwrap_or(0))
+        Ok(Some(
+            ctx.request()
+                .loaders
+                .volunteer_minutes
+                .load_one(key)
+                .await?
+                .unwrap_or(0),
+        ))
     }
 
-    /// Minutes waiting for a leader's review.
-    async fn pending_minutes(&self, ctx: &Context<'_>) -> GqlResult<i64> {
-        Ok(ctx
-            .request()
-            .loaders
-            .pending_minutes
-            .load_one(self.inner.id)
-            .await?
-            .unwrap_or(0))
+    /// Minutes waiting for a leader's review: for the volunteer, their leaders and area admins.
+    async fn pending_minutes(&self, ctx: &Context<'_>) -> GqlResult<Option<i64>> {
+        if !self.relation(ctx).await?.sees_records() {
+            return Ok(None);
+        }
+        Ok(Some(
+            ctx.request()
+                .loaders
+                .pending_minutes
+                .load_one(self.inner.id)
+                .await?
+                .unwrap_or(0),
+        ))
     }
 
-    /// 0–5 stars from all-time approved hours: 100, 300, 600, 1000, 1500.
-    async fn star_level(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        Ok(tallies::star_level(self.all_time_minutes(ctx).await?))
+    /// 0–5 stars from all-time approved hours: 100, 300, 600, 1000, 1500. Shown like
+    /// `serviceMinutes`.
+    async fn star_level(&self, ctx: &Context<'_>) -> GqlResult<Option<i32>> {
+        if !self.relation(ctx).await?.sees_profile() {
+            return Ok(None);
+        }
+        Ok(Some(tallies::star_level(self.all_time_minutes(ctx).await?)))
     }
 
-    /// Minutes still needed for the next star; null at five stars.
+    /// Minutes still needed for the next star; null at five stars, and where `starLevel` is.
     async fn minutes_to_next_star(&self, ctx: &Context<'_>) -> GqlResult<Option<i64>> {
+        if !self.relation(ctx).await?.sees_profile() {
+            return Ok(None);
+        }
         Ok(tallies::minutes_to_next_star(
             self.all_time_minutes(ctx).await?,
         ))
@@ -174,18 +201,24 @@ impl Volunteer {
     /// Whether the volunteer appears by name on public leaderboards; for themself only.
     async fn show_on_leaderboards(&self, ctx: &Context<'_>) -> GqlResult<Option<bool>> {
         Ok(self
-            .is_viewer(ctx)
+            .relation(ctx)
             .await?
+            .sees_private()
             .then_some(self.inner.show_on_leaderboards))
     }
 
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.inner.created_at
+    /// When the account was made: for the volunteer, their leaders and area admins.
+    async fn created_at(&self, ctx: &Context<'_>) -> GqlResult<Option<DateTime<Utc>>> {
+        Ok(self
+            .relation(ctx)
+            .await?
+            .sees_records()
+            .then_some(self.inner.created_at))
     }
 
     /// The volunteer's roles. Visible to the volunteer themself; empty for anyone else.
     async fn roles(&self, ctx: &Context<'_>) -> GqlResult<Vec<Role>> {
-        if !self.is_viewer(ctx).await? {
+        if !self.relation(ctx).await?.sees_private() {
             return Ok(Vec::new());
         }
         let roles = ctx

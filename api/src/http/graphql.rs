@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{ErrorExtensionValues, Response as GqlResponse, ServerError};
+use async_graphql::{ErrorExtensionValues, Response as GqlResponse};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -15,7 +15,6 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::graphql::context::RequestContext;
 use crate::graphql::error::{REQUEST_ID, code};
-use crate::graphql::limits;
 
 /// A refusal before execution, shaped like a GraphQL error response.
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -80,6 +79,92 @@ fn ensure_codes(response: &mut GqlResponse) {
     }
 }
 
+/// The two response media types of GraphQL over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/json`: every well-formed request is answered 200, errors in the body.
+    Json,
+    /// `application/graphql-response+json`: a document that does not parse or validate, or
+    /// whose variables do not fit, is answered 4xx without `data`.
+    GraphqlResponse,
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// The media type to answer in: `application/graphql-response+json` when the `Accept` header
+/// lists it (with a non-zero quality), `application/json` otherwise (also without `Accept`, as
+/// the spec asks of servers during the transition).
+pub fn response_media_type(headers: &HeaderMap) -> MediaType {
+    let accepts = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let media = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|param| {
+                let param = param.trim().replace(' ', "");
+                param
+                    .strip_prefix("q=")
+                    .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            media.eq_ignore_ascii_case(GRAPHQL_RESPONSE) && !refused
+        });
+    if accepts {
+        MediaType::GraphqlResponse
+    } else {
+        MediaType::Json
+    }
+}
+
+/// The status of an answer to a well-formed request: 200 once the operation ran (errors or
+/// not); for `graphql-response+json` clients a refusal before running is a 4xx (429 when the
+/// caller's budget is spent, 503 when the database is away, 400 otherwise).
+pub fn response_status(media: MediaType, executed: bool, first_code: Option<&str>) -> StatusCode {
+    if executed || media == MediaType::Json {
+        return StatusCode::OK;
+    }
+    match first_code {
+        Some(code::RATE_LIMITED) => StatusCode::TOO_MANY_REQUESTS,
+        Some(code::UNAVAILABLE) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn first_code(response: &GqlResponse) -> Option<String> {
+    let extensions = response.errors.first()?.extensions.as_ref()?;
+    match extensions.get("code")? {
+        async_graphql::Value::String(code) => Some(code.clone()),
+        _ => None,
+    }
+}
+
+/// Serialises the answer in the negotiated media type.
+fn answer(media: MediaType, executed: bool, response: GqlResponse) -> Response {
+    let status = response_status(media, executed, first_code(&response).as_deref());
+    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
+    if !executed && let Some(object) = body.as_object_mut() {
+        // The operation never ran: there is no data to speak of, not even null.
+        object.remove("data");
+    }
+    let content_type = match media {
+        MediaType::Json => "application/json",
+        MediaType::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+    };
+    let mut http = (status, Json(body)).into_response();
+    let headers = http.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    http
+}
+
 pub async fn graphql_post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -108,34 +193,19 @@ pub async fn graphql_post(
             );
         }
     };
-    let depth = limits::nesting_depth(&request.query);
-    if depth > limits::MAX_NESTING {
-        let mut response = GqlResponse::from_errors(vec![ServerError::new(
-            format!(
-                "the document nests {depth} levels deep; at most {} are allowed",
-                limits::MAX_NESTING
-            ),
-            None,
-        )]);
-        ensure_codes(&mut response);
-        return Json(response).into_response();
-    }
+    let media = response_media_type(&headers);
     let context = RequestContext::new(
         state.services.clone(),
         bearer_token(&headers),
         client_address(&state, &headers, peer),
     );
+    let outcome = context.outcome();
     let request = request.data(context);
     let mut response = REQUEST_ID
         .scope(request_id(&headers), state.schema.execute(request))
         .await;
     ensure_codes(&mut response);
-    let mut http = Json(response).into_response();
-    http.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    http
+    answer(media, outcome.executed(), response)
 }
 
 pub async fn graphiql(State(state): State<AppState>) -> Response {

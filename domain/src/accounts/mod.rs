@@ -206,14 +206,18 @@ impl Accounts {
         Ok(out)
     }
 
-    /// Resolves a bearer token to the viewer it speaks for. A token for an account that no longer
-    /// exists is as invalid as a forged one.
-    /// When a valid access token stops being accepted (subscriptions end then: the app
-    /// reconnects with a fresh token, so a logout or a lost role takes effect there too).
-    pub fn access_token_expiry(&self, token: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-        self.tokens.verify_until(token).map(|(_, expires)| expires)
+    /// Whom a valid access token speaks for and when it stops being accepted, from the token
+    /// alone (no database read): for budgets, and for subscriptions, which end at the expiry
+    /// (the app reconnects with a fresh token, so a logout or a lost role takes effect there too).
+    pub fn verify_access_token(
+        &self,
+        token: &str,
+    ) -> Result<(VolunteerId, chrono::DateTime<chrono::Utc>)> {
+        self.tokens.verify_until(token)
     }
 
+    /// Resolves a bearer token to the viewer it speaks for. A token for an account that no longer
+    /// exists is as invalid as a forged one.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Viewer> {
         let Some(token) = bearer else {
             return Ok(Viewer::Anonymous);

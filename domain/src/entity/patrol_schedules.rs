@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::kinds::ScheduleStatus;
+use crate::kinds::{ScheduleStatus, Visibility};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "patrol_schedules")]
@@ -22,6 +22,8 @@ pub struct Model {
     pub lng: f64,
     pub radius_m: i32,
     pub status: ScheduleStatus,
+    /// Who may see the schedule: as its events (TEAM or PUBLIC).
+    pub visibility: Visibility,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use super::{EventChange, Events, Location, LocationInput, UpdateEvent, check_capacity};
-use crate::actor::Actor;
+use crate::actor::{Actor, Viewer};
 use crate::audit::{self, AuditRecord};
 use crate::deps::text;
 use crate::entity::{events, patrol_schedules};
@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::geo::Position;
 use crate::ids::{EventId, ScheduleId, TeamId};
 use crate::kinds::{EventKind, EventStatus, ScheduleStatus, Visibility};
-use crate::policy::TeamScope;
+use crate::policy::{self, TeamScope};
 use crate::stats;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -66,6 +66,8 @@ pub struct PatrolSchedule {
     pub capacity: i32,
     pub location: Location,
     pub status: ScheduleStatus,
+    /// Who may see the schedule (its meeting point, days and times): as its events.
+    pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
 }
 
@@ -95,6 +97,7 @@ impl From<patrol_schedules::Model> for PatrolSchedule {
                 radius_m: row.radius_m,
             },
             status: row.status,
+            visibility: row.visibility,
             created_at: row.created_at,
         }
     }
@@ -246,6 +249,7 @@ impl Events {
             lng: Set(location.position.lng),
             radius_m: Set(location.radius_m),
             status: Set(ScheduleStatus::Active),
+            visibility: Set(input.visibility),
             created_by: Set(actor.volunteer.0),
             created_at: Set(now),
             ..Default::default()
@@ -404,11 +408,43 @@ impl Events {
         Ok(after)
     }
 
-    pub async fn schedule(&self, id: ScheduleId) -> Result<Option<PatrolSchedule>> {
-        Ok(patrol_schedules::Entity::find_by_id(id.0)
-            .one(&self.deps.store.db)
-            .await?
-            .map(PatrolSchedule::from))
+    /// The schedule, when it exists and the viewer may see it: a TEAM schedule exactly when
+    /// they would see the team's TEAM events.
+    pub async fn schedule(
+        &self,
+        viewer: &Viewer,
+        id: ScheduleId,
+    ) -> Result<Option<PatrolSchedule>> {
+        let db = &self.deps.store.db;
+        let Some(row) = patrol_schedules::Entity::find_by_id(id.0).one(db).await? else {
+            return Ok(None);
+        };
+        let team = self.teams.find(db, TeamId(row.team_id)).await?;
+        let scope = self.teams.scope_for(db, viewer.actor(), &team).await?;
+        let visible = policy::can_see_event(
+            viewer,
+            &self.deps.areas,
+            scope,
+            row.visibility,
+            EventStatus::Published,
+        );
+        Ok(visible.then(|| PatrolSchedule::from(row)))
+    }
+
+    /// Schedules by id without a visibility check, for events already checked (see
+    /// `policy::schedule_shown_with_event`).
+    pub async fn schedules_by_id(
+        &self,
+        ids: &[ScheduleId],
+    ) -> Result<std::collections::HashMap<ScheduleId, PatrolSchedule>> {
+        let rows = patrol_schedules::Entity::find()
+            .filter(patrol_schedules::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (ScheduleId(row.id), PatrolSchedule::from(row)))
+            .collect())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Teams: creating and updating them (admins), and reading them.
 
 mod members;
+mod relations;
 
 use std::collections::HashMap;
 

@@ -1,6 +1,10 @@
 //! Authorization decisions: pure functions of who asks and what is asked for, so each rule is
 //! tested on its own and the API only calls them (`check_*` refuses, `can_*` answers).
 
+mod people;
+
+pub use people::{CallerRoles, Relation, TeamTie, relation_to};
+
 use crate::actor::{Actor, Viewer};
 use crate::areas::AreaTree;
 use crate::error::{Error, Result};
@@ -16,11 +20,6 @@ pub fn check_signed_in(viewer: &Viewer) -> Result<&Actor> {
 /// not even an admin sees another's phone in full.
 pub fn can_see_private_details(viewer: &Viewer, owner: VolunteerId) -> bool {
     viewer.actor().is_some_and(|actor| actor.volunteer == owner)
-}
-
-/// Another volunteer's profile (name, area) is visible to any signed-in volunteer.
-pub fn check_can_view_volunteer(viewer: &Viewer) -> Result<()> {
-    check_signed_in(viewer).map(drop)
 }
 
 /// An admin's power ends at the border of their area: `area` must lie inside one they administer.
@@ -128,6 +127,13 @@ pub fn can_see_event(
     visibility == Visibility::Public || team.actor_role.is_some() || manages
 }
 
+/// Whether a patrol schedule may be shown beside one of its events without asking more: a
+/// PUBLIC schedule always; a TEAM schedule beside a TEAM event (whoever sees that event sees
+/// the team's TEAM schedules). A TEAM schedule of an event made PUBLIC needs its own check.
+pub fn schedule_shown_with_event(event: Visibility, schedule: Visibility) -> bool {
+    schedule == Visibility::Public || event == Visibility::Team
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,7 +171,6 @@ mod tests {
             check_signed_in(&Viewer::Anonymous),
             Err(Error::Unauthenticated)
         ));
-        assert!(check_can_view_volunteer(&Viewer::Anonymous).is_err());
     }
 
     #[test]
@@ -257,6 +262,26 @@ mod tests {
             member,
             Visibility::Team,
             EventStatus::Draft
+        ));
+    }
+
+    #[test]
+    fn a_team_schedule_shows_beside_team_events_only() {
+        assert!(schedule_shown_with_event(
+            Visibility::Team,
+            Visibility::Team
+        ));
+        assert!(schedule_shown_with_event(
+            Visibility::Public,
+            Visibility::Public
+        ));
+        assert!(schedule_shown_with_event(
+            Visibility::Team,
+            Visibility::Public
+        ));
+        assert!(!schedule_shown_with_event(
+            Visibility::Public,
+            Visibility::Team
         ));
     }
 
