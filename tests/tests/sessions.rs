@@ -145,4 +145,26 @@ on_every_backend! {
             next.data();
         }
     }
+
+    async fn a_signed_token_that_outlives_the_access_token_policy_is_refused(app: TestApp) {
+        let session = app.register("13600000010", "forger").await;
+        let sub = subject(&session);
+        let now = chrono::Utc::now().timestamp();
+        let ten_years = 10 * 365 * 24 * 3600;
+        for claims in [
+            json!({ "sub": sub, "iat": now, "exp": now + ten_years, "typ": "access" }),
+            json!({ "sub": sub, "exp": now + 600, "typ": "access" }),
+            json!({ "sub": sub, "iat": now + 3600, "exp": now + 3900, "typ": "access" }),
+            json!({ "sub": sub, "iat": now - 60, "exp": now + 15 * 60, "typ": "access" }),
+            json!({ "sub": sub, "iat": now, "exp": now + 600, "nbf": now + 300, "typ": "access" }),
+        ] {
+            let token = signed(claims.clone(), Algorithm::HS256, SECRET);
+            let response = app.graphql_from(Some(&token), "10.0.0.1", ME, json!({})).await;
+            assert_eq!(response.error_code(), "UNAUTHENTICATED", "{claims}: {}", response.body);
+        }
+        // The same secret with a lifetime within the policy, and an nbf already passed, works.
+        let fine = signed(json!({ "sub": sub, "iat": now, "exp": now + 15 * 60, "nbf": now - 1, "typ": "access" }), Algorithm::HS256, SECRET);
+        let me = app.graphql_from(Some(&fine), "10.0.0.1", ME, json!({})).await;
+        assert_eq!(me.data()["me"]["id"], session.volunteer_id.as_str());
+    }
 }
