@@ -104,7 +104,7 @@ impl Accounts {
     pub async fn register(&self, input: RegisterInput) -> Result<Session> {
         let phone = Phone::parse(&input.phone, "input.phone")?;
         let display_name = DisplayName::parse(&input.display_name, "input.displayName")?;
-        let password = Password::parse(&input.password, "input.password")?;
+        let password = Password::parse(&input.password, &phone, "input.password")?;
         if self.areas.get(input.area_id).is_none() {
             return Err(Error::invalid("input.areaId", "no such area"));
         }
