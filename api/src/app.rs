@@ -68,8 +68,8 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         token_secret: config.token_secret.clone(),
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
-        login_failures_per_phone: config.login_failures_per_phone,
-        login_failures_per_address: config.login_failures_per_address,
+        login_limits: config.login_limits,
+        registrations_per_address: config.registrations_per_address,
         hashing_concurrency: config.hashing_concurrency,
         timezone: config.timezone,
     };
