@@ -70,8 +70,8 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         token_secret: config.token_secret.clone(),
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
-        login_failures_per_phone: config.login_failures_per_phone,
-        login_failures_per_address: config.login_failures_per_address,
+        login_limits: config.login_limits,
+        registrations_per_address: config.registrations_per_address,
         hashing_concurrency: config.hashing_concurrency,
         timezone: config.timezone,
         cost_budgets: config.cost_budgets,
@@ -119,7 +119,32 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // Outermost, so SetRequestIdLayer (which keeps an incoming id) never sees a bad one.
+        .layer(axum::middleware::map_request(drop_unusable_request_id))
         .with_state(state)
+}
+
+/// Whether a client-sent `x-request-id` may be used as ours: 1–64 characters of
+/// `[A-Za-z0-9-]` (it reaches logs and error messages, so nothing else is trusted).
+fn is_usable_request_id(value: &[u8]) -> bool {
+    (1..=64).contains(&value.len())
+        && value
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || *byte == b'-')
+}
+
+/// Removes a client's `x-request-id` unless it is one usable value, so a fresh one is made.
+async fn drop_unusable_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let headers = request.headers_mut();
+    let mut values = headers.get_all("x-request-id").iter();
+    let usable = match (values.next(), values.next()) {
+        (Some(value), None) => is_usable_request_id(value.as_bytes()),
+        _ => false,
+    };
+    if !usable {
+        headers.remove("x-request-id");
+    }
+    request
 }
 
 /// Everything a server needs, ready to serve.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Args;
 use feihong_domain::budget::Budgets;
-use feihong_domain::throttle::Limit;
+use feihong_domain::throttle::{Backoff, Limit, LoginLimits};
 
 /// The settings every subcommand shares, as given on the command line or in the environment.
 #[derive(Debug, Clone, Args)]
@@ -70,6 +70,13 @@ pub struct Settings {
     /// WebSocket connections one client address may hold open on this node.
     #[arg(long, env = "FEIHONG_WS_CONNECTIONS_PER_ADDRESS", global = true)]
     pub ws_connections_per_address: Option<String>,
+    /// How many proxies of ours append to that header: the client is the value the outermost
+    /// of them added, this many from the end (default 1: the last value).
+    #[arg(long, env = "FEIHONG_TRUSTED_PROXY_HOPS", global = true)]
+    pub trusted_proxy_hops: Option<String>,
+    /// Accounts one client address may register per hour.
+    #[arg(long, env = "FEIHONG_REGISTRATIONS_PER_ADDRESS", global = true)]
+    pub registrations_per_address: Option<String>,
     /// Prefix of every Redis key this deployment writes.
     #[arg(
         long,
@@ -103,8 +110,10 @@ pub struct Config {
     pub introspection: bool,
     pub graphiql: bool,
     pub client_ip_header: Option<String>,
-    pub login_failures_per_phone: Limit,
-    pub login_failures_per_address: Limit,
+    /// Proxies of ours that append to `client_ip_header` (1 = the client is its last value).
+    pub trusted_proxy_hops: usize,
+    pub login_limits: LoginLimits,
+    pub registrations_per_address: Limit,
     pub hashing_concurrency: usize,
     /// How often a node runs its upkeep (closing stale check-ins, purging idempotency keys).
     pub maintenance_interval: Duration,
@@ -133,39 +142,13 @@ const SECRET_FILE: &str = "token-secret";
 
 /// A volunteer's query complexity per minute: the app's busiest screen costs about 300, so this
 /// is a screen every second with room to spare, and 50 of the most complex documents allowed.
-const DEFAULT_COST_BUDGET: u64 = 100_000;
+const DEFAULT_COST_BUDGET: usize = 100_000;
 /// Anonymous callers per client address per minute: higher, because carrier NAT and campus
 /// networks put many phones (registering, signing in, browsing public events) behind one address.
-const DEFAULT_ANONYMOUS_COST_BUDGET: u64 = 300_000;
+const DEFAULT_ANONYMOUS_COST_BUDGET: usize = 300_000;
 /// WebSocket connections per client address on one node: an app holds one; NAT shares addresses.
-const DEFAULT_WS_CONNECTIONS_PER_ADDRESS: u64 = 200;
+const DEFAULT_WS_CONNECTIONS_PER_ADDRESS: usize = 200;
 const SECRET_ENV: &str = "FEIHONG_TOKEN_SECRET";
-
-/// A whole number in `range`, or `default` when the setting is absent.
-fn parse_number(
-    name: &'static str,
-    raw: Option<String>,
-    range: std::ops::RangeInclusive<u64>,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    let Some(raw) = raw.filter(|raw| !raw.trim().is_empty()) else {
-        return Ok(default);
-    };
-    raw.trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| {
-            problem(
-                name,
-                format!(
-                    "expected a number from {} to {}",
-                    range.start(),
-                    range.end()
-                ),
-            )
-        })
-}
 
 fn parse_bool(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
     match raw.to_ascii_lowercase().as_str() {
@@ -246,26 +229,41 @@ impl Settings {
             Some(raw) => parse_bool("FEIHONG_INTROSPECTION", &raw)?,
             None => environment == Environment::Development,
         };
+        let count = |name, raw: Option<String>, min, max, default| match raw {
+            Some(raw) => parse_count(name, &raw, min, max),
+            None => Ok(default),
+        };
         let cost_budgets = Budgets {
-            per_volunteer: parse_number(
+            per_volunteer: count(
                 "FEIHONG_COST_BUDGET",
                 self.cost_budget,
-                100..=100_000_000,
+                100,
+                100_000_000,
                 DEFAULT_COST_BUDGET,
-            )?,
-            per_address: parse_number(
+            )? as u64,
+            per_address: count(
                 "FEIHONG_ANONYMOUS_COST_BUDGET",
                 self.anonymous_cost_budget,
-                100..=100_000_000,
+                100,
+                100_000_000,
                 DEFAULT_ANONYMOUS_COST_BUDGET,
-            )?,
+            )? as u64,
         };
-        let ws_connections_per_address = parse_number(
+        let ws_connections_per_address = count(
             "FEIHONG_WS_CONNECTIONS_PER_ADDRESS",
             self.ws_connections_per_address,
-            1..=100_000,
+            1,
+            100_000,
             DEFAULT_WS_CONNECTIONS_PER_ADDRESS,
-        )? as usize;
+        )?;
+        let trusted_proxy_hops = match self.trusted_proxy_hops {
+            Some(raw) => parse_count("FEIHONG_TRUSTED_PROXY_HOPS", &raw, 1, 10)?,
+            None => 1,
+        };
+        let registrations_per_hour = match self.registrations_per_address {
+            Some(raw) => parse_count("FEIHONG_REGISTRATIONS_PER_ADDRESS", &raw, 1, 1_000_000)?,
+            None => DEFAULT_REGISTRATIONS_PER_HOUR,
+        };
         let token_secret = token_secret(environment, &self.data_dir)?;
         Ok(Config {
             environment,
@@ -284,14 +282,11 @@ impl Settings {
             client_ip_header: self
                 .client_ip_header
                 .filter(|header| !header.trim().is_empty()),
-            login_failures_per_phone: Limit {
-                max_failures: 10,
-                window: Duration::from_secs(15 * 60),
-            },
-            // Many phones share one address behind carrier NAT or a campus network.
-            login_failures_per_address: Limit {
-                max_failures: 100,
-                window: Duration::from_secs(15 * 60),
+            trusted_proxy_hops,
+            login_limits: default_login_limits(),
+            registrations_per_address: Limit {
+                max: u32::try_from(registrations_per_hour).unwrap_or(u32::MAX),
+                window: Duration::from_secs(3600),
             },
             hashing_concurrency: std::thread::available_parallelism()
                 .map(usize::from)
@@ -301,6 +296,45 @@ impl Settings {
             ws_connections_per_address,
         })
     }
+}
+
+/// Registrations per client address per hour: a street office or a school signing up its
+/// volunteers on one network fits; a script creating accounts by the hundred does not.
+const DEFAULT_REGISTRATIONS_PER_HOUR: usize = 30;
+
+/// The sign-in policy (`docs/security.md`, "Accounts and sessions", says why).
+pub fn default_login_limits() -> LoginLimits {
+    LoginLimits {
+        per_phone_and_address: Limit {
+            max: 10,
+            window: Duration::from_secs(15 * 60),
+        },
+        // Many phones share one address behind carrier NAT or a campus network.
+        per_address: Limit {
+            max: 100,
+            window: Duration::from_secs(15 * 60),
+        },
+        per_phone: Backoff {
+            free_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(5 * 60),
+            memory: Duration::from_secs(24 * 3600),
+        },
+        known_address_memory: Duration::from_secs(30 * 24 * 3600),
+    }
+}
+
+fn parse_count(
+    name: &'static str,
+    raw: &str,
+    min: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    raw.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| problem(name, format!("expected a number from {min} to {max}")))
 }
 
 fn check_database_url(url: String) -> Result<String, ConfigError> {
@@ -317,8 +351,14 @@ fn check_database_url(url: String) -> Result<String, ConfigError> {
     }
 }
 
+/// Creates the data folder when missing, readable by its owner only (0700): it holds the
+/// database and the token secret. An existing folder is left as the operator made it.
 fn ensure_data_dir(dir: &Path) -> Result<(), ConfigError> {
-    std::fs::create_dir_all(dir).map_err(|error| {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|error| {
         problem(
             "FEIHONG_DATA_DIR",
             format!("cannot create {}: {error}", dir.display()),
@@ -380,4 +420,70 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn config(data_dir: &Path, args: &[&str]) -> Result<Config, ConfigError> {
+        let dir = data_dir.display().to_string();
+        let mut argv = vec!["feihong", "--data-dir", &dir];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap().settings.into_config()
+    }
+
+    #[test]
+    fn proxy_hops_and_registrations_have_defaults_and_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = config(dir.path(), &[]).unwrap();
+        assert_eq!(defaults.trusted_proxy_hops, 1);
+        assert_eq!(defaults.registrations_per_address.max, 30);
+        assert_eq!(defaults.login_limits, default_login_limits());
+        let set = config(
+            dir.path(),
+            &[
+                "--trusted-proxy-hops",
+                "2",
+                "--registrations-per-address",
+                "500",
+            ],
+        )
+        .unwrap();
+        assert_eq!(set.trusted_proxy_hops, 2);
+        assert_eq!(set.registrations_per_address.max, 500);
+        for (flag, value, name) in [
+            ("--trusted-proxy-hops", "0", "FEIHONG_TRUSTED_PROXY_HOPS"),
+            ("--trusted-proxy-hops", "x", "FEIHONG_TRUSTED_PROXY_HOPS"),
+            (
+                "--registrations-per-address",
+                "0",
+                "FEIHONG_REGISTRATIONS_PER_ADDRESS",
+            ),
+        ] {
+            let error = config(dir.path(), &[flag, value]).unwrap_err();
+            assert_eq!(error.name, name);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_data_folder_the_server_creates_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("data");
+        config(&dir, &[]).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let secret = std::fs::metadata(dir.join(SECRET_FILE)).unwrap();
+        assert_eq!(secret.permissions().mode() & 0o777, 0o600);
+    }
 }

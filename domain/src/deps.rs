@@ -16,8 +16,9 @@ pub struct Deps {
     pub tally_changed: Arc<tokio::sync::Notify>,
 }
 
-/// Checks a free-text field: trimmed, `min..=max` characters, no control characters except
-/// newlines where `multiline`.
+/// Checks a free-text field (team names, event titles and descriptions, addresses, reasons):
+/// trimmed, `min..=max` characters, no control characters except newlines where `multiline`, no
+/// bidirectional controls, and not made only of invisible characters (`values::check_readable`).
 pub fn text(
     raw: &str,
     field: &str,
@@ -52,6 +53,7 @@ pub fn text(
             "must not contain control characters",
         ));
     }
+    crate::values::check_readable(trimmed, field)?;
     Ok(trimmed.to_owned())
 }
 
@@ -59,4 +61,29 @@ pub fn text(
 /// orders them alike (SQLite keeps times as text) and cursors built from them match exactly.
 pub fn whole_seconds(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_refuses_bidirectional_controls_and_invisible_only_values() {
+        for raw in ["=1+2\u{202E}txt.exe", "巡逻\u{2067}队", "\u{200F}Team"] {
+            let error = text(raw, "input.name", 1, 80, false).unwrap_err();
+            assert!(
+                error.to_string().contains("bidirectional"),
+                "{raw:?}: {error}"
+            );
+        }
+        for raw in ["\u{200B}", "\u{3164}\u{3164}", "\u{FEFF}"] {
+            assert!(text(raw, "input.title", 1, 120, false).is_err(), "{raw:?}");
+        }
+        // An optional field may still be empty, and ordinary text passes.
+        assert_eq!(text("  ", "input.description", 0, 10, true).unwrap(), "");
+        assert_eq!(
+            text("祖庙 patrol\nline two", "input.description", 0, 100, true).unwrap(),
+            "祖庙 patrol\nline two"
+        );
+    }
 }

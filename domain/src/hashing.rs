@@ -86,7 +86,8 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_own_password_and_no_other() {
         let hasher = PasswordHasher::new(2).unwrap();
-        let password = Password::parse("a long enough secret", "p").unwrap();
+        let phone = crate::values::Phone::parse("13812345678", "phone").unwrap();
+        let password = Password::parse("a long enough secret", &phone, "p").unwrap();
         let hash = hasher.hash(&password).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(

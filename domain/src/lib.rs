@@ -42,7 +42,7 @@ use sea_orm::DatabaseConnection;
 
 pub use error::{Error, Result};
 
-use accounts::Accounts;
+use accounts::{AccountLimits, Accounts};
 use areas::AreaTree;
 use attendance::AttendanceService;
 use audit::AuditLog;
@@ -58,7 +58,7 @@ use stats::Stats;
 use store::Store;
 use tallies::Tallies;
 use teams::Teams;
-use throttle::{Limit, LoginThrottle};
+use throttle::{Limit, LoginLimits, LoginThrottle, RateLimiter};
 use tokens::AccessTokens;
 
 /// Settings the services need; the API crate builds it from its configuration.
@@ -67,8 +67,9 @@ pub struct ServiceSettings {
     pub token_secret: Vec<u8>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
-    pub login_failures_per_phone: Limit,
-    pub login_failures_per_address: Limit,
+    pub login_limits: LoginLimits,
+    /// Registrations per client address.
+    pub registrations_per_address: Limit,
     /// How many password hashes may run at once (the rest queue).
     pub hashing_concurrency: usize,
     /// The city's time zone: local dates and periods are cut in it.
@@ -113,17 +114,20 @@ impl Services {
                 .await
                 .map_err(Error::internal)??;
         let tokens = AccessTokens::new(&settings.token_secret, settings.access_token_ttl)?;
-        let throttle = LoginThrottle::new(
-            redis.clone(),
-            settings.login_failures_per_phone,
-            settings.login_failures_per_address,
-        );
+        let limits = AccountLimits {
+            logins: LoginThrottle::new(redis.clone(), settings.login_limits),
+            registrations: RateLimiter::new(
+                "register",
+                settings.registrations_per_address,
+                redis.clone(),
+            ),
+        };
         let accounts = Accounts::new(
             db.clone(),
             areas.clone(),
             hasher,
             tokens,
-            throttle,
+            limits,
             settings.refresh_token_ttl,
             settings.timezone,
         )?;

@@ -1,240 +1,154 @@
-//! Fixed-window attempt counters for failed logins, per phone and per client address.
+//! Attempt limits that hold under races. An attempt is *reserved* (counted) before the work it
+//! guards runs, in one atomic step over every counter it touches, so however many requests
+//! arrive at once, at most the limit's worth get through: sign-ins (`LoginThrottle`) and
+//! registrations (`RateLimiter`).
 //!
-//! With Redis configured the counters are shared by every API node; without it (or while Redis is
-//! unreachable) an in-process table stands in, so limits never switch off.
+//! With Redis configured the counters are shared by every API node (one Lua script per step);
+//! without it (or while Redis is unreachable) an in-process table stands in, so limits never
+//! switch off. The decisions themselves are the pure functions below.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod login;
+mod memory;
+mod window;
 
-use moka::sync::Cache;
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Duration;
 
-use crate::error::{Error, Result};
-use crate::redis_store::RedisStore;
+pub use login::{LoginLimits, LoginThrottle};
+pub use window::RateLimiter;
 
-/// Increments a counter, starting its window on the first hit; returns (count, ms left).
-const INCREMENT_SCRIPT: &str = r"
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('PTTL', KEYS[1])}
-";
+use crate::error::Error;
 
-#[derive(Debug, Clone, Copy)]
+/// At most `max` attempts per fixed `window`, counted from the window's first attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
-    pub max_failures: u32,
+    pub max: u32,
     pub window: Duration,
 }
 
-struct Window {
-    count: u32,
-    started: Instant,
-}
-
-/// In-process fixed windows; entries expire with their window, and the table is bounded.
-struct MemoryCounters {
-    windows: Cache<String, Arc<Mutex<Window>>>,
-}
-
-impl MemoryCounters {
-    fn new(window: Duration) -> Self {
-        Self {
-            windows: Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(window)
-                .build(),
+impl Limit {
+    /// How long one more attempt must wait, with `used` attempts already reserved in a window
+    /// that has `left` to run; zero when it may go ahead.
+    pub fn wait(&self, used: u32, left: Duration) -> Duration {
+        if used < self.max {
+            Duration::ZERO
+        } else {
+            left.max(Duration::from_millis(1))
         }
     }
+}
 
-    fn window(&self, key: &str) -> Arc<Mutex<Window>> {
-        self.windows.get_with(key.to_owned(), || {
-            Arc::new(Mutex::new(Window {
-                count: 0,
-                started: Instant::now(),
-            }))
-        })
-    }
+/// Growing delays: the first `free_attempts` run at once; after that each attempt must come
+/// `base_delay × 2^(attempts − free_attempts)` (at most `max_delay`) after the latest one. The
+/// count is forgotten `memory` after the latest attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub free_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    pub memory: Duration,
+}
 
-    fn read(&self, key: &str, window: Duration) -> (u32, Duration) {
-        let Some(entry) = self.windows.get(key) else {
-            return (0, Duration::ZERO);
+impl Backoff {
+    /// The gap required after the latest attempt when `attempts` have been recorded.
+    pub fn delay(&self, attempts: u32) -> Duration {
+        let Some(beyond) = attempts.checked_sub(self.free_attempts) else {
+            return Duration::ZERO;
         };
-        let guard = entry
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let left = window.saturating_sub(guard.started.elapsed());
-        if left.is_zero() {
-            (0, Duration::ZERO)
-        } else {
-            (guard.count, left)
-        }
+        self.base_delay
+            .saturating_mul(1u32 << beyond.min(31))
+            .min(self.max_delay)
     }
 
-    fn increment(&self, key: &str, window: Duration) {
-        let entry = self.window(key);
-        let mut guard = entry
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if guard.started.elapsed() >= window {
-            guard.count = 0;
-            guard.started = Instant::now();
-        }
-        guard.count += 1;
-    }
-
-    fn clear(&self, key: &str) {
-        self.windows.invalidate(key);
+    /// How long the next attempt must still wait, `since_latest` after the latest of `attempts`.
+    pub fn wait(&self, attempts: u32, since_latest: Duration) -> Duration {
+        self.delay(attempts).saturating_sub(since_latest)
     }
 }
 
-pub struct LoginThrottle {
-    memory: MemoryCounters,
-    redis: Option<Arc<RedisStore>>,
-    per_phone: Limit,
-    per_address: Limit,
+/// What a client is counted as: its address, canonical, except that an IPv6 client is its /64
+/// (one subscriber holds a whole /64, so counting single IPv6 addresses would count nothing).
+pub fn address_key(address: &str) -> String {
+    match address.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V6(ip)) => {
+            let [a, b, c, d, ..] = ip.segments();
+            format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        Ok(IpAddr::V4(ip)) => ip.to_string(),
+        Err(_) => address.trim().to_owned(),
+    }
 }
 
-impl LoginThrottle {
-    pub fn new(redis: Option<Arc<RedisStore>>, per_phone: Limit, per_address: Limit) -> Self {
-        Self {
-            memory: MemoryCounters::new(per_phone.window.max(per_address.window)),
-            redis,
-            per_phone,
-            per_address,
-        }
+/// `RateLimited`, with the wait rounded up to whole seconds (at least one).
+fn refusal(wait: Duration) -> Error {
+    let seconds = wait.as_millis().div_ceil(1000).max(1);
+    Error::RateLimited {
+        retry_after: Duration::from_secs(u64::try_from(seconds).unwrap_or(u64::MAX)),
     }
+}
 
-    fn keys(&self, phone: &str, address: &str) -> [(String, Limit); 2] {
-        [
-            (format!("login-failures:phone:{phone}"), self.per_phone),
-            (format!("login-failures:addr:{address}"), self.per_address),
-        ]
-    }
-
-    async fn read(&self, key: &str, limit: Limit) -> (u32, Duration) {
-        if let Some(redis) = &self.redis {
-            let full_key = redis.key(&[key]);
-            let answer = redis
-                .run(|mut connection| async move {
-                    redis::pipe()
-                        .get(&full_key)
-                        .pttl(&full_key)
-                        .query_async::<(Option<u32>, i64)>(&mut connection)
-                        .await
-                })
-                .await;
-            if let Ok((count, ttl_ms)) = answer {
-                return (
-                    count.unwrap_or(0),
-                    Duration::from_millis(ttl_ms.max(0) as u64),
-                );
-            }
-        }
-        self.memory.read(key, limit.window)
-    }
-
-    /// Refuses with `RateLimited` (and how long to wait) when this phone or address has used up
-    /// its failures for the current window.
-    pub async fn check(&self, phone: &str, address: &str) -> Result<()> {
-        let mut wait = Duration::ZERO;
-        for (key, limit) in self.keys(phone, address) {
-            let (count, left) = self.read(&key, limit).await;
-            if count >= limit.max_failures {
-                wait = wait.max(left.max(Duration::from_secs(1)));
-            }
-        }
-        if wait.is_zero() {
-            Ok(())
-        } else {
-            Err(Error::RateLimited {
-                retry_after: Duration::from_secs(wait.as_secs_f64().ceil() as u64),
-            })
-        }
-    }
-
-    pub async fn record_failure(&self, phone: &str, address: &str) {
-        for (key, limit) in self.keys(phone, address) {
-            let shared = match &self.redis {
-                Some(redis) => {
-                    let full_key = redis.key(&[&key]);
-                    let window_ms = limit.window.as_millis() as u64;
-                    redis
-                        .run(|mut connection| async move {
-                            redis::Script::new(INCREMENT_SCRIPT)
-                                .key(&full_key)
-                                .arg(window_ms)
-                                .invoke_async::<(u32, i64)>(&mut connection)
-                                .await
-                        })
-                        .await
-                        .is_ok()
-                }
-                None => false,
-            };
-            if !shared {
-                self.memory.increment(&key, limit.window);
-            }
-        }
-    }
-
-    /// A successful login clears the phone's failures (not the address's: one good password does
-    /// not excuse a guessing run against other phones from the same place).
-    pub async fn record_success(&self, phone: &str, address: &str) {
-        let [(phone_key, _), _] = self.keys(phone, address);
-        if let Some(redis) = &self.redis {
-            let full_key = redis.key(&[&phone_key]);
-            let _ = redis
-                .run(|mut connection| async move {
-                    redis::cmd("DEL")
-                        .arg(&full_key)
-                        .query_async::<i64>(&mut connection)
-                        .await
-                })
-                .await;
-        }
-        self.memory.clear(&phone_key);
-    }
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn throttle() -> LoginThrottle {
+    #[test]
+    fn a_limit_lets_attempts_through_until_it_is_used_up() {
         let limit = Limit {
-            max_failures: 3,
+            max: 3,
             window: Duration::from_secs(60),
         };
-        LoginThrottle::new(
-            None,
-            limit,
-            Limit {
-                max_failures: 5,
-                ..limit
-            },
-        )
+        let left = Duration::from_secs(40);
+        assert_eq!(limit.wait(0, left), Duration::ZERO);
+        assert_eq!(limit.wait(2, left), Duration::ZERO);
+        assert_eq!(limit.wait(3, left), left);
+        assert_eq!(limit.wait(99, Duration::ZERO), Duration::from_millis(1));
     }
 
-    #[tokio::test]
-    async fn a_phone_is_limited_after_its_failures_and_freed_by_a_success() {
-        let throttle = throttle();
-        for _ in 0..3 {
-            throttle.check("13800000000", "a").await.unwrap();
-            throttle.record_failure("13800000000", "a").await;
-        }
-        let error = throttle.check("13800000000", "b").await.unwrap_err();
-        assert!(matches!(error, Error::RateLimited { retry_after } if retry_after.as_secs() >= 59));
-        throttle.record_success("13800000000", "a").await;
-        throttle.check("13800000000", "b").await.unwrap();
+    #[test]
+    fn delays_start_after_the_free_attempts_double_and_are_capped() {
+        let backoff = Backoff {
+            free_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(300),
+            memory: Duration::from_secs(3600),
+        };
+        let delays: Vec<u64> = (0..16).map(|n| backoff.delay(n).as_secs()).collect();
+        assert_eq!(
+            delays,
+            [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+        );
+        assert_eq!(backoff.delay(u32::MAX), Duration::from_secs(300));
+        assert_eq!(
+            backoff.wait(7, Duration::from_secs(1)),
+            Duration::from_secs(3)
+        );
+        assert_eq!(backoff.wait(7, Duration::from_secs(10)), Duration::ZERO);
     }
 
-    #[tokio::test]
-    async fn an_address_is_limited_across_phones() {
-        let throttle = throttle();
-        for n in 0..5 {
-            throttle
-                .record_failure(&format!("1380000000{n}"), "10.0.0.1")
-                .await;
-        }
-        assert!(throttle.check("13900000000", "10.0.0.1").await.is_err());
-        assert!(throttle.check("13900000000", "10.0.0.2").await.is_ok());
+    #[test]
+    fn addresses_are_counted_canonically_and_ipv6_by_its_slash_64() {
+        assert_eq!(address_key(" 10.0.0.1 "), "10.0.0.1");
+        assert_eq!(address_key("::ffff:10.0.0.1"), "10.0.0.1");
+        assert_eq!(address_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(
+            address_key("2001:0db8:0001:0002:ffff::1"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(address_key("not an address"), "not an address");
+    }
+
+    #[test]
+    fn a_refusal_rounds_the_wait_up_to_whole_seconds() {
+        let seconds = |wait| match refusal(wait) {
+            Error::RateLimited { retry_after } => retry_after.as_secs(),
+            other => panic!("{other}"),
+        };
+        assert_eq!(seconds(Duration::from_millis(1)), 1);
+        assert_eq!(seconds(Duration::from_millis(1001)), 2);
+        assert_eq!(seconds(Duration::from_secs(900)), 900);
     }
 }

@@ -16,13 +16,31 @@ use crate::ids::VolunteerId;
 /// "public key", …) is refused before its signature is looked at.
 const ALGORITHM: Algorithm = Algorithm::HS256;
 const TOKEN_KIND: &str = "access";
+/// Clock difference tolerated between nodes, in seconds.
+const LEEWAY_SECONDS: i64 = 5;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
-    iat: i64,
+    /// Optional when decoding so that its absence is refused by `lifetime_is_bounded`, not by
+    /// a parse error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
     exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
     typ: String,
+}
+
+/// A signed token is accepted only for as long as this node would have issued it: it was issued
+/// (`iat`) no later than now, and lives (`exp − iat`) no longer than `ttl`, give or take the
+/// leeway. So a leaked secret or a signing bug cannot mint a token that outlives the policy.
+fn lifetime_is_bounded(iat: Option<i64>, exp: i64, now: i64, ttl_seconds: i64) -> bool {
+    let Some(iat) = iat else {
+        return false;
+    };
+    iat <= now.saturating_add(LEEWAY_SECONDS)
+        && exp.saturating_sub(iat) <= ttl_seconds.saturating_add(LEEWAY_SECONDS)
 }
 
 /// An access token as handed to a client.
@@ -49,7 +67,8 @@ impl AccessTokens {
         let ttl = Duration::from_std(ttl.min(std::time::Duration::from_secs(15 * 60)))
             .map_err(Error::internal)?;
         let mut validation = Validation::new(ALGORITHM);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECONDS.unsigned_abs();
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
@@ -66,8 +85,9 @@ impl AccessTokens {
             .ok_or_else(|| Error::internal("token expiry out of range"))?;
         let claims = Claims {
             sub: volunteer.to_string(),
-            iat: now.timestamp(),
+            iat: Some(now.timestamp()),
             exp: expires_at.timestamp(),
+            nbf: None,
             typ: TOKEN_KIND.to_owned(),
         };
         let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
@@ -84,7 +104,14 @@ impl AccessTokens {
     pub fn verify_until(&self, token: &str) -> Result<(VolunteerId, DateTime<Utc>)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| Error::Unauthenticated)?;
-        if data.claims.typ != TOKEN_KIND {
+        if data.claims.typ != TOKEN_KIND
+            || !lifetime_is_bounded(
+                data.claims.iat,
+                data.claims.exp,
+                Utc::now().timestamp(),
+                self.ttl.num_seconds(),
+            )
+        {
             return Err(Error::Unauthenticated);
         }
         let volunteer = data
@@ -138,8 +165,9 @@ mod tests {
 
         let claims = Claims {
             sub: "1".into(),
-            iat: 0,
+            iat: Some(0),
             exp: i64::MAX / 2,
+            nbf: None,
             typ: "access".into(),
         };
         let hs512 = jsonwebtoken::encode(
@@ -156,6 +184,90 @@ mod tests {
             tokens().verify("not.a.token"),
             Err(Error::Unauthenticated)
         ));
+    }
+
+    fn signed(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(ALGORITHM),
+            &claims,
+            &EncodingKey::from_secret(&[7u8; 32]),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_lifetime_is_bounded_by_the_issue_time_and_the_ttl() {
+        let (now, ttl) = (1_000_000, 600);
+        assert!(lifetime_is_bounded(Some(now), now + ttl, now, ttl));
+        assert!(lifetime_is_bounded(Some(now - 100), now + 500, now, ttl));
+        assert!(
+            lifetime_is_bounded(Some(now + 5), now + 605, now, ttl),
+            "leeway"
+        );
+        assert!(!lifetime_is_bounded(None, now + 60, now, ttl), "no iat");
+        assert!(
+            !lifetime_is_bounded(Some(now), now + ttl + 6, now, ttl),
+            "too long"
+        );
+        assert!(
+            !lifetime_is_bounded(Some(now + 60), now + 120, now, ttl),
+            "issued later"
+        );
+        assert!(!lifetime_is_bounded(Some(i64::MIN), i64::MAX, now, ttl));
+    }
+
+    #[test]
+    fn a_signed_token_that_outlives_the_policy_is_refused() {
+        let now = Utc::now().timestamp();
+        let claims = |iat: Option<i64>, exp: i64| {
+            let mut claims = serde_json::json!({ "sub": "42", "exp": exp, "typ": "access" });
+            if let Some(iat) = iat {
+                claims["iat"] = iat.into();
+            }
+            claims
+        };
+        let ten_years = 10 * 365 * 24 * 3600;
+        for (token, why) in [
+            (
+                signed(claims(Some(now), now + ten_years)),
+                "exp years ahead",
+            ),
+            (signed(claims(None, now + 60)), "no iat"),
+            (
+                signed(claims(Some(now + 3600), now + 3900)),
+                "iat in the future",
+            ),
+            (
+                signed(claims(Some(now - 60), now + 601)),
+                "longer than the ttl",
+            ),
+        ] {
+            assert!(
+                matches!(tokens().verify(&token), Err(Error::Unauthenticated)),
+                "{why}"
+            );
+        }
+        assert_eq!(
+            tokens()
+                .verify(&signed(claims(Some(now), now + 600)))
+                .unwrap(),
+            VolunteerId(42)
+        );
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_not_before_time() {
+        let now = Utc::now().timestamp();
+        let token = |nbf: i64| {
+            signed(
+                serde_json::json!({ "sub": "7", "iat": now, "exp": now + 600, "nbf": nbf, "typ": "access" }),
+            )
+        };
+        assert!(matches!(
+            tokens().verify(&token(now + 120)),
+            Err(Error::Unauthenticated)
+        ));
+        assert_eq!(tokens().verify(&token(now - 1)).unwrap(), VolunteerId(7));
     }
 
     #[test]

@@ -132,13 +132,12 @@ fn base_config(
         introspection: true,
         graphiql: true,
         client_ip_header: Some("x-test-client".to_owned()),
-        login_failures_per_phone: Limit {
-            max_failures: 10,
-            window: Duration::from_secs(900),
-        },
-        login_failures_per_address: Limit {
-            max_failures: 100,
-            window: Duration::from_secs(900),
+        trusted_proxy_hops: 1,
+        login_limits: feihong_api::config::default_login_limits(),
+        // Tests register hundreds of accounts from 10.0.0.1; `account_limits` lowers this.
+        registrations_per_address: Limit {
+            max: 100_000,
+            window: Duration::from_secs(3600),
         },
         hashing_concurrency: 2,
         maintenance_interval: Duration::from_millis(500),

@@ -140,4 +140,30 @@ on_every_backend! {
         let volunteer = app.register("13700000002", "plain").await;
         assert_eq!(app.graphql_as(&volunteer, ME, json!({})).await.data()["me"]["roles"], json!([]));
     }
+
+    async fn a_password_that_is_the_phone_number_or_holds_control_characters_is_refused(app: TestApp) {
+        let area = app.area_id("440604").await;
+        for password in ["13800000031", "+86 138 0000 0031", "8613800000031", "138-0000-0031", "patrol\u{7}at-dusk", "patrol-at\ndusk", "\u{1b}[2Jpatrol-dusk"] {
+            app.graphql(REGISTER, input("13800000031", password, "x", &area)).await
+                .expect_error("BAD_USER_INPUT", Some("input.password"));
+        }
+        // Nothing was created: the phone is still free.
+        app.graphql(REGISTER, input("13800000031", PASSWORD, "x", &area)).await.data();
+    }
+
+    async fn display_names_with_bidirectional_controls_or_nothing_visible_are_refused(app: TestApp) {
+        let area = app.area_id("440604").await;
+        for name in ["admin\u{202E}nimda", "\u{2066}黄飞鸿\u{2069}", "黄\u{200F}飞鸿", "\u{200B}\u{200B}", "\u{3164}", "\u{115F}\u{1160}", "\u{FEFF}", "\u{2060}\u{FE0F}"] {
+            app.graphql(REGISTER, input("13800000032", PASSWORD, name, &area)).await
+                .expect_error("BAD_USER_INPUT", Some("input.displayName"));
+        }
+        let me = app.register("13800000032", "黄飞鸿").await;
+        let rename = "mutation($name: String) { updateMyProfile(displayName: $name) { displayName } }";
+        for name in ["\u{202E}鸿飞黄", "\u{3164}\u{3164}"] {
+            app.graphql_as(&me, rename, json!({ "name": name })).await
+                .expect_error("BAD_USER_INPUT", Some("displayName"));
+        }
+        let renamed = app.graphql_as(&me, rename, json!({ "name": "黄师傅 👍" })).await;
+        assert_eq!(renamed.data()["updateMyProfile"]["displayName"], "黄师傅 👍");
+    }
 }

@@ -99,17 +99,20 @@ on_every_backend! {
         assert_eq!(areas.data()["areas"][0]["code"], "440600");
     }
 
-    async fn repeated_failed_logins_for_a_phone_are_rate_limited(app: TestApp) {
+    async fn failed_logins_for_a_phone_from_many_addresses_meet_growing_delays_not_a_lockout(app: TestApp) {
+        // Registered from 10.0.0.1: the owner's own network from now on.
         app.register("13600000006", "target").await;
-        for attempt in 0..10 {
+        for attempt in 0..5 {
             let response = app.graphql_from(None, &format!("10.1.0.{attempt}"), LOGIN, json!({ "phone": "13600000006", "password": "guess-number-x" })).await;
             response.expect_error("UNAUTHENTICATED", None);
         }
-        // Even the right password is refused now, from any address, with a retry hint.
+        // A sixth address must wait (the delay doubles with each further attempt)...
         let limited = app.graphql_from(None, "10.2.0.1", LOGIN, json!({ "phone": "13600000006", "password": "patrol-at-dusk-2026" })).await;
         limited.expect_error("RATE_LIMITED", None);
         let retry_after = limited.body["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
-        assert!((800..=900).contains(&retry_after), "retryAfter {retry_after}");
+        assert_eq!(retry_after, 1);
+        // ...while the owner on their own network is not slowed at all.
+        app.graphql_from(None, "10.0.0.1", LOGIN, json!({ "phone": "13600000006", "password": "patrol-at-dusk-2026" })).await.data();
         // Other phones are not affected.
         app.register("13600000007", "bystander").await;
         app.graphql_from(None, "10.2.0.1", LOGIN, json!({ "phone": "13600000007", "password": "patrol-at-dusk-2026" })).await.data();
@@ -132,17 +135,39 @@ on_every_backend! {
         // embedded setup, a single node) each node counts alone, which this test also pins down.
         let sibling = app.spawn_sibling().await;
         app.register("13600000009", "shared").await;
-        for _ in 0..5 {
-            app.graphql_from(None, "10.3.0.1", LOGIN, json!({ "phone": "13600000009", "password": "guess-number-x" })).await
-                .expect_error("UNAUTHENTICATED", None);
-            sibling.graphql_from(None, "10.3.0.1", LOGIN, json!({ "phone": "13600000009", "password": "guess-number-x" })).await
+        for node in [&app, &sibling, &app, &sibling, &app] {
+            node.graphql_from(None, "10.3.0.1", LOGIN, json!({ "phone": "13600000009", "password": "guess-number-x" })).await
                 .expect_error("UNAUTHENTICATED", None);
         }
-        let next = sibling.graphql_from(None, "10.3.0.1", LOGIN, json!({ "phone": "13600000009", "password": "patrol-at-dusk-2026" })).await;
+        // The sixth attempt for the phone, from an address it never used: the growing delays
+        // start where all five attempts are counted.
+        let next = sibling.graphql_from(None, "10.3.0.2", LOGIN, json!({ "phone": "13600000009", "password": "patrol-at-dusk-2026" })).await;
         if app.config.redis_url.is_some() {
             next.expect_error("RATE_LIMITED", None);
         } else {
             next.data();
         }
+    }
+
+    async fn a_signed_token_that_outlives_the_access_token_policy_is_refused(app: TestApp) {
+        let session = app.register("13600000010", "forger").await;
+        let sub = subject(&session);
+        let now = chrono::Utc::now().timestamp();
+        let ten_years = 10 * 365 * 24 * 3600;
+        for claims in [
+            json!({ "sub": sub, "iat": now, "exp": now + ten_years, "typ": "access" }),
+            json!({ "sub": sub, "exp": now + 600, "typ": "access" }),
+            json!({ "sub": sub, "iat": now + 3600, "exp": now + 3900, "typ": "access" }),
+            json!({ "sub": sub, "iat": now - 60, "exp": now + 15 * 60, "typ": "access" }),
+            json!({ "sub": sub, "iat": now, "exp": now + 600, "nbf": now + 300, "typ": "access" }),
+        ] {
+            let token = signed(claims.clone(), Algorithm::HS256, SECRET);
+            let response = app.graphql_from(Some(&token), "10.0.0.1", ME, json!({})).await;
+            assert_eq!(response.error_code(), "UNAUTHENTICATED", "{claims}: {}", response.body);
+        }
+        // The same secret with a lifetime within the policy, and an nbf already passed, works.
+        let fine = signed(json!({ "sub": sub, "iat": now, "exp": now + 15 * 60, "nbf": now - 1, "typ": "access" }), Algorithm::HS256, SECRET);
+        let me = app.graphql_from(Some(&fine), "10.0.0.1", ME, json!({})).await;
+        assert_eq!(me.data()["me"]["id"], session.volunteer_id.as_str());
     }
 }

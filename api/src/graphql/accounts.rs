@@ -15,9 +15,10 @@ use super::volunteer::Volunteer;
 pub struct RegisterInput {
     /// Mainland mobile number, 11 digits, optionally with +86. It is the login.
     pub phone: String,
-    /// 8–128 characters; the most common passwords are refused.
+    /// 8–128 characters, no control characters, not the phone number; the most common
+    /// passwords are refused.
     pub password: String,
-    /// 1–40 characters, shown to teammates.
+    /// 1–40 characters, shown to teammates; something visible, no bidirectional controls.
     pub display_name: String,
     /// The volunteer's home area (a town/street or district).
     pub area_id: ID,
@@ -70,9 +71,11 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in. Registrations from one client address are limited:
+    /// over the limit, `RATE_LIMITED` with `extensions.retryAfter` (seconds).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let area_id = ids::decode_as(&input.area_id, NodeType::Area, "input.areaId")?;
+        let client_address = ctx.request().client_address.clone();
         let session = ctx
             .services()
             .accounts
@@ -81,13 +84,14 @@ impl AccountMutation {
                 password: input.password,
                 display_name: input.display_name,
                 area_id: AreaId(area_id),
+                client_address,
             })
             .await?;
         Ok(session.into())
     }
 
-    /// Signs in. Repeated failures for one phone or from one address are refused for a while
-    /// with `RATE_LIMITED` and `extensions.retryAfter` (seconds).
+    /// Signs in. Attempts are limited per phone and address, per address, and per phone (with
+    /// growing delays): over a limit, `RATE_LIMITED` with `extensions.retryAfter` (seconds).
     async fn login(
         &self,
         ctx: &Context<'_>,

@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::graphql::context::RequestContext;
 use crate::graphql::error::{REQUEST_ID, code};
+use crate::http::forwarded::forwarded_client;
 
 /// A refusal before execution, shaped like a GraphQL error response.
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -39,19 +40,24 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
-/// The client's address: the socket peer, or the configured proxy header's last hop (the one
-/// our own proxy appended, so a client cannot forge it).
+/// The client's address: the socket peer, or behind proxies of ours (`client_ip_header`) the
+/// value the outermost of them appended, `trusted_proxy_hops` from the end of all the header's
+/// lines (so a client cannot forge it). Without such a value, the socket peer.
 pub fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    state
-        .config
+    let config = &state.config;
+    config
         .client_ip_header
         .as_deref()
-        .and_then(|name| headers.get(name))
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.rsplit(',').next())
-        .map(|hop| hop.trim().to_owned())
-        .filter(|hop| !hop.is_empty())
-        .unwrap_or_else(|| peer.ip().to_string())
+        .and_then(|name| {
+            let lines: Vec<_> = headers
+                .get_all(name)
+                .iter()
+                .map(|value| String::from_utf8_lossy(value.as_bytes()))
+                .collect();
+            forwarded_client(&lines, config.trusted_proxy_hops)
+        })
+        .unwrap_or_else(|| peer.ip().to_canonical())
+        .to_string()
 }
 
 fn request_id(headers: &HeaderMap) -> String {

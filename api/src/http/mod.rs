@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod certificates;
 pub mod exports;
+pub mod forwarded;
 pub mod graphql;
 pub mod health;
 pub mod subscriptions;

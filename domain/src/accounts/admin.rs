@@ -51,7 +51,7 @@ impl Accounts {
                 (Volunteer::from(existing), false)
             }
             None => {
-                let password = Password::parse(password, "--password-stdin")?;
+                let password = Password::parse(password, &phone, "--password-stdin")?;
                 let name = DisplayName::parse(display_name, "--name")?;
                 let volunteer = self
                     .insert_volunteer(&phone, &name, &password, area.id)

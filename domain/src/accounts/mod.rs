@@ -20,7 +20,7 @@ use crate::entity::{admin_roles, volunteers};
 use crate::error::{Error, Result};
 use crate::hashing::PasswordHasher;
 use crate::ids::{AreaId, VolunteerId};
-use crate::throttle::LoginThrottle;
+use crate::throttle::{LoginThrottle, RateLimiter};
 use crate::tokens::AccessTokens;
 use crate::values::{DisplayName, Password, Phone};
 
@@ -63,6 +63,14 @@ pub struct RegisterInput {
     pub password: String,
     pub display_name: String,
     pub area_id: AreaId,
+    /// Where the request came from: registrations are limited per client address.
+    pub client_address: String,
+}
+
+/// What guards sign-in and registration against floods.
+pub struct AccountLimits {
+    pub logins: LoginThrottle,
+    pub registrations: RateLimiter,
 }
 
 pub struct Accounts {
@@ -71,6 +79,7 @@ pub struct Accounts {
     hasher: PasswordHasher,
     tokens: AccessTokens,
     throttle: LoginThrottle,
+    registrations: RateLimiter,
     refresh_ttl: chrono::Duration,
     timezone: chrono_tz::Tz,
 }
@@ -85,7 +94,7 @@ impl Accounts {
         areas: Arc<AreaTree>,
         hasher: PasswordHasher,
         tokens: AccessTokens,
-        throttle: LoginThrottle,
+        limits: AccountLimits,
         refresh_ttl: std::time::Duration,
         timezone: chrono_tz::Tz,
     ) -> Result<Self> {
@@ -94,26 +103,34 @@ impl Accounts {
             areas,
             hasher,
             tokens,
-            throttle,
+            throttle: limits.logins,
+            registrations: limits.registrations,
             refresh_ttl: chrono::Duration::from_std(refresh_ttl).map_err(Error::internal)?,
             timezone,
         })
     }
 
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in. Registrations are limited per client address, and a
+    /// phone already registered costs the same work (a password hash, an insert) as a new one.
     pub async fn register(&self, input: RegisterInput) -> Result<Session> {
         let phone = Phone::parse(&input.phone, "input.phone")?;
         let display_name = DisplayName::parse(&input.display_name, "input.displayName")?;
-        let password = Password::parse(&input.password, "input.password")?;
+        let password = Password::parse(&input.password, &phone, "input.password")?;
         if self.areas.get(input.area_id).is_none() {
             return Err(Error::invalid("input.areaId", "no such area"));
         }
+        self.registrations.reserve(&input.client_address).await?;
         let volunteer = self
             .insert_volunteer(&phone, &display_name, &password, input.area_id)
             .await?;
+        self.throttle
+            .remember(phone.as_str(), &input.client_address)
+            .await;
         self.start_session(volunteer).await
     }
 
+    /// Hashes first and lets the unique index on the phone decide, so a taken phone is not
+    /// answered faster than a free one (which would tell who is registered).
     async fn insert_volunteer(
         &self,
         phone: &Phone,
@@ -121,9 +138,6 @@ impl Accounts {
         password: &Password,
         area_id: AreaId,
     ) -> Result<Volunteer> {
-        if self.find_by_phone(phone).await?.is_some() {
-            return Err(Self::phone_taken());
-        }
         let password_hash = self.hasher.hash(password).await?;
         let now = Utc::now();
         let row = volunteers::ActiveModel {
@@ -140,7 +154,6 @@ impl Accounts {
         }
         .insert(&self.db)
         .await
-        // Two registrations of one phone can race past the check above; the unique index decides.
         .map_err(|error| {
             if is_unique_violation(&error) {
                 Self::phone_taken()

@@ -59,7 +59,9 @@ impl Accounts {
         Ok(token)
     }
 
-    /// Signs in with phone and password. `client_address` keys the per-address failure limit.
+    /// Signs in with phone and password. The attempt is reserved against the limits (per phone
+    /// and address, per address, per phone) before the password is verified, so concurrent
+    /// attempts cannot all be checked; a right password clears the phone's reservations.
     pub async fn login(
         &self,
         phone: &str,
@@ -67,20 +69,19 @@ impl Accounts {
         client_address: &str,
     ) -> Result<Session> {
         let phone = Phone::parse(phone, "phone")?;
-        self.throttle.check(phone.as_str(), client_address).await?;
+        self.throttle
+            .reserve(phone.as_str(), client_address)
+            .await?;
         let account = self.find_by_phone(&phone).await?;
         let stored_hash = account.as_ref().map(|row| row.password_hash.as_str());
         if !self.hasher.verify(password, stored_hash).await? {
-            self.throttle
-                .record_failure(phone.as_str(), client_address)
-                .await;
             return Err(Error::WrongCredentials);
         }
         let Some(account) = account else {
             return Err(Error::WrongCredentials);
         };
         self.throttle
-            .record_success(phone.as_str(), client_address)
+            .succeeded(phone.as_str(), client_address)
             .await;
         self.start_session(account.into()).await
     }
