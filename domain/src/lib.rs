@@ -8,6 +8,7 @@ pub mod attendance;
 pub mod audit;
 pub mod bus;
 pub mod certificates;
+pub mod dates;
 pub mod db;
 pub mod deps;
 mod entity;
@@ -32,6 +33,7 @@ pub mod teams;
 pub mod throttle;
 pub mod tokens;
 pub mod values;
+pub mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;

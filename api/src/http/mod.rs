@@ -5,4 +5,6 @@ pub mod certificates;
 pub mod exports;
 pub mod graphql;
 pub mod health;
+pub mod panics;
+pub mod retry;
 pub mod subscriptions;
