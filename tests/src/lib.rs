@@ -9,12 +9,14 @@
 //! `FEIHONG_REQUIRE_SERVICES=1` they fail instead.
 
 mod client;
+pub mod db_proxy;
 pub mod fixtures;
 pub mod redis_server;
 mod server;
 pub mod subscriptions;
 
 pub use client::{Response, Session};
+pub use db_proxy::DbProxy;
 pub use fixtures::{EventSpec, TeamFixture};
 pub use server::{Backend, TEST_PASSWORD, TestApp};
 
