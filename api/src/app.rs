@@ -239,3 +239,28 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_worker_that_panics_is_started_again() {
+        let starts = Arc::new(AtomicU32::new(0));
+        let counted = starts.clone();
+        let worker = move || {
+            let starts = counted.clone();
+            async move {
+                if starts.fetch_add(1, Ordering::SeqCst) == 0 {
+                    panic!("a poisoned row");
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), supervise("test", worker))
+            .await
+            .expect("the restarted worker finished");
+        assert_eq!(starts.load(Ordering::SeqCst), 2);
+    }
+}

@@ -148,6 +148,14 @@ on_every_backend! {
         } });
         app.graphql_as(&team.leader, feihong_tests::fixtures::CREATE_EVENT, create).await
             .expect_error("BAD_USER_INPUT", Some("input.signUpClosesAt"));
+        let event = app.event(&team.leader, &team.id, feihong_tests::EventSpec { starts_in: 10, ..Default::default() }).await;
+        let signed = app.sign_up(&member, &event, None).await;
+        let sign_up = signed.data()["signUp"]["id"].as_str().unwrap().to_owned();
+        let check_in = "mutation($id: ID!, $at: DateTime) { checkIn(signUpId: $id, at: $at) { checkInAt } }";
+        for at in ["-9999-01-01T00:00:00Z", "+200000-01-01T00:00:00Z"] {
+            app.graphql_as(&team.leader, check_in, json!({ "id": sign_up, "at": at })).await
+                .expect_error("BAD_USER_INPUT", Some("at"));
+        }
         let record = "mutation($input: RecordServiceInput!) { recordService(input: $input) { id } }";
         let vars = json!({ "input": { "volunteerId": member.volunteer_id, "teamId": team.id, "minutes": 60, "serviceDate": "-262143-01-01" } });
         app.graphql_as(&team.leader, record, vars).await.expect_error("BAD_USER_INPUT", Some("input.serviceDate"));
