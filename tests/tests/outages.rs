@@ -55,7 +55,7 @@ async fn spawn_behind_proxy(test: &str) -> Option<(TestApp, DbProxy, String)> {
     Some((app, proxy, direct))
 }
 
-/// Asserts an error answer is an outage answer, and returns it.
+/// Asserts an error answer is an outage answer: UNAVAILABLE, retryAfter, no database text.
 fn assert_outage_answer(response: &feihong_tests::Response) {
     assert_eq!(response.error_code(), "UNAVAILABLE", "{}", response.body);
     let retry_after = response.body["errors"][0]["extensions"]["retryAfter"].as_u64();
