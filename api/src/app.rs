@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,9 +14,9 @@ use axum::routing::get;
 use feihong_domain::redis_store::RedisStore;
 use feihong_domain::{ServiceSettings, Services};
 use feihong_migration::{Migrator, MigratorTrait as _};
+use futures::FutureExt as _;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -106,7 +107,7 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(http::panics::catch_panics))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -182,19 +183,20 @@ pub async fn serve_state(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let leaderboards = tokio::spawn(
-        state
-            .services
-            .leaderboards
-            .clone()
-            .run(Duration::from_secs(1)),
-    );
-    let statistics = tokio::spawn(refresh_statistics(state.services.clone()));
-    let maintenance = tokio::spawn(maintenance(
-        state.services.clone(),
-        state.config.maintenance_interval,
-    ));
-    let bus = tokio::spawn(state.services.bus.clone().run());
+    let services = state.services.clone();
+    let leaderboards = tokio::spawn(supervise("leaderboards", move || {
+        services.leaderboards.clone().run(Duration::from_secs(1))
+    }));
+    let services = state.services.clone();
+    let statistics = tokio::spawn(supervise("statistics", move || {
+        refresh_statistics(services.clone())
+    }));
+    let (services, every) = (state.services.clone(), state.config.maintenance_interval);
+    let maintenance = tokio::spawn(supervise("maintenance", move || {
+        maintenance(services.clone(), every)
+    }));
+    let services = state.services.clone();
+    let bus = tokio::spawn(supervise("bus", move || services.bus.clone().run()));
     let closing = state.closing.clone();
     let shutdown = async move {
         shutdown.await;
@@ -211,6 +213,31 @@ pub async fn serve_state(
     statistics.abort();
     Ok(())
 }
+
+/// Runs a background worker for as long as the server runs: should it panic, that is logged and
+/// it starts again after a pause, never silently gone. (A worker returns only when it has
+/// nothing to do, such as the bus relay without Redis.) Aborting the supervisor stops the worker
+/// with it: they run on one task.
+async fn supervise<F, Fut>(name: &'static str, start: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        match AssertUnwindSafe(start()).catch_unwind().await {
+            Ok(()) => return,
+            Err(payload) => tracing::error!(
+                worker = name,
+                panic = %feihong_domain::workers::panic_message(&*payload),
+                "background worker panicked; restarting it"
+            ),
+        }
+        tokio::time::sleep(WORKER_RESTART_PAUSE).await;
+    }
+}
+
+/// How long a worker that stopped waits before it starts again.
+const WORKER_RESTART_PAUSE: Duration = Duration::from_secs(1);
 
 /// Keeps the statistics rollups within about a second of the writes.
 async fn refresh_statistics(services: Arc<Services>) {
@@ -242,5 +269,30 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
         if let Err(error) = feihong_domain::idempotency::purge_expired(&services.db).await {
             tracing::warn!(%error, "purging idempotency keys failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_worker_that_panics_is_started_again() {
+        let starts = Arc::new(AtomicU32::new(0));
+        let counted = starts.clone();
+        let worker = move || {
+            let starts = counted.clone();
+            async move {
+                if starts.fetch_add(1, Ordering::SeqCst) == 0 {
+                    panic!("a poisoned row");
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), supervise("test", worker))
+            .await
+            .expect("the restarted worker finished");
+        assert_eq!(starts.load(Ordering::SeqCst), 2);
     }
 }

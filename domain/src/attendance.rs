@@ -24,6 +24,7 @@ use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::policy;
 use crate::stats;
 use crate::teams::Teams;
+use crate::workers::{self, SetAside};
 
 /// Self check-in opens this long before the start.
 pub const CHECK_IN_OPENS_BEFORE: Duration = Duration::minutes(30);
@@ -158,6 +159,10 @@ pub struct AttendanceService {
     deps: Deps,
     teams: Arc<Teams>,
     events: Arc<Events>,
+    /// Events whose upkeep (closing stale check-ins, marking no-shows) failed, left alone until
+    /// their retry time so they never hold up the others.
+    stale_set_aside: SetAside<i64>,
+    no_shows_set_aside: SetAside<i64>,
 }
 
 enum Recorder {
@@ -173,6 +178,8 @@ impl AttendanceService {
             deps,
             teams,
             events,
+            stale_set_aside: SetAside::default(),
+            no_shows_set_aside: SetAside::default(),
         }
     }
 
@@ -201,7 +208,7 @@ impl AttendanceService {
             Some(at) if at > now + FUTURE_SKEW => {
                 Err(Error::invalid("at", "must not be in the future"))
             }
-            Some(at) => Ok(at),
+            Some(at) => crate::dates::check_instant(at, "at"),
             None => Ok(now),
         }
     }
@@ -442,7 +449,8 @@ impl AttendanceService {
     }
 
     /// Closes check-ins left open on events that ended more than two hours ago, at the event's
-    /// end, flagging their records for review. Returns how many it closed.
+    /// end, flagging their records for review. Returns how many it closed. Each event on its
+    /// own: one that fails is logged and set aside (`workers`), the others are closed.
     pub async fn close_stale(&self) -> Result<u64> {
         let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
         let with_open_check_ins = attendances::Entity::find()
@@ -453,48 +461,67 @@ impl AttendanceService {
         let stale_events = events::Entity::find()
             .filter(events::Column::EndsAt.lt(cutoff))
             .filter(events::Column::Id.in_subquery(with_open_check_ins))
+            .filter(events::Column::Id.is_not_in(self.stale_set_aside.waiting()))
             .limit(200)
             .all(&self.deps.store.db)
             .await?;
         let mut closed = 0;
         for event in stale_events {
-            let txn = self.deps.store.write().await?;
-            let stale = attendances::Entity::find()
-                .filter(attendances::Column::EventId.eq(event.id))
-                .filter(attendances::Column::CheckOutAt.is_null())
-                .all(&*txn)
-                .await?;
-            for attendance in stale {
-                // The sign-up before its attendance, the order check-out takes them in.
-                restore_attended(&*txn, attendance.sign_up_id).await?;
-                let updated = attendances::Entity::update_many()
-                    .col_expr(attendances::Column::CheckOutAt, Expr::value(event.ends_at))
-                    .col_expr(attendances::Column::AutoClosed, Expr::value(true))
-                    .filter(attendances::Column::Id.eq(attendance.id))
-                    .filter(attendances::Column::CheckOutAt.is_null())
-                    .exec(&*txn)
-                    .await?;
-                // A cancelled event or sign-up earns no minutes, but its check-in is still closed.
-                let sign_up = sign_ups::Entity::find_by_id(attendance.sign_up_id)
-                    .one(&*txn)
-                    .await?;
-                let counts = event.status != EventStatus::Cancelled
-                    && sign_up.is_some_and(|s| attended_status(s.status));
-                if updated.rows_affected == 1 {
-                    if counts {
-                        self.credit(&*txn, &attendance, &event, event.ends_at, true)
-                            .await?;
-                    }
-                    closed += 1;
+            let id = event.id;
+            match workers::isolated(self.close_stale_of(event)).await {
+                Ok(count) => {
+                    self.stale_set_aside.succeeded(&id);
+                    closed += count;
+                }
+                Err(error) if workers::is_outage(&error) => return Err(error),
+                Err(error) => {
+                    let attempts = self.stale_set_aside.failed(id);
+                    tracing::warn!(event = id, attempts, %error, "closing stale check-ins failed; set aside");
                 }
             }
-            txn.commit().await?;
         }
         Ok(closed)
     }
 
+    async fn close_stale_of(&self, event: events::Model) -> Result<u64> {
+        let mut closed = 0;
+        let txn = self.deps.store.write().await?;
+        let stale = attendances::Entity::find()
+            .filter(attendances::Column::EventId.eq(event.id))
+            .filter(attendances::Column::CheckOutAt.is_null())
+            .all(&*txn)
+            .await?;
+        for attendance in stale {
+            // The sign-up before its attendance, the order check-out takes them in.
+            restore_attended(&*txn, attendance.sign_up_id).await?;
+            let updated = attendances::Entity::update_many()
+                .col_expr(attendances::Column::CheckOutAt, Expr::value(event.ends_at))
+                .col_expr(attendances::Column::AutoClosed, Expr::value(true))
+                .filter(attendances::Column::Id.eq(attendance.id))
+                .filter(attendances::Column::CheckOutAt.is_null())
+                .exec(&*txn)
+                .await?;
+            // A cancelled event or sign-up earns no minutes, but its check-in is still closed.
+            let sign_up = sign_ups::Entity::find_by_id(attendance.sign_up_id)
+                .one(&*txn)
+                .await?;
+            let counts = event.status != EventStatus::Cancelled
+                && sign_up.is_some_and(|s| attended_status(s.status));
+            if updated.rows_affected == 1 {
+                if counts {
+                    self.credit(&*txn, &attendance, &event, event.ends_at, true)
+                        .await?;
+                }
+                closed += 1;
+            }
+        }
+        txn.commit().await?;
+        Ok(closed)
+    }
+
     /// Marks CONFIRMED sign-ups of events over for more than two hours, with no check-in, as
-    /// NO_SHOW (after `close_stale`, so nobody who checked in is marked). Returns how many.
+    /// NO_SHOW (after `close_stale`, so nobody who checked in is marked). Returns how many. Each
+    /// event on its own, as in `close_stale`.
     pub async fn mark_no_shows(&self) -> Result<u64> {
         let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
         // NOT EXISTS (an anti-join on the unique sign_up_id index), not NOT IN: PostgreSQL
@@ -504,6 +531,7 @@ impl AttendanceService {
             .filter(sign_ups::Column::EndsAt.lt(cutoff))
             // Only the last week: older events were settled by earlier runs.
             .filter(sign_ups::Column::EndsAt.gt(cutoff - Duration::days(7)))
+            .filter(sign_ups::Column::EventId.is_not_in(self.no_shows_set_aside.waiting()))
             .filter(no_check_in())
             .limit(500)
             .all(&self.deps.store.db)
@@ -517,22 +545,36 @@ impl AttendanceService {
         }
         let mut marked = 0;
         for (event_id, ids) in by_event {
-            let txn = self.deps.store.write().await?;
-            let event = self.events.find(&*txn, EventId(event_id)).await?;
-            let updated = sign_ups::Entity::update_many()
-                .col_expr(sign_ups::Column::Status, Expr::value(SignUpStatus::NoShow))
-                .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
-                .filter(sign_ups::Column::Id.is_in(ids))
-                .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
-                // Re-checked here: a check-in may have landed since the candidates were read.
-                .filter(no_check_in())
-                .exec(&*txn)
-                .await?;
-            stats::mark_team_day(&txn, self.deps.timezone, event.team_id, event.starts_at);
-            txn.commit().await?;
-            marked += updated.rows_affected;
+            match workers::isolated(self.mark_no_shows_of(event_id, ids)).await {
+                Ok(count) => {
+                    self.no_shows_set_aside.succeeded(&event_id);
+                    marked += count;
+                }
+                Err(error) if workers::is_outage(&error) => return Err(error),
+                Err(error) => {
+                    let attempts = self.no_shows_set_aside.failed(event_id);
+                    tracing::warn!(event = event_id, attempts, %error, "marking no-shows failed; set aside");
+                }
+            }
         }
         Ok(marked)
+    }
+
+    async fn mark_no_shows_of(&self, event_id: i64, ids: Vec<i64>) -> Result<u64> {
+        let txn = self.deps.store.write().await?;
+        let event = self.events.find(&*txn, EventId(event_id)).await?;
+        let updated = sign_ups::Entity::update_many()
+            .col_expr(sign_ups::Column::Status, Expr::value(SignUpStatus::NoShow))
+            .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(sign_ups::Column::Id.is_in(ids))
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+            // Re-checked here: a check-in may have landed since the candidates were read.
+            .filter(no_check_in())
+            .exec(&*txn)
+            .await?;
+        stats::mark_team_day(&txn, self.deps.timezone, event.team_id, event.starts_at);
+        txn.commit().await?;
+        Ok(updated.rows_affected)
     }
 
     /// Attendance of each sign-up, for DataLoaders.

@@ -10,6 +10,7 @@ pub mod budget;
 pub mod bus;
 pub mod certificates;
 pub mod counters;
+pub mod dates;
 pub mod db;
 pub mod deps;
 mod entity;
@@ -34,6 +35,7 @@ pub mod teams;
 pub mod throttle;
 pub mod tokens;
 pub mod values;
+pub mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -40,7 +40,11 @@ impl Cursor {
             ["o", n] => n.parse().map(Self::Offset).map_err(|_| bad()),
             ["t", micros, id] => {
                 let micros: i64 = micros.parse().map_err(|_| bad())?;
-                let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+                // A forged time outside the window every date lies in would reach the database
+                // (which refuses it) or chrono arithmetic: it is not a cursor from any list.
+                let at = DateTime::from_timestamp_micros(micros)
+                    .and_then(|at| crate::dates::check_instant(at, "after").ok())
+                    .ok_or_else(bad)?;
                 Ok(Self::Time(at, id.parse().map_err(|_| bad())?))
             }
             _ => Err(bad()),
@@ -141,6 +145,21 @@ mod tests {
         }
         assert!(Cursor::decode("nonsense!").is_err());
         assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode("x:1")).is_err());
+    }
+
+    #[test]
+    fn cursors_with_times_outside_the_window_are_refused_as_input() {
+        for raw in [
+            "t:-8000000000000000000:1",
+            "t:8000000000000000000:1",
+            "t:-62135596800000000:1",
+            "t:9223372036854775807:1",
+        ] {
+            match Cursor::decode(&URL_SAFE_NO_PAD.encode(raw)) {
+                Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "after", "{raw}"),
+                other => panic!("{raw}: expected invalid input, got {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -141,6 +141,7 @@ impl ServiceRecords {
             .as_deref()
             .map(|n| text(n, "input.note", 0, 500, true))
             .transpose()?;
+        crate::dates::check_day(input.service_date, "input.serviceDate")?;
         let today = Utc::now().with_timezone(&self.deps.timezone).date_naive();
         if input.service_date > today {
             return Err(Error::invalid(

@@ -13,6 +13,7 @@ mod m20261128_000004_stats;
 mod m20261128_000005_certificates;
 mod m20261128_000006_upkeep_indexes;
 mod m20261129_000007_place_periods;
+mod m20261130_000008_worker_retries;
 mod m20261130_000009_schedule_visibility;
 mod seed_areas;
 mod util;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_certificates::Migration),
             Box::new(m20261128_000006_upkeep_indexes::Migration),
             Box::new(m20261129_000007_place_periods::Migration),
+            Box::new(m20261130_000008_worker_retries::Migration),
             Box::new(m20261130_000009_schedule_visibility::Migration),
         ]
     }

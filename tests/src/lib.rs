@@ -9,6 +9,7 @@
 //! `FEIHONG_REQUIRE_SERVICES=1` they fail instead.
 
 mod client;
+pub mod db_proxy;
 pub mod fixtures;
 pub mod hostile;
 pub mod redis_server;
@@ -16,6 +17,7 @@ mod server;
 pub mod subscriptions;
 
 pub use client::{Response, Session};
+pub use db_proxy::DbProxy;
 pub use fixtures::{EventSpec, TeamFixture};
 pub use server::{Backend, TEST_PASSWORD, TOKEN_SECRET, TestApp};
 

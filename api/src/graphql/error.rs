@@ -29,6 +29,10 @@ pub mod code {
     pub const INTERNAL: &str = "INTERNAL";
 }
 
+/// What an outage answer tells clients to wait before trying again (`extensions.retryAfter` in
+/// seconds, and `Retry-After` on plain HTTP routes).
+pub const UNAVAILABLE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn with_code(message: impl Into<String>, code: &'static str) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, extensions| extensions.set("code", code))
 }
@@ -79,10 +83,13 @@ impl From<DomainError> for GqlError {
                         extensions.set("retryAfter", seconds);
                     })
             }
-            DomainError::Unavailable(what) => with_code(
-                format!("{what} is unavailable; try again shortly"),
-                code::UNAVAILABLE,
-            ),
+            DomainError::Unavailable(what) => {
+                async_graphql::Error::new(format!("{what} is unavailable; try again shortly"))
+                    .extend_with(|_, extensions| {
+                        extensions.set("code", code::UNAVAILABLE);
+                        extensions.set("retryAfter", UNAVAILABLE_RETRY_AFTER.as_secs());
+                    })
+            }
             DomainError::Internal(cause) => {
                 let request_id = current_request_id();
                 tracing::error!(request_id = %request_id, cause = %cause, "internal error");

@@ -163,13 +163,24 @@ pub async fn certificate_page(State(state): State<AppState>, Path(code): Path<St
             )
         }
         Err(error) => {
+            let outage = matches!(error, feihong_domain::Error::Unavailable(_));
             tracing::error!(%error, "certificate page failed");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
+            let status = if outage {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            let mut response = page(
+                status,
                 "暂时无法显示 Temporarily unavailable",
                 "<h1>暂时无法显示证书<span class=\"en\">The certificate cannot be shown right now</span></h1>\n\
                  <p class=\"statement\">请稍后再试。<span class=\"en\">Please try again shortly.</span></p>\n",
-            )
+            );
+            if outage {
+                let (name, value) = crate::http::retry::retry_after();
+                response.headers_mut().insert(name, value);
+            }
+            response
         }
     }
 }

@@ -1,18 +1,25 @@
 //! `GET /admin/exports/participation.csv?areaId=…&from=…&to=…&groupBy=DISTRICT,MONTH` with an
 //! admin's bearer token: the statistics' rows as CSV, UTF-8 with a byte-order mark so
 //! spreadsheet programs show the Chinese labels correctly.
+//!
+//! Every CSV the service produces is written through [`CsvWriter`], which neutralises cells a
+//! spreadsheet would run as a formula ([`neutralise`]): names are user input.
+
+use std::borrow::Cow;
 
 use async_graphql::ID;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use feihong_domain::Error as DomainError;
 use feihong_domain::policy;
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::graphql::scalars::Date;
 use crate::graphql::stats::{StatsDimension, participation};
+use crate::http::retry;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,6 +41,51 @@ const COLUMNS: [&str; 7] = [
     "服务分钟 Approved minutes",
 ];
 
+/// A cell a spreadsheet would take as a formula (OWASP "CSV injection": a leading `=`, `+`, `-`,
+/// `@`, tab or carriage return) is prefixed with a single quote, so it shows as the text it is.
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// A CSV writer that neutralises every cell; the one way the service writes CSV.
+pub struct CsvWriter {
+    inner: csv::Writer<Vec<u8>>,
+    ok: bool,
+}
+
+impl CsvWriter {
+    pub fn new() -> Self {
+        Self {
+            inner: csv::Writer::from_writer(Vec::new()),
+            ok: true,
+        }
+    }
+
+    pub fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        let cells: Vec<String> = cells
+            .into_iter()
+            .map(|cell| neutralise(cell.as_ref()).into_owned())
+            .collect();
+        self.ok &= self.inner.write_record(cells).is_ok();
+    }
+
+    /// The CSV bytes, or `None` when a row could not be written.
+    pub fn finish(self) -> Option<Vec<u8>> {
+        let bytes = self.inner.into_inner().ok()?;
+        self.ok.then_some(bytes)
+    }
+}
+
+impl Default for CsvWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 fn refuse(status: StatusCode, message: &str) -> Response {
     (
         status,
@@ -41,6 +93,17 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         message.to_owned(),
     )
         .into_response()
+}
+
+/// The database is away: 503 with `Retry-After`, so the dashboard knows to try again.
+fn unavailable() -> Response {
+    let mut response = refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the database is unavailable; try again shortly",
+    );
+    let (name, value) = retry::retry_after();
+    response.headers_mut().insert(name, value);
+    response
 }
 
 fn parse_dimension(raw: &str) -> Option<StatsDimension> {
@@ -81,13 +144,15 @@ pub async fn participation_csv(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::to_owned);
-    let Ok(viewer) = state
+    let viewer = match state
         .services
         .accounts
         .authenticate(bearer.as_deref())
         .await
-    else {
-        return refuse(StatusCode::UNAUTHORIZED, "sign in as an admin");
+    {
+        Ok(viewer) => viewer,
+        Err(DomainError::Unavailable(_)) => return unavailable(),
+        Err(_) => return refuse(StatusCode::UNAUTHORIZED, "sign in as an admin"),
     };
     let Ok(actor) = policy::check_signed_in(&viewer) else {
         return refuse(StatusCode::UNAUTHORIZED, "sign in as an admin");
@@ -128,7 +193,9 @@ pub async fn participation_csv(
                     .and_then(|e| e.get("code"))
                     .map(|v| v.to_string())
                     .unwrap_or_default();
-                let status = if code.contains("FORBIDDEN") {
+                let status = if code.contains("UNAVAILABLE") {
+                    return unavailable();
+                } else if code.contains("FORBIDDEN") {
                     StatusCode::FORBIDDEN
                 } else if code.contains("INTERNAL") {
                     StatusCode::INTERNAL_SERVER_ERROR
@@ -138,14 +205,8 @@ pub async fn participation_csv(
                 return refuse(status, &error.message);
             }
         };
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let header_row: Vec<&str> = dims
-        .iter()
-        .map(|d| dimension_label(*d))
-        .chain(COLUMNS)
-        .collect();
-    let mut write = |cells: Vec<String>| writer.write_record(cells).is_ok();
-    let mut ok = write(header_row.iter().map(|s| (*s).to_owned()).collect());
+    let mut writer = CsvWriter::new();
+    writer.row(dims.iter().map(|d| dimension_label(*d)).chain(COLUMNS));
     let figures = |f: &feihong_domain::stats::Figures| {
         [
             f.active_volunteers,
@@ -159,13 +220,7 @@ pub async fn participation_csv(
         .map(|n| n.to_string())
     };
     for row in &stats.rows {
-        ok &= write(
-            row.key
-                .iter()
-                .cloned()
-                .chain(figures(&row.figures))
-                .collect(),
-        );
+        writer.row(row.key.iter().cloned().chain(figures(&row.figures)));
     }
     let mut total: Vec<String> = vec!["合计 Total".to_owned()];
     total.extend(std::iter::repeat_n(
@@ -175,13 +230,10 @@ pub async fn participation_csv(
     if dims.is_empty() {
         total.clear();
     }
-    ok &= write(total.into_iter().chain(figures(&stats.totals)).collect());
-    let Ok(body) = writer.into_inner() else {
+    writer.row(total.into_iter().chain(figures(&stats.totals)));
+    let Some(body) = writer.finish() else {
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "could not write the CSV");
     };
-    if !ok {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "could not write the CSV");
-    }
     let mut bytes = "\u{feff}".as_bytes().to_vec();
     bytes.extend(body);
     (
@@ -196,4 +248,38 @@ pub async fn participation_csv(
         bytes,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        for (cell, shown) in [
+            ("=1+2<script>", "'=1+2<script>"),
+            ("+86 139", "'+86 139"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+        ] {
+            assert_eq!(neutralise(cell), shown);
+        }
+        for cell in ["顺德区", "120", "", "a=b", "'quoted", " =1"] {
+            assert_eq!(neutralise(cell), cell);
+        }
+    }
+
+    #[test]
+    fn the_writer_neutralises_every_cell() {
+        let mut writer = CsvWriter::new();
+        writer.row(["队伍 Team", "Minutes"]);
+        writer.row(["=HYPERLINK(\"http://x\")", "60"]);
+        let text = String::from_utf8(writer.finish().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "队伍 Team,Minutes\n\"'=HYPERLINK(\"\"http://x\"\")\",60\n"
+        );
+    }
 }

@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::graphql::context::RequestContext;
 use crate::graphql::error::{REQUEST_ID, code};
 use crate::http::forwarded::forwarded_client;
+use crate::http::retry;
 
 /// A refusal before execution, shaped like a GraphQL error response.
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -200,16 +201,13 @@ pub async fn graphql_post(
         }
     };
     let media = response_media_type(&headers);
-    let context = RequestContext::new(
-        state.services.clone(),
+    let (bearer, address) = (
         bearer_token(&headers),
         client_address(&state, &headers, peer),
     );
-    let outcome = context.outcome();
-    let request = request.data(context);
-    let mut response = REQUEST_ID
-        .scope(request_id(&headers), state.schema.execute(request))
-        .await;
+    let context = || RequestContext::new(state.services.clone(), bearer.clone(), address.clone());
+    let execution = retry::execute(&state.schema, request, context);
+    let (mut response, outcome) = REQUEST_ID.scope(request_id(&headers), execution).await;
     ensure_codes(&mut response);
     answer(media, outcome.executed(), response)
 }

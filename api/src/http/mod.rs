@@ -6,4 +6,6 @@ pub mod exports;
 pub mod forwarded;
 pub mod graphql;
 pub mod health;
+pub mod panics;
+pub mod retry;
 pub mod subscriptions;

@@ -10,6 +10,9 @@ pub struct Model {
     pub team_id: i64,
     pub service_date: Date,
     pub created_at: DateTimeUtc,
+    /// Failed attempts so far; the worker leaves the row alone until `retry_at`.
+    pub attempts: i32,
+    pub retry_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,9 @@ pub struct Model {
     pub ref_id: i64,
     pub day: Date,
     pub generation: i64,
+    /// Failed attempts so far; the worker leaves the row alone until `retry_at`.
+    pub attempts: i32,
+    pub retry_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ use sea_orm::{
 
 use super::{Event, Events};
 use crate::actor::Viewer;
+use crate::dates;
 use crate::entity::events;
 use crate::error::{Error, Result};
 use crate::geo::Position;
@@ -126,9 +127,11 @@ impl Events {
             condition = condition.add(events::Column::Status.eq(status));
         }
         if let Some(after) = filter.starts_after {
+            dates::check_instant(after, "filter.startsAfter")?;
             condition = condition.add(events::Column::StartsAt.gte(after));
         }
         if let Some(before) = filter.starts_before {
+            dates::check_instant(before, "filter.startsBefore")?;
             condition = condition.add(events::Column::StartsAt.lt(before));
         }
         match filter.near {

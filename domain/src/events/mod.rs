@@ -151,6 +151,9 @@ pub(crate) fn check_times(
     closes_at: Option<DateTime<Utc>>,
     prefix: &str,
 ) -> Result<()> {
+    crate::dates::check_instant(starts_at, &format!("{prefix}startsAt"))?;
+    crate::dates::check_instant(ends_at, &format!("{prefix}endsAt"))?;
+    crate::dates::check_optional_instant(closes_at, &format!("{prefix}signUpClosesAt"))?;
     let now = Utc::now();
     if starts_at < now - Duration::days(30) {
         return Err(Error::invalid(
@@ -158,7 +161,7 @@ pub(crate) fn check_times(
             "must not be more than 30 days in the past",
         ));
     }
-    if starts_at > now + Duration::days(731) {
+    if starts_at > now + Duration::days(crate::dates::PLAN_AHEAD_DAYS) {
         return Err(Error::invalid(
             format!("{prefix}startsAt"),
             "must be within two years",

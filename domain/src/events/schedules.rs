@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::{EventChange, Events, Location, LocationInput, UpdateEvent, check_capacity};
 use crate::actor::{Actor, Viewer};
 use crate::audit::{self, AuditRecord};
+use crate::dates;
 use crate::deps::text;
 use crate::entity::{events, patrol_schedules};
 use crate::error::{Error, Result};
@@ -195,6 +196,8 @@ impl Events {
         }
         check_capacity(input.capacity, "input.capacity")?;
         let today = Utc::now().with_timezone(&self.deps.timezone).date_naive();
+        dates::check_planned_day(input.from, today, "input.from")?;
+        dates::check_planned_day(input.until, today, "input.until")?;
         if input.until < input.from {
             return Err(Error::invalid("input.until", "must not be before from"));
         }

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AreaId, TeamId, VolunteerId};
 use crate::kinds::TeamKind;
 use crate::tallies::{KIND_MEMBER, KIND_TEAM, KIND_VOLUNTEER, Period, today};
+use crate::workers;
 
 pub const MAX_ENTRIES: usize = 100;
 
@@ -355,7 +356,13 @@ impl Leaderboards {
             self.store.release_rebuild().await?;
             rebuilt?;
         }
+        let now = chrono::Utc::now();
         let rows = leaderboard_outbox::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(leaderboard_outbox::Column::RetryAt.is_null())
+                    .add(leaderboard_outbox::Column::RetryAt.lte(now)),
+            )
             .order_by_asc(leaderboard_outbox::Column::Id)
             .limit(200)
             .all(&self.deps.store.db)
@@ -364,7 +371,7 @@ impl Leaderboards {
             self.recovered();
             return Ok(0);
         }
-        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let mut carried: Vec<i64> = rows.iter().map(|row| row.id).collect();
         if rows
             .iter()
             .any(|row| row.volunteer_id == 0 && row.team_id == 0)
@@ -373,20 +380,59 @@ impl Leaderboards {
             // queued change committed, so it covers the whole batch.
             self.rebuild().await?;
         } else {
+            // Each row on its own: one that fails is set aside, the others are carried.
             let mut updates = Vec::new();
             for row in &rows {
-                updates.extend(
-                    self.updates_for(row.volunteer_id, row.team_id, row.service_date)
-                        .await?,
-                );
+                let found = workers::isolated(self.updates_for(
+                    row.volunteer_id,
+                    row.team_id,
+                    row.service_date,
+                ))
+                .await;
+                match found {
+                    Ok(found) => updates.extend(found),
+                    Err(error) if workers::is_outage(&error) => return Err(error),
+                    Err(error) => {
+                        self.set_aside(row, &error).await?;
+                        carried.retain(|id| *id != row.id);
+                    }
+                }
             }
             self.store.apply(&updates).await?;
         }
         leaderboard_outbox::Entity::delete_many()
-            .filter(leaderboard_outbox::Column::Id.is_in(ids))
+            .filter(leaderboard_outbox::Column::Id.is_in(carried))
             .exec(&self.deps.store.db)
             .await?;
         Ok(rows.len())
+    }
+
+    /// Leaves a failed outbox row alone until its retry time, which grows with each failure.
+    async fn set_aside(&self, row: &leaderboard_outbox::Model, error: &Error) -> Result<()> {
+        let attempts = u32::try_from(row.attempts).unwrap_or(0).saturating_add(1);
+        let delay = workers::retry_delay(attempts);
+        let retry_at = chrono::Utc::now()
+            + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::minutes(15));
+        tracing::warn!(
+            id = row.id, volunteer = row.volunteer_id, team = row.team_id, attempts, %error,
+            retry_in_s = delay.as_secs(), "leaderboard outbox row failed; set aside"
+        );
+        leaderboard_outbox::Entity::update_many()
+            .col_expr(
+                leaderboard_outbox::Column::Attempts,
+                sea_orm::sea_query::ExprTrait::add(
+                    sea_orm::sea_query::Expr::col(leaderboard_outbox::Column::Attempts),
+                    1,
+                ),
+            )
+            .col_expr(
+                leaderboard_outbox::Column::RetryAt,
+                sea_orm::sea_query::Expr::value(retry_at),
+            )
+            .filter(leaderboard_outbox::Column::Id.eq(row.id))
+            .exec(&self.deps.store.db)
+            .await?;
+        Ok(())
     }
 
     fn recovered(&self) {

@@ -163,6 +163,8 @@ impl Stats {
             return Err(Error::invalid("areaId", "no such area"));
         }
         policy::check_admin_of(actor, &self.deps.areas, area)?;
+        crate::dates::check_day(from, "from")?;
+        crate::dates::check_day(to, "to")?;
         if to < from {
             return Err(Error::invalid("to", "must not be before from"));
         }

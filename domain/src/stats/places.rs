@@ -72,7 +72,8 @@ fn month_key(day: NaiveDate) -> String {
 
 /// The Monday starting the ISO week of `day`.
 pub(crate) fn week_start(day: NaiveDate) -> NaiveDate {
-    day - Days::new(u64::from(day.weekday().num_days_from_monday()))
+    day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
+        .unwrap_or(day)
 }
 
 fn year_key(day: NaiveDate) -> String {
@@ -238,7 +239,10 @@ pub(crate) async fn rebuild_week(
     monday: NaiveDate,
 ) -> Result<()> {
     let at = place_of(tree, place);
-    let cells = cells_from_days(conn, at, monday, monday + Days::new(6)).await?;
+    let sunday = monday
+        .checked_add_days(Days::new(6))
+        .ok_or_else(|| Error::internal(format!("no week starts on {monday}")))?;
+    let cells = cells_from_days(conn, at, monday, sunday).await?;
     store(conn, at, WEEK, &week_key(monday), cells).await
 }
 
@@ -251,7 +255,10 @@ pub(crate) async fn rebuild_month(
     month: NaiveDate,
 ) -> Result<()> {
     let at = place_of(tree, place);
-    let last = month + Months::new(1) - Days::new(1);
+    let last = month
+        .checked_add_months(Months::new(1))
+        .and_then(|next| next.checked_sub_days(Days::new(1)))
+        .ok_or_else(|| Error::internal(format!("no month starts on {month}")))?;
     let cells = cells_from_days(conn, at, month, last).await?;
     store(conn, at, MONTH, &month_key(month), cells).await?;
     let months = stats_place_periods::Entity::find()

@@ -9,8 +9,8 @@ use chrono::{DateTime, Datelike as _, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::areas::{AreaLevel, AreaTree};
@@ -19,11 +19,12 @@ use crate::entity::{
     attendances, events, service_records, sign_ups, stats_area_days, stats_dirty, stats_team_days,
     stats_volunteer_days, teams, volunteers,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::AreaId;
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::store::WriteTxn;
 use crate::tallies::Period;
+use crate::workers;
 
 use super::places;
 
@@ -35,15 +36,19 @@ pub fn local_day(at: DateTime<Utc>, timezone: Tz) -> NaiveDate {
     at.with_timezone(&timezone).date_naive()
 }
 
-/// The UTC instants bounding a local day.
-fn day_bounds(day: NaiveDate, timezone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+/// The UTC instants bounding a local day; an error for the last day chrono knows (a mark that
+/// can only come from a forged row: every date a client sends is bounded first).
+fn day_bounds(day: NaiveDate, timezone: Tz) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
     let start = |d: NaiveDate| {
         d.and_hms_opt(0, 0, 0)
             .and_then(|midnight| timezone.from_local_datetime(&midnight).earliest())
             .map(|at| at.with_timezone(&Utc))
             .unwrap_or_else(|| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()))
     };
-    (start(day), start(day + Duration::days(1)))
+    let next = day
+        .succ_opt()
+        .ok_or_else(|| Error::internal(format!("no day follows {day}")))?;
+    Ok((start(day), start(next)))
 }
 
 /// Where an area sits for grouping: (district, town); 0 where it has none.
@@ -218,7 +223,7 @@ async fn write_team_day(
     let Some(team) = teams::Entity::find_by_id(team_id).one(conn).await? else {
         return Ok(());
     };
-    let (from, to) = day_bounds(day, deps.timezone);
+    let (from, to) = day_bounds(day, deps.timezone)?;
     let held: Vec<i64> = events::Entity::find()
         .select_only()
         .column(events::Column::Id)
@@ -326,7 +331,7 @@ async fn recompute_area_day(
         .filter(stats_area_days::Column::Day.eq(day))
         .exec(conn)
         .await?;
-    let (from, to) = day_bounds(day, deps.timezone);
+    let (from, to) = day_bounds(day, deps.timezone)?;
     let joined = volunteers::Entity::find()
         .filter(volunteers::Column::AreaId.eq(area_id))
         .filter(volunteers::Column::CreatedAt.gte(from))
@@ -353,60 +358,100 @@ async fn recompute_area_day(
     Ok(())
 }
 
-/// Recomputes up to 500 dirty rollups; returns how many.
+/// Recomputes up to 500 dirty rollups whose time has come; returns how many it tried. Each mark
+/// is recomputed on its own: one that fails (an error or a panic) is logged and set aside with a
+/// growing delay (`workers::retry_delay`) while the others go on. Only the database being away
+/// stops the round.
 pub async fn refresh(deps: &Deps) -> Result<usize> {
+    let now = Utc::now();
     let dirty = stats_dirty::Entity::find()
+        .filter(
+            Condition::any()
+                .add(stats_dirty::Column::RetryAt.is_null())
+                .add(stats_dirty::Column::RetryAt.lte(now)),
+        )
+        .order_by_asc(stats_dirty::Column::Id)
         .limit(500)
         .all(&deps.store.db)
         .await?;
     for mark in &dirty {
-        let txn = deps.store.write().await?;
-        // Hold the mark while recomputing. A write that marks it again waits, and lands after
-        // this recompute read the rows, so the mark stays for another round; another node's
-        // worker finds it changed or gone and skips it.
-        let held = stats_dirty::Entity::update_many()
-            .col_expr(
-                stats_dirty::Column::Generation,
-                Expr::col(stats_dirty::Column::Generation),
-            )
-            .filter(stats_dirty::Column::Id.eq(mark.id))
-            .filter(stats_dirty::Column::Generation.eq(mark.generation))
-            .exec(&*txn)
-            .await?;
-        if held.rows_affected != 1 {
-            continue;
+        match workers::isolated(recompute_mark(deps, mark)).await {
+            Ok(()) => {}
+            Err(error) if workers::is_outage(&error) => return Err(error),
+            Err(error) => set_aside(deps, mark, &error).await?,
         }
-        match mark.kind.as_str() {
-            TEAM_DAY => recompute_team_day(&txn, deps, mark.ref_id, mark.day).await?,
-            // A place's day now, its week and month (and year) through marks of their own:
-            // however many days of a month change, its month is rebuilt about once per round.
-            places::PLACE_DAY => {
-                places::rebuild_day(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
-                txn.mark_dirty(DirtyDay {
-                    kind: places::PLACE_WEEK,
-                    ref_id: mark.ref_id,
-                    day: places::week_start(mark.day),
-                });
-                txn.mark_dirty(DirtyDay {
-                    kind: places::PLACE_MONTH,
-                    ref_id: mark.ref_id,
-                    day: mark.day.with_day(1).unwrap_or(mark.day),
-                });
-            }
-            places::PLACE_WEEK => {
-                places::rebuild_week(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
-            }
-            places::PLACE_MONTH => {
-                places::rebuild_month(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
-            }
-            _ => recompute_area_day(&txn, deps, mark.ref_id, mark.day).await?,
-        }
-        stats_dirty::Entity::delete_many()
-            .filter(stats_dirty::Column::Id.eq(mark.id))
-            .filter(stats_dirty::Column::Generation.eq(mark.generation))
-            .exec(&*txn)
-            .await?;
-        txn.commit().await?;
     }
     Ok(dirty.len())
+}
+
+/// Leaves a failed mark alone until its retry time, which grows with each failure.
+async fn set_aside(deps: &Deps, mark: &stats_dirty::Model, error: &Error) -> Result<()> {
+    let attempts = u32::try_from(mark.attempts).unwrap_or(0).saturating_add(1);
+    let delay = workers::retry_delay(attempts);
+    let retry_at = Utc::now() + Duration::from_std(delay).unwrap_or(Duration::minutes(15));
+    tracing::warn!(
+        kind = %mark.kind, ref_id = mark.ref_id, day = %mark.day, attempts, %error,
+        retry_in_s = delay.as_secs(), "statistics mark failed; set aside"
+    );
+    stats_dirty::Entity::update_many()
+        .col_expr(
+            stats_dirty::Column::Attempts,
+            Expr::col(stats_dirty::Column::Attempts).add(1),
+        )
+        .col_expr(stats_dirty::Column::RetryAt, Expr::value(retry_at))
+        .filter(stats_dirty::Column::Id.eq(mark.id))
+        .exec(&deps.store.db)
+        .await?;
+    Ok(())
+}
+
+/// Recomputes one mark's rollup and clears the mark, in one transaction.
+async fn recompute_mark(deps: &Deps, mark: &stats_dirty::Model) -> Result<()> {
+    let txn = deps.store.write().await?;
+    // Hold the mark while recomputing. A write that marks it again waits, and lands after this
+    // recompute read the rows, so the mark stays for another round; another node's worker finds
+    // it changed or gone and skips it.
+    let held = stats_dirty::Entity::update_many()
+        .col_expr(
+            stats_dirty::Column::Generation,
+            Expr::col(stats_dirty::Column::Generation),
+        )
+        .filter(stats_dirty::Column::Id.eq(mark.id))
+        .filter(stats_dirty::Column::Generation.eq(mark.generation))
+        .exec(&*txn)
+        .await?;
+    if held.rows_affected != 1 {
+        return Ok(());
+    }
+    match mark.kind.as_str() {
+        TEAM_DAY => recompute_team_day(&txn, deps, mark.ref_id, mark.day).await?,
+        // A place's day now, its week and month (and year) through marks of their own: however
+        // many days of a month change, its month is rebuilt about once per round.
+        places::PLACE_DAY => {
+            places::rebuild_day(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
+            txn.mark_dirty(DirtyDay {
+                kind: places::PLACE_WEEK,
+                ref_id: mark.ref_id,
+                day: places::week_start(mark.day),
+            });
+            txn.mark_dirty(DirtyDay {
+                kind: places::PLACE_MONTH,
+                ref_id: mark.ref_id,
+                day: mark.day.with_day(1).unwrap_or(mark.day),
+            });
+        }
+        places::PLACE_WEEK => {
+            places::rebuild_week(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
+        }
+        places::PLACE_MONTH => {
+            places::rebuild_month(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
+        }
+        _ => recompute_area_day(&txn, deps, mark.ref_id, mark.day).await?,
+    }
+    stats_dirty::Entity::delete_many()
+        .filter(stats_dirty::Column::Id.eq(mark.id))
+        .filter(stats_dirty::Column::Generation.eq(mark.generation))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await
 }
