@@ -35,7 +35,7 @@ pub struct WindowCounters {
 }
 
 impl WindowCounters {
-    /// Counters whose windows last `window`; `namespace` separates their keys from others'.
+    /// Counters whose windows last `window`, keeping at most `capacity` keys in process.
     pub fn new(redis: Option<Arc<RedisStore>>, window: Duration, capacity: u64) -> Self {
         Self {
             memory: Cache::builder()

@@ -139,7 +139,8 @@ mod tests {
     use super::*;
     use crate::areas::{Area, AreaLevel};
 
-    fn tree() -> AreaTree {
+    /// City 1, districts 2 and 3, town 4 in district 2.
+    pub(super) fn tree() -> AreaTree {
         let area = |id: i64, parent: Option<i64>| Area {
             id: AreaId(id),
             code: id.to_string(),

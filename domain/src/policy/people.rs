@@ -100,21 +100,7 @@ pub fn relation_to(
 mod tests {
     use super::*;
     use crate::actor::Actor;
-    use crate::areas::{Area, AreaLevel};
-
-    fn tree() -> AreaTree {
-        let area = |id: i64, parent: Option<i64>| Area {
-            id: AreaId(id),
-            code: id.to_string(),
-            name: String::new(),
-            name_en: String::new(),
-            level: AreaLevel::District,
-            parent_id: parent.map(AreaId),
-            lat: 0.0,
-            lng: 0.0,
-        };
-        AreaTree::from_areas(vec![area(1, None), area(2, Some(1)), area(3, Some(1))])
-    }
+    use crate::policy::tests::tree;
 
     fn viewer(id: i64, admin_areas: &[i64]) -> Viewer {
         Viewer::Volunteer(Actor {

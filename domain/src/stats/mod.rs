@@ -4,6 +4,7 @@
 //! rows. Active-volunteer counts are exact: unions of monthly bitmaps (`active`) where the
 //! grouping allows, else distinct over volunteer-days.
 
+mod bounds;
 mod places;
 mod rollup;
 
@@ -13,7 +14,7 @@ use chrono::{Months, NaiveDate};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, SimpleExpr};
 use sea_orm::{
     AccessMode, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    IsolationLevel, QueryFilter, QuerySelect, TransactionOptions, TransactionTrait,
+    IsolationLevel, PaginatorTrait, QueryFilter, QuerySelect, TransactionOptions, TransactionTrait,
 };
 
 pub use rollup::local_day;
@@ -22,6 +23,7 @@ pub(crate) use rollup::{
 };
 
 use crate::actor::Actor;
+use crate::areas::AreaLevel;
 use crate::deps::Deps;
 use crate::entity::{stats_area_days, stats_team_days, stats_volunteer_days, teams};
 use crate::error::{Error, Result};
@@ -151,6 +153,39 @@ impl Stats {
         }
     }
 
+    /// How many values each dimension can take for `area` and `from..=to` (the teams are
+    /// counted only when grouping by team).
+    async fn cardinalities(
+        &self,
+        area: AreaId,
+        from: NaiveDate,
+        to: NaiveDate,
+        dims: &[Dimension],
+    ) -> Result<bounds::Cardinalities> {
+        let subtree = self.deps.areas.subtree(area);
+        let at_level = |level: AreaLevel| {
+            subtree
+                .iter()
+                .filter(|id| self.deps.areas.get(**id).is_some_and(|a| a.level == level))
+                .count() as u64
+        };
+        let teams = if dims.contains(&Dimension::Team) {
+            teams::Entity::find()
+                .filter(self.area_condition(area, teams::Column::AreaId))
+                .count(&self.deps.store.db)
+                .await?
+        } else {
+            0
+        };
+        Ok(bounds::Cardinalities::of_range(
+            from,
+            to,
+            at_level(AreaLevel::District),
+            at_level(AreaLevel::Town),
+            teams,
+        ))
+    }
+
     pub async fn participation(
         &self,
         actor: &Actor,
@@ -183,6 +218,7 @@ impl Stats {
         if dims.len() > 2 {
             return Err(Error::invalid("groupBy", "at most two dimensions at once"));
         }
+        bounds::check_rows(&dims, &self.cardinalities(area, from, to, &dims).await?)?;
 
         // One read transaction: every figure of the answer comes from the same snapshot, even
         // while the rollups are being refreshed.

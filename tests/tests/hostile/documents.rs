@@ -54,3 +54,27 @@ on_every_backend! {
         app.graphql(&allowed, json!({})).await.data();
     }
 }
+
+on_every_backend! {
+    async fn a_statistics_grouping_that_could_have_tens_of_thousands_of_rows_is_refused_up_front(app: TestApp) {
+        let admin = app.area_admin("440600").await;
+        let city = app.area_id("440600").await;
+        let query = "query($area: ID!, $from: Date!, $to: Date!, $by: [StatsDimension!]!) { participationStats(areaId: $area, from: $from, to: $to, groupBy: $by) { rows { key } } }";
+        let today = chrono::Utc::now().date_naive();
+        let from = (today - chrono::Duration::days(1_000)).format("%Y-%m-%d").to_string();
+        let to = today.format("%Y-%m-%d").to_string();
+        // Every day of almost three years by 32 towns: up to 33,000 rows.
+        let refused = app.graphql_as(&admin, query, json!({ "area": city, "from": from, "to": to, "by": ["DAY", "TOWN"] })).await;
+        refused.expect_error("BAD_USER_INPUT", Some("groupBy"));
+        let export = app
+            .http()
+            .get(app.url(&format!("/admin/exports/participation.csv?areaId={city}&from={from}&to={to}&groupBy=DAY,TOWN")))
+            .bearer_auth(&admin.access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(export.status().as_u16(), 400);
+        // By month and town it is answered.
+        app.graphql_as(&admin, query, json!({ "area": city, "from": from, "to": to, "by": ["MONTH", "TOWN"] })).await.data();
+    }
+}
