@@ -18,6 +18,7 @@ use crate::accounts::is_unique_violation;
 use crate::entity::idempotency_records;
 use crate::error::{Error, Result};
 use crate::ids::VolunteerId;
+use crate::store;
 
 const KEEP_FOR: chrono::Duration = chrono::Duration::hours(48);
 /// A first attempt that has not answered after this long is taken to have died.
@@ -136,6 +137,7 @@ where
         }
         Claim::Mine(record) => record,
     };
+    let commits_before = store::commits_sent();
     match run().await {
         Ok(value) => {
             let response = serde_json::to_string(&value).map_err(Error::internal)?;
@@ -147,13 +149,42 @@ where
             Ok(value)
         }
         Err(error) => {
-            // A refused or failed attempt leaves no trace: the retry runs afresh.
-            idempotency_records::Entity::delete_by_id(record)
-                .exec(db)
-                .await?;
+            // A refused or failed attempt leaves no trace: the retry runs afresh. Except when
+            // the database went away while the work's commit was on its way: it may have
+            // committed, so the claim stays (unanswered, it is taken as abandoned after a
+            // minute).
+            let ambiguous =
+                matches!(error, Error::Unavailable(_)) && store::commits_sent() != commits_before;
+            if !ambiguous {
+                forget_claim(db, record).await;
+            }
             Err(error)
         }
     }
+}
+
+/// Deletes a claim whose work failed. When the database is away, keeps trying in the
+/// background for a while, so the phone's retry with the same key runs as soon as it is back
+/// instead of waiting for the claim to count as abandoned.
+async fn forget_claim(db: &DatabaseConnection, record: i64) {
+    let delete = move |db: DatabaseConnection| async move {
+        idempotency_records::Entity::delete_by_id(record)
+            .exec(&db)
+            .await
+    };
+    if delete(db.clone()).await.is_ok() {
+        return;
+    }
+    let db = db.clone();
+    tokio::spawn(async move {
+        for _ in 0..ABANDONED_AFTER.num_seconds() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if delete(db.clone()).await.is_ok() {
+                return;
+            }
+        }
+        tracing::warn!(record, "could not forget a failed idempotency claim");
+    });
 }
 
 /// Forgets expired keys; run periodically.

@@ -90,7 +90,10 @@ impl WriteTxn<'_> {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        note_write();
+        note(|watched| {
+            watched.writes.wrote = true;
+            watched.commits += 1;
+        });
         write_dirty_days(&self.txn, dirty_days).await?;
         self.txn.commit().await?;
         let changes: Vec<Change> =
@@ -151,6 +154,8 @@ pub struct RequestWrites {
 #[derive(Default, Clone, Copy)]
 struct Watched {
     writes: RequestWrites,
+    /// `WriteTxn` commits sent so far.
+    commits: u32,
     /// `WriteTxn`s open on this task: their statements are not writes until the commit.
     open_transactions: u32,
 }
@@ -193,6 +198,11 @@ fn note(change: impl FnOnce(&mut Watched)) {
         change(&mut watched);
         cell.set(watched);
     });
+}
+
+/// How many `WriteTxn` commits this request has sent so far; None outside a watched request.
+pub fn commits_sent() -> Option<u32> {
+    WATCHED.try_with(|cell| cell.get().commits).ok()
 }
 
 /// Notes that the request may have changed data (outside a watched request: nothing).

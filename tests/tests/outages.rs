@@ -8,6 +8,7 @@ use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use feihong_domain::idempotency;
 use feihong_tests::{Backend, DbProxy, Session, TeamFixture, TestApp};
 use sea_orm::{ConnectionTrait as _, Statement};
 use serde_json::json;
@@ -275,4 +276,60 @@ async fn a_brief_blip_is_absorbed_by_the_one_retry() {
             "acknowledged write {note} is missing"
         );
     }
+}
+
+/// A mutation whose work failed because the database went away (after its idempotency key was
+/// claimed) can be retried with the same key as soon as the database is back: the claim is
+/// forgotten then, not held until it counts as abandoned a minute later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_whose_work_failed_in_an_outage_is_free_again_once_the_database_is_back() {
+    let Some((app, proxy, _direct)) = spawn_behind_proxy(module_path!()).await else {
+        return;
+    };
+    let member = app.volunteer().await;
+    let volunteer = volunteer_number(&member);
+    let db = sea_orm::Database::connect(&app.config.database_url)
+        .await
+        .expect("connect through the proxy");
+    let failed: Result<i32, _> = idempotency::run(
+        &db,
+        volunteer,
+        Some("k-1"),
+        "signUp",
+        &"event 7",
+        || async {
+            proxy.cut();
+            Err(feihong_domain::Error::Unavailable("the database"))
+        },
+    )
+    .await;
+    assert!(matches!(failed, Err(feihong_domain::Error::Unavailable(_))));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.resume().await;
+    let started = Instant::now();
+    let retried = idempotency::run(
+        &db,
+        volunteer,
+        Some("k-1"),
+        "signUp",
+        &"event 7",
+        || async { Ok(7) },
+    )
+    .await;
+    assert_eq!(retried.ok(), Some(7));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the retry waited {:?}",
+        started.elapsed()
+    );
+}
+
+fn volunteer_number(session: &Session) -> feihong_domain::ids::VolunteerId {
+    let decoded = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &session.volunteer_id,
+    )
+    .expect("a global id");
+    let text = String::from_utf8(decoded).expect("utf-8");
+    feihong_domain::ids::VolunteerId(text.rsplit(':').next().unwrap().parse().unwrap())
 }
