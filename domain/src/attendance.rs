@@ -247,7 +247,10 @@ impl AttendanceService {
             .ok_or(Error::NotFound("sign-up"))?;
         let event = self.events.find(&*txn, EventId(sign_up.event_id)).await?;
         let recorder = self.recorder(&*txn, actor, &sign_up, &event).await?;
-        if sign_up.status != SignUpStatus::Confirmed {
+        // A report made while the phone was offline may arrive after the volunteer was marked a
+        // no-show (two hours after the end): it stands, and makes them attended after all.
+        let revives = input.at.is_some() && sign_up.status == SignUpStatus::NoShow;
+        if sign_up.status != SignUpStatus::Confirmed && !revives {
             return Err(Error::conflict("only a confirmed sign-up can check in"));
         }
         if event.status == EventStatus::Cancelled {
@@ -264,15 +267,21 @@ impl AttendanceService {
         if matches!(recorder, Recorder::SelfByGps) {
             Self::check_position(&event, input.position)?;
         }
-        // Hold the sign-up while it is still confirmed: a cancellation landing meanwhile waits,
-        // then finds a check-in, instead of leaving one behind on a cancelled sign-up.
+        // Hold the sign-up while it is still confirmed (or the no-show it revives): a
+        // cancellation landing meanwhile waits, then finds a check-in, instead of leaving one
+        // behind on a cancelled sign-up.
+        let holdable = if revives {
+            vec![SignUpStatus::Confirmed, SignUpStatus::NoShow]
+        } else {
+            vec![SignUpStatus::Confirmed]
+        };
         let held = sign_ups::Entity::update_many()
             .col_expr(
-                sign_ups::Column::UpdatedAt,
-                Expr::col(sign_ups::Column::UpdatedAt),
+                sign_ups::Column::Status,
+                Expr::value(sea_orm::ActiveEnum::to_value(&SignUpStatus::Confirmed)),
             )
             .filter(sign_ups::Column::Id.eq(sign_up.id))
-            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+            .filter(sign_ups::Column::Status.is_in(holdable))
             .exec(&*txn)
             .await?;
         if held.rows_affected != 1 {

@@ -217,6 +217,27 @@ on_every_backend! {
         assert_eq!(parse_time(&out["after"]["check_out_at"]), ends, "{out}");
     }
 
+    async fn an_offline_check_in_arriving_after_the_no_show_marking_makes_the_volunteer_attended(app: TestApp) {
+        let (scene, starts, _) = past_scene(&app, 240, 60).await;
+        let (member, sign_up) = (&scene.member, scene.sign_up.as_str());
+        let status = "query($id: ID!) { node(id: $id) { ... on SignUp { status } } }";
+        // The upkeep (every 500 ms in tests) marks the confirmed sign-up a no-show.
+        let mut seen = Value::Null;
+        for _ in 0..100 {
+            seen = app.graphql_as(member, status, json!({ "id": sign_up })).await.data()["node"]["status"].clone();
+            if seen == "NO_SHOW" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, "NO_SHOW");
+        // A live check-in is refused, the report the phone kept while offline is accepted.
+        check_in(&app, member, sign_up, Some(north_of_event(20.0)), None, None).await.expect_error("CONFLICT", None);
+        check_in(&app, member, sign_up, Some(north_of_event(20.0)), Some(starts + Duration::minutes(5)), None).await.data();
+        let now = app.graphql_as(member, status, json!({ "id": sign_up })).await;
+        assert_eq!(now.data()["node"]["status"], "CONFIRMED");
+    }
+
     async fn an_attendance_left_open_is_closed_at_the_events_end_and_its_record_flagged_for_review(app: TestApp) {
         let (scene, starts, ends) = past_scene(&app, 240, 60).await;
         let (member, sign_up) = (&scene.member, scene.sign_up.as_str());
