@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use feihong_api::app::{self, AppState};
+use feihong_api::app;
 use feihong_api::config::{Config, Environment};
+use feihong_api::state::AppState;
 use feihong_domain::budget::Budgets;
 use feihong_domain::throttle::Limit;
 use sea_orm::ConnectionTrait as _;
