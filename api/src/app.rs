@@ -16,6 +16,7 @@ use feihong_domain::{ServiceSettings, Services};
 use feihong_migration::{Migrator, MigratorTrait as _};
 use futures::FutureExt as _;
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret as _;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -31,7 +32,7 @@ use crate::state::AppState;
 
 pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
     feihong_domain::db::connect(
-        &config.database_url,
+        config.database_url.expose_secret(),
         config.db_max_connections,
     )
     .await
@@ -56,7 +57,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         .transpose()
         .map_err(|error| anyhow::anyhow!("REDIS_URL: {error}"))?;
     let settings = ServiceSettings {
-        token_secret: config.token_secret.clone(),
+        token_secret: config.token_secret.expose_secret().as_bytes().to_vec(),
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
         login_limits: config.login_limits,

@@ -1,49 +1,45 @@
 //! Configuration, layered: built-in defaults, then environment variables, then command-line flags
-//! (clap reads both). Values are parsed here once; a missing or malformed setting becomes one
-//! error line naming the variable.
+//! (clap reads both). Each value is parsed and checked as clap reads it (the value parsers
+//! below); a malformed one becomes one error line naming the variable ([`setting_error`]).
+//! [`Settings::into_config`] then settles what depends on other settings or on the disk (the
+//! embedded database, the development token secret).
 
+use std::fmt::Display;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use feihong_domain::budget::Budgets;
 use feihong_domain::throttle::{Backoff, Limit, LoginLimits};
+use secrecy::{ExposeSecret as _, SecretString};
 
 /// The settings every subcommand shares, as given on the command line or in the environment.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Database URL: postgres://… for production; default: SQLite in the data folder.
-    #[arg(long, env = "DATABASE_URL", global = true)]
-    pub database_url: Option<String>,
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true, value_parser = database_url)]
+    pub database_url: Option<SecretString>,
     /// Redis URL (redis://…); without it an in-process implementation stands in.
-    #[arg(long, env = "REDIS_URL", global = true)]
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true, value_parser = redis_url)]
     pub redis_url: Option<String>,
     /// Address to listen on.
-    #[arg(
-        long,
-        env = "FEIHONG_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
-    pub bind: String,
+    #[arg(long, env = "FEIHONG_BIND", default_value = "127.0.0.1:8080", global = true, value_parser = bind)]
+    pub bind: SocketAddr,
     /// The city's time zone: periods (day, week, month, year) are cut in it.
-    #[arg(
-        long,
-        env = "FEIHONG_TIMEZONE",
-        default_value = "Asia/Shanghai",
-        global = true
-    )]
-    pub timezone: String,
-    /// `development` or `production`.
+    #[arg(long, env = "FEIHONG_TIMEZONE", default_value = "Asia/Shanghai", global = true, value_parser = timezone)]
+    pub timezone: Tz,
+    /// Development (GraphiQL, introspection, a generated token secret) or production.
     #[arg(
         long = "env",
         env = "FEIHONG_ENV",
         default_value = "development",
-        global = true
+        global = true,
+        value_enum
     )]
-    pub environment: String,
+    pub environment: Environment,
     /// Folder for the embedded database and the development token secret.
     #[arg(
         long,
@@ -52,31 +48,36 @@ pub struct Settings {
         global = true
     )]
     pub data_dir: PathBuf,
-    /// Largest database pool of this node.
-    #[arg(long, env = "FEIHONG_DB_MAX_CONNECTIONS", global = true)]
-    pub db_max_connections: Option<String>,
+    /// Largest database pool of this node (default: 8 on SQLite, 16 on PostgreSQL).
+    #[arg(long, env = "FEIHONG_DB_MAX_CONNECTIONS", global = true, value_parser = count::<u32>(1, 500))]
+    pub db_max_connections: Option<u32>,
     /// Serve introspection (default: on in development, off in production).
-    #[arg(long, env = "FEIHONG_INTROSPECTION", global = true)]
-    pub introspection: Option<String>,
+    #[arg(long, env = "FEIHONG_INTROSPECTION", global = true, value_parser = boolean)]
+    pub introspection: Option<bool>,
     /// Header carrying the client's address when behind a proxy (e.g. X-Forwarded-For).
     #[arg(long, env = "FEIHONG_CLIENT_IP_HEADER", global = true)]
     pub client_ip_header: Option<String>,
     /// Query complexity a signed-in volunteer may spend per minute (see docs/security.md).
-    #[arg(long, env = "FEIHONG_COST_BUDGET", global = true)]
-    pub cost_budget: Option<String>,
+    #[arg(long, env = "FEIHONG_COST_BUDGET", global = true, default_value_t = DEFAULT_COST_BUDGET,
+        value_parser = count::<u64>(100, 100_000_000))]
+    pub cost_budget: u64,
     /// Query complexity anonymous callers from one client address may spend per minute.
-    #[arg(long, env = "FEIHONG_ANONYMOUS_COST_BUDGET", global = true)]
-    pub anonymous_cost_budget: Option<String>,
+    #[arg(long, env = "FEIHONG_ANONYMOUS_COST_BUDGET", global = true,
+        default_value_t = DEFAULT_ANONYMOUS_COST_BUDGET, value_parser = count::<u64>(100, 100_000_000))]
+    pub anonymous_cost_budget: u64,
     /// WebSocket connections one client address may hold open on this node.
-    #[arg(long, env = "FEIHONG_WS_CONNECTIONS_PER_ADDRESS", global = true)]
-    pub ws_connections_per_address: Option<String>,
+    #[arg(long, env = "FEIHONG_WS_CONNECTIONS_PER_ADDRESS", global = true,
+        default_value_t = DEFAULT_WS_CONNECTIONS_PER_ADDRESS, value_parser = count::<usize>(1, 100_000))]
+    pub ws_connections_per_address: usize,
     /// How many proxies of ours append to that header: the client is the value the outermost
     /// of them added, this many from the end (default 1: the last value).
-    #[arg(long, env = "FEIHONG_TRUSTED_PROXY_HOPS", global = true)]
-    pub trusted_proxy_hops: Option<String>,
+    #[arg(long, env = "FEIHONG_TRUSTED_PROXY_HOPS", global = true, default_value_t = 1,
+        value_parser = count::<usize>(1, 10))]
+    pub trusted_proxy_hops: usize,
     /// Accounts one client address may register per hour.
-    #[arg(long, env = "FEIHONG_REGISTRATIONS_PER_ADDRESS", global = true)]
-    pub registrations_per_address: Option<String>,
+    #[arg(long, env = "FEIHONG_REGISTRATIONS_PER_ADDRESS", global = true,
+        default_value_t = DEFAULT_REGISTRATIONS_PER_HOUR, value_parser = count::<u32>(1, 1_000_000))]
+    pub registrations_per_address: u32,
     /// Prefix of every Redis key this deployment writes.
     #[arg(
         long,
@@ -87,24 +88,26 @@ pub struct Settings {
     pub redis_prefix: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
     Development,
     Production,
 }
 
-/// Parsed, validated configuration.
+/// Parsed, validated configuration. `Debug` shows the secrets redacted.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
-    pub database_url: String,
+    /// May carry a password.
+    pub database_url: SecretString,
     pub db_max_connections: u32,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
     pub bind: SocketAddr,
     pub timezone: Tz,
     pub data_dir: PathBuf,
-    pub token_secret: Vec<u8>,
+    /// Signs access tokens.
+    pub token_secret: SecretString,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub introspection: bool,
@@ -123,17 +126,25 @@ pub struct Config {
     pub ws_connections_per_address: usize,
 }
 
+impl Config {
+    /// Whether the database is the embedded SQLite (else PostgreSQL).
+    pub fn database_is_sqlite(&self) -> bool {
+        self.database_url.expose_secret().starts_with("sqlite:")
+    }
+}
+
 /// A setting that stops start-up; `Display` is the one line printed.
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {problem}")]
 pub struct ConfigError {
-    pub name: &'static str,
+    /// The environment variable of the setting.
+    pub name: String,
     pub problem: String,
 }
 
-fn problem(name: &'static str, problem: impl Into<String>) -> ConfigError {
+fn problem(name: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
-        name,
+        name: name.to_owned(),
         problem: problem.into(),
     }
 }
@@ -142,165 +153,159 @@ const SECRET_FILE: &str = "token-secret";
 
 /// A volunteer's query complexity per minute: the app's busiest screen costs about 300, so this
 /// is a screen every second with room to spare, and 50 of the most complex documents allowed.
-const DEFAULT_COST_BUDGET: usize = 100_000;
+const DEFAULT_COST_BUDGET: u64 = 100_000;
 /// Anonymous callers per client address per minute: higher, because carrier NAT and campus
 /// networks put many phones (registering, signing in, browsing public events) behind one address.
-const DEFAULT_ANONYMOUS_COST_BUDGET: usize = 300_000;
+const DEFAULT_ANONYMOUS_COST_BUDGET: u64 = 300_000;
 /// WebSocket connections per client address on one node: an app holds one; NAT shares addresses.
 const DEFAULT_WS_CONNECTIONS_PER_ADDRESS: usize = 200;
+/// Registrations per client address per hour: a street office or a school signing up its
+/// volunteers on one network fits; a script creating accounts by the hundred does not.
+const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 30;
 const SECRET_ENV: &str = "FEIHONG_TOKEN_SECRET";
 
-fn parse_bool(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
-    match raw.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(problem(
-            name,
-            format!("expected true or false, got {other:?}"),
-        )),
+// ---- Value parsers: each checks one setting as clap reads it. A blank URL is left for
+// `into_config` to treat as unset (an empty variable in a compose file).
+
+fn database_url(raw: &str) -> Result<SecretString, String> {
+    let known = ["postgres://", "postgresql://", "sqlite:"];
+    if raw.trim().is_empty() || known.iter().any(|scheme| raw.starts_with(scheme)) {
+        Ok(SecretString::from(raw))
+    } else {
+        Err("must start with postgres://, postgresql:// or sqlite:".to_owned())
     }
 }
 
+fn redis_url(raw: &str) -> Result<String, String> {
+    let known = ["redis://", "rediss://", "unix://"];
+    if raw.trim().is_empty() || known.iter().any(|scheme| raw.starts_with(scheme)) {
+        Ok(raw.to_owned())
+    } else {
+        Err("must start with redis://, rediss:// or unix://".to_owned())
+    }
+}
+
+fn bind(raw: &str) -> Result<SocketAddr, String> {
+    raw.parse()
+        .map_err(|_| format!("not an address:port: {raw:?}"))
+}
+
+fn timezone(raw: &str) -> Result<Tz, String> {
+    raw.parse()
+        .map_err(|_| format!("unknown time zone {raw:?}"))
+}
+
+fn boolean(raw: &str) -> Result<bool, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
+}
+
+/// A whole number from `min` to `max`.
+fn count<T>(min: T, max: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: FromStr + PartialOrd + Display + Copy + Send + Sync + 'static,
+{
+    move |raw| {
+        raw.trim()
+            .parse::<T>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| format!("expected a number from {min} to {max}"))
+    }
+}
+
+/// A value clap refused, as the one line start-up prints: the variable the setting is read
+/// from and what is wrong with it (never the value of a hidden one). `None` for any other
+/// error (help, version, an unknown flag), which clap reports itself.
+pub fn setting_error(error: &clap::Error, command: &clap::Command) -> Option<ConfigError> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind| error.get(kind);
+    let Some(ContextValue::String(arg)) = context(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let setting = command
+        .get_arguments()
+        .find(|setting| setting.get_long() == Some(long))?;
+    let name = setting.get_env()?.to_string_lossy();
+    let what = match error.kind() {
+        ErrorKind::ValueValidation => std::error::Error::source(error)?.to_string(),
+        ErrorKind::InvalidValue => {
+            let Some(ContextValue::Strings(valid)) = context(ContextKind::ValidValue) else {
+                return None;
+            };
+            let given = match context(ContextKind::InvalidValue) {
+                Some(ContextValue::String(given)) => given.as_str(),
+                _ => "",
+            };
+            format!("expected {}, got {given:?}", valid.join(" or "))
+        }
+        _ => return None,
+    };
+    Some(problem(&name, what))
+}
+
 impl Settings {
-    /// Validates every setting; in development, creates the data folder and token secret.
+    /// Settles the configuration; in development, creates the data folder and token secret.
     pub fn into_config(self) -> Result<Config, ConfigError> {
-        let environment = match self.environment.as_str() {
-            "development" => Environment::Development,
-            "production" => Environment::Production,
-            other => {
-                return Err(problem(
-                    "FEIHONG_ENV",
-                    format!("expected development or production, got {other:?}"),
-                ));
-            }
-        };
-        let bind = self.bind.parse::<SocketAddr>().map_err(|_| {
-            problem(
-                "FEIHONG_BIND",
-                format!("not an address:port: {:?}", self.bind),
-            )
-        })?;
-        let timezone = self.timezone.parse::<Tz>().map_err(|_| {
-            problem(
-                "FEIHONG_TIMEZONE",
-                format!("unknown time zone {:?}", self.timezone),
-            )
-        })?;
-        let database_url = match self.database_url.filter(|url| !url.trim().is_empty()) {
-            Some(url) => check_database_url(url)?,
+        let environment = self.environment;
+        let database_url = match self
+            .database_url
+            .filter(|url| !url.expose_secret().trim().is_empty())
+        {
+            Some(url) => url,
             None => {
                 ensure_data_dir(&self.data_dir)?;
-                format!(
-                    "sqlite://{}?mode=rwc",
-                    self.data_dir.join("feihong.db").display()
-                )
+                let path = self.data_dir.join("feihong.db");
+                SecretString::from(format!("sqlite://{}?mode=rwc", path.display()))
             }
         };
-        let default_pool = if database_url.starts_with("sqlite:") {
+        let default_pool = if database_url.expose_secret().starts_with("sqlite:") {
             8
         } else {
             16
-        };
-        let db_max_connections = match self.db_max_connections {
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=500).contains(n))
-                .ok_or_else(|| {
-                    problem(
-                        "FEIHONG_DB_MAX_CONNECTIONS",
-                        "expected a number from 1 to 500",
-                    )
-                })?,
-            None => default_pool,
-        };
-        let redis_url = self.redis_url.filter(|url| !url.trim().is_empty());
-        if let Some(url) = &redis_url
-            && !(url.starts_with("redis://")
-                || url.starts_with("rediss://")
-                || url.starts_with("unix://"))
-        {
-            return Err(problem(
-                "REDIS_URL",
-                "must start with redis://, rediss:// or unix://",
-            ));
-        }
-        let introspection = match self.introspection {
-            Some(raw) => parse_bool("FEIHONG_INTROSPECTION", &raw)?,
-            None => environment == Environment::Development,
-        };
-        let count = |name, raw: Option<String>, min, max, default| match raw {
-            Some(raw) => parse_count(name, &raw, min, max),
-            None => Ok(default),
-        };
-        let cost_budgets = Budgets {
-            per_volunteer: count(
-                "FEIHONG_COST_BUDGET",
-                self.cost_budget,
-                100,
-                100_000_000,
-                DEFAULT_COST_BUDGET,
-            )? as u64,
-            per_address: count(
-                "FEIHONG_ANONYMOUS_COST_BUDGET",
-                self.anonymous_cost_budget,
-                100,
-                100_000_000,
-                DEFAULT_ANONYMOUS_COST_BUDGET,
-            )? as u64,
-        };
-        let ws_connections_per_address = count(
-            "FEIHONG_WS_CONNECTIONS_PER_ADDRESS",
-            self.ws_connections_per_address,
-            1,
-            100_000,
-            DEFAULT_WS_CONNECTIONS_PER_ADDRESS,
-        )?;
-        let trusted_proxy_hops = match self.trusted_proxy_hops {
-            Some(raw) => parse_count("FEIHONG_TRUSTED_PROXY_HOPS", &raw, 1, 10)?,
-            None => 1,
-        };
-        let registrations_per_hour = match self.registrations_per_address {
-            Some(raw) => parse_count("FEIHONG_REGISTRATIONS_PER_ADDRESS", &raw, 1, 1_000_000)?,
-            None => DEFAULT_REGISTRATIONS_PER_HOUR,
         };
         let token_secret = token_secret(environment, &self.data_dir)?;
         Ok(Config {
             environment,
             database_url,
-            db_max_connections,
-            redis_url,
+            db_max_connections: self.db_max_connections.unwrap_or(default_pool),
+            redis_url: self.redis_url.filter(|url| !url.trim().is_empty()),
             redis_prefix: self.redis_prefix,
-            bind,
-            timezone,
+            bind: self.bind,
+            timezone: self.timezone,
             data_dir: self.data_dir,
             token_secret,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
-            introspection,
+            introspection: self
+                .introspection
+                .unwrap_or(environment == Environment::Development),
             graphiql: environment == Environment::Development,
             client_ip_header: self
                 .client_ip_header
                 .filter(|header| !header.trim().is_empty()),
-            trusted_proxy_hops,
+            trusted_proxy_hops: self.trusted_proxy_hops,
             login_limits: default_login_limits(),
             registrations_per_address: Limit {
-                max: u32::try_from(registrations_per_hour).unwrap_or(u32::MAX),
+                max: self.registrations_per_address,
                 window: Duration::from_secs(3600),
             },
             hashing_concurrency: std::thread::available_parallelism()
                 .map(usize::from)
                 .unwrap_or(2),
             maintenance_interval: Duration::from_secs(60),
-            cost_budgets,
-            ws_connections_per_address,
+            cost_budgets: Budgets {
+                per_volunteer: self.cost_budget,
+                per_address: self.anonymous_cost_budget,
+            },
+            ws_connections_per_address: self.ws_connections_per_address,
         })
     }
 }
-
-/// Registrations per client address per hour: a street office or a school signing up its
-/// volunteers on one network fits; a script creating accounts by the hundred does not.
-const DEFAULT_REGISTRATIONS_PER_HOUR: usize = 30;
 
 /// The sign-in policy (`docs/security.md`, "Accounts and sessions", says why).
 pub fn default_login_limits() -> LoginLimits {
@@ -324,33 +329,6 @@ pub fn default_login_limits() -> LoginLimits {
     }
 }
 
-fn parse_count(
-    name: &'static str,
-    raw: &str,
-    min: usize,
-    max: usize,
-) -> Result<usize, ConfigError> {
-    raw.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| problem(name, format!("expected a number from {min} to {max}")))
-}
-
-fn check_database_url(url: String) -> Result<String, ConfigError> {
-    if url.starts_with("postgres://")
-        || url.starts_with("postgresql://")
-        || url.starts_with("sqlite:")
-    {
-        Ok(url)
-    } else {
-        Err(problem(
-            "DATABASE_URL",
-            "must start with postgres://, postgresql:// or sqlite:",
-        ))
-    }
-}
-
 /// Creates the data folder when missing, readable by its owner only (0700): it holds the
 /// database and the token secret. An existing folder is left as the operator made it.
 fn ensure_data_dir(dir: &Path) -> Result<(), ConfigError> {
@@ -368,14 +346,14 @@ fn ensure_data_dir(dir: &Path) -> Result<(), ConfigError> {
 
 /// Production takes the secret from the environment only. Development generates one on first
 /// start and keeps it in the data folder, so sessions survive restarts.
-fn token_secret(environment: Environment, data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
+fn token_secret(environment: Environment, data_dir: &Path) -> Result<SecretString, ConfigError> {
     if let Ok(secret) = std::env::var(SECRET_ENV)
         && !secret.is_empty()
     {
         if secret.len() < 32 {
             return Err(problem(SECRET_ENV, "must be at least 32 characters"));
         }
-        return Ok(secret.into_bytes());
+        return Ok(SecretString::from(secret));
     }
     if environment == Environment::Production {
         return Err(problem(
@@ -387,7 +365,7 @@ fn token_secret(environment: Environment, data_dir: &Path) -> Result<Vec<u8>, Co
     let path = data_dir.join(SECRET_FILE);
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing.trim().len() >= 32 => {
-            return Ok(existing.trim().as_bytes().to_vec());
+            return Ok(SecretString::from(existing.trim()));
         }
         Ok(_) => {
             return Err(problem(
@@ -410,7 +388,7 @@ fn token_secret(environment: Environment, data_dir: &Path) -> Result<Vec<u8>, Co
             format!("cannot write {}: {error}", path.display()),
         )
     })?;
-    Ok(secret.into_bytes())
+    Ok(SecretString::from(secret))
 }
 
 fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -424,7 +402,7 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
+    use clap::{CommandFactory as _, Parser};
 
     use super::*;
 
@@ -438,7 +416,11 @@ mod tests {
         let dir = data_dir.display().to_string();
         let mut argv = vec!["feihong", "--data-dir", &dir];
         argv.extend_from_slice(args);
-        Cli::try_parse_from(argv).unwrap().settings.into_config()
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => cli.settings.into_config(),
+            Err(error) => Err(setting_error(&error, &Cli::command())
+                .unwrap_or_else(|| panic!("not a setting's error: {error}"))),
+        }
     }
 
     #[test]
@@ -472,6 +454,135 @@ mod tests {
             let error = config(dir.path(), &[flag, value]).unwrap_err();
             assert_eq!(error.name, name);
         }
+    }
+
+    #[test]
+    fn the_development_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path(), &[]).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert!(config.database_is_sqlite() && config.db_max_connections == 8);
+        assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.timezone, chrono_tz::Asia::Shanghai);
+        assert!(config.introspection && config.graphiql);
+        assert_eq!(
+            (
+                config.cost_budgets.per_volunteer,
+                config.cost_budgets.per_address
+            ),
+            (100_000, 300_000)
+        );
+        assert_eq!(config.ws_connections_per_address, 200);
+        assert_eq!(config.redis_url, None);
+        assert_eq!(config.client_ip_header, None);
+    }
+
+    #[test]
+    fn settings_are_read_into_their_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(
+            dir.path(),
+            &[
+                "--database-url=postgres://feihong@db/feihong",
+                "--redis-url=redis://cache:6379",
+                "--bind=0.0.0.0:9000",
+                "--timezone=Asia/Urumqi",
+                "--introspection=off",
+                "--cost-budget= 500 ",
+                "--ws-connections-per-address=7",
+            ],
+        )
+        .unwrap();
+        assert!(!config.database_is_sqlite() && config.db_max_connections == 16);
+        assert_eq!(config.redis_url.as_deref(), Some("redis://cache:6379"));
+        assert_eq!(config.bind.port(), 9000);
+        assert_eq!(config.timezone, chrono_tz::Asia::Urumqi);
+        assert!(!config.introspection);
+        assert_eq!(config.cost_budgets.per_volunteer, 500);
+        assert_eq!(config.ws_connections_per_address, 7);
+    }
+
+    #[test]
+    fn blank_urls_and_headers_mean_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(
+            dir.path(),
+            &["--database-url=", "--redis-url= ", "--client-ip-header="],
+        )
+        .unwrap();
+        assert!(config.database_is_sqlite());
+        assert_eq!((config.redis_url, config.client_ip_header), (None, None));
+    }
+
+    #[test]
+    fn a_malformed_setting_is_one_line_naming_its_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        for (arg, line) in [
+            (
+                "--bind=nowhere",
+                "FEIHONG_BIND: not an address:port: \"nowhere\"",
+            ),
+            (
+                "--timezone=Mars/Olympus_Mons",
+                "FEIHONG_TIMEZONE: unknown time zone \"Mars/Olympus_Mons\"",
+            ),
+            (
+                "--env=staging",
+                "FEIHONG_ENV: expected development or production, got \"staging\"",
+            ),
+            (
+                "--database-url=mysql://root:hunter2@db",
+                "DATABASE_URL: must start with postgres://, postgresql:// or sqlite:",
+            ),
+            (
+                "--redis-url=http://cache",
+                "REDIS_URL: must start with redis://, rediss:// or unix://",
+            ),
+            (
+                "--db-max-connections=lots",
+                "FEIHONG_DB_MAX_CONNECTIONS: expected a number from 1 to 500",
+            ),
+            (
+                "--db-max-connections=501",
+                "FEIHONG_DB_MAX_CONNECTIONS: expected a number from 1 to 500",
+            ),
+            (
+                "--introspection=maybe",
+                "FEIHONG_INTROSPECTION: expected true or false, got \"maybe\"",
+            ),
+            (
+                "--cost-budget=99",
+                "FEIHONG_COST_BUDGET: expected a number from 100 to 100000000",
+            ),
+            (
+                "--anonymous-cost-budget=x",
+                "FEIHONG_ANONYMOUS_COST_BUDGET: expected a number from 100 to 100000000",
+            ),
+            (
+                "--ws-connections-per-address=0",
+                "FEIHONG_WS_CONNECTIONS_PER_ADDRESS: expected a number from 1 to 100000",
+            ),
+        ] {
+            let error = config(dir.path(), &[arg]).unwrap_err();
+            assert_eq!(error.to_string(), line, "{arg}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "postgres://feihong:hunter2-db-password@db/feihong";
+        let config = config(dir.path(), &["--database-url", url]).unwrap();
+        let secret = config.token_secret.expose_secret().to_owned();
+        assert!(secret.len() >= 32);
+        assert_eq!(config.database_url.expose_secret(), url);
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("token_secret") && shown.contains("REDACTED"),
+            "{shown}"
+        );
+        assert!(!shown.contains(&secret), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[cfg(unix)]
