@@ -1,13 +1,14 @@
 //! Configuration, layered: built-in defaults, then environment variables, then command-line flags
-//! (clap reads both). Each value is parsed and checked as clap reads it (the value parsers
-//! below); a malformed one becomes one error line naming the variable ([`setting_error`]).
+//! (clap reads both). Each value is parsed and checked as clap reads it (the value parsers in
+//! `values`); a malformed one becomes one error line naming the variable ([`setting_error`]).
 //! [`Settings::into_config`] then settles what depends on other settings or on the disk (the
 //! embedded database, the development token secret).
 
-use std::fmt::Display;
+mod secret;
+mod values;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono_tz::Tz;
@@ -15,6 +16,9 @@ use clap::{Args, ValueEnum};
 use feihong_domain::budget::Budgets;
 use feihong_domain::throttle::{Backoff, Limit, LoginLimits};
 use secrecy::{ExposeSecret as _, SecretString};
+use values::{bind, boolean, count, database_url, redis_url, timezone};
+
+pub use values::setting_error;
 
 /// The settings every subcommand shares, as given on the command line or in the environment.
 #[derive(Debug, Clone, Args)]
@@ -149,8 +153,6 @@ fn problem(name: &str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
-const SECRET_FILE: &str = "token-secret";
-
 /// A volunteer's query complexity per minute: the app's busiest screen costs about 300, so this
 /// is a screen every second with room to spare, and 50 of the most complex documents allowed.
 const DEFAULT_COST_BUDGET: u64 = 100_000;
@@ -162,91 +164,6 @@ const DEFAULT_WS_CONNECTIONS_PER_ADDRESS: usize = 200;
 /// Registrations per client address per hour: a street office or a school signing up its
 /// volunteers on one network fits; a script creating accounts by the hundred does not.
 const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 30;
-const SECRET_ENV: &str = "FEIHONG_TOKEN_SECRET";
-
-// ---- Value parsers: each checks one setting as clap reads it. A blank URL is left for
-// `into_config` to treat as unset (an empty variable in a compose file).
-
-fn database_url(raw: &str) -> Result<SecretString, String> {
-    let known = ["postgres://", "postgresql://", "sqlite:"];
-    if raw.trim().is_empty() || known.iter().any(|scheme| raw.starts_with(scheme)) {
-        Ok(SecretString::from(raw))
-    } else {
-        Err("must start with postgres://, postgresql:// or sqlite:".to_owned())
-    }
-}
-
-fn redis_url(raw: &str) -> Result<String, String> {
-    let known = ["redis://", "rediss://", "unix://"];
-    if raw.trim().is_empty() || known.iter().any(|scheme| raw.starts_with(scheme)) {
-        Ok(raw.to_owned())
-    } else {
-        Err("must start with redis://, rediss:// or unix://".to_owned())
-    }
-}
-
-fn bind(raw: &str) -> Result<SocketAddr, String> {
-    raw.parse()
-        .map_err(|_| format!("not an address:port: {raw:?}"))
-}
-
-fn timezone(raw: &str) -> Result<Tz, String> {
-    raw.parse()
-        .map_err(|_| format!("unknown time zone {raw:?}"))
-}
-
-fn boolean(raw: &str) -> Result<bool, String> {
-    match raw.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(format!("expected true or false, got {other:?}")),
-    }
-}
-
-/// A whole number from `min` to `max`.
-fn count<T>(min: T, max: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
-where
-    T: FromStr + PartialOrd + Display + Copy + Send + Sync + 'static,
-{
-    move |raw| {
-        raw.trim()
-            .parse::<T>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| format!("expected a number from {min} to {max}"))
-    }
-}
-
-/// A value clap refused, as the one line start-up prints: the variable the setting is read
-/// from and what is wrong with it (never the value of a hidden one). `None` for any other
-/// error (help, version, an unknown flag), which clap reports itself.
-pub fn setting_error(error: &clap::Error, command: &clap::Command) -> Option<ConfigError> {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let context = |kind| error.get(kind);
-    let Some(ContextValue::String(arg)) = context(ContextKind::InvalidArg) else {
-        return None;
-    };
-    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
-    let setting = command
-        .get_arguments()
-        .find(|setting| setting.get_long() == Some(long))?;
-    let name = setting.get_env()?.to_string_lossy();
-    let what = match error.kind() {
-        ErrorKind::ValueValidation => std::error::Error::source(error)?.to_string(),
-        ErrorKind::InvalidValue => {
-            let Some(ContextValue::Strings(valid)) = context(ContextKind::ValidValue) else {
-                return None;
-            };
-            let given = match context(ContextKind::InvalidValue) {
-                Some(ContextValue::String(given)) => given.as_str(),
-                _ => "",
-            };
-            format!("expected {}, got {given:?}", valid.join(" or "))
-        }
-        _ => return None,
-    };
-    Some(problem(&name, what))
-}
 
 impl Settings {
     /// Settles the configuration; in development, creates the data folder and token secret.
@@ -258,7 +175,7 @@ impl Settings {
         {
             Some(url) => url,
             None => {
-                ensure_data_dir(&self.data_dir)?;
+                secret::ensure_data_dir(&self.data_dir)?;
                 let path = self.data_dir.join("feihong.db");
                 SecretString::from(format!("sqlite://{}?mode=rwc", path.display()))
             }
@@ -268,7 +185,7 @@ impl Settings {
         } else {
             16
         };
-        let token_secret = token_secret(environment, &self.data_dir)?;
+        let token_secret = secret::token_secret(environment, &self.data_dir)?;
         Ok(Config {
             environment,
             database_url,
@@ -329,79 +246,10 @@ pub fn default_login_limits() -> LoginLimits {
     }
 }
 
-/// Creates the data folder when missing, readable by its owner only (0700): it holds the
-/// database and the token secret. An existing folder is left as the operator made it.
-fn ensure_data_dir(dir: &Path) -> Result<(), ConfigError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|error| {
-        problem(
-            "FEIHONG_DATA_DIR",
-            format!("cannot create {}: {error}", dir.display()),
-        )
-    })
-}
-
-/// Production takes the secret from the environment only. Development generates one on first
-/// start and keeps it in the data folder, so sessions survive restarts.
-fn token_secret(environment: Environment, data_dir: &Path) -> Result<SecretString, ConfigError> {
-    if let Ok(secret) = std::env::var(SECRET_ENV)
-        && !secret.is_empty()
-    {
-        if secret.len() < 32 {
-            return Err(problem(SECRET_ENV, "must be at least 32 characters"));
-        }
-        return Ok(SecretString::from(secret));
-    }
-    if environment == Environment::Production {
-        return Err(problem(
-            SECRET_ENV,
-            "is required when FEIHONG_ENV=production",
-        ));
-    }
-    ensure_data_dir(data_dir)?;
-    let path = data_dir.join(SECRET_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(existing) if existing.trim().len() >= 32 => {
-            return Ok(SecretString::from(existing.trim()));
-        }
-        Ok(_) => {
-            return Err(problem(
-                SECRET_ENV,
-                format!("{} is too short; delete it", path.display()),
-            ));
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            return Err(problem(
-                SECRET_ENV,
-                format!("cannot read {}: {error}", path.display()),
-            ));
-        }
-    }
-    let secret = feihong_domain::tokens::random_token();
-    write_private_file(&path, &secret).map_err(|error| {
-        problem(
-            SECRET_ENV,
-            format!("cannot write {}: {error}", path.display()),
-        )
-    })?;
-    Ok(SecretString::from(secret))
-}
-
-fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use clap::{CommandFactory as _, Parser};
 
     use super::*;
@@ -515,60 +363,6 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_setting_is_one_line_naming_its_variable() {
-        let dir = tempfile::tempdir().unwrap();
-        for (arg, line) in [
-            (
-                "--bind=nowhere",
-                "FEIHONG_BIND: not an address:port: \"nowhere\"",
-            ),
-            (
-                "--timezone=Mars/Olympus_Mons",
-                "FEIHONG_TIMEZONE: unknown time zone \"Mars/Olympus_Mons\"",
-            ),
-            (
-                "--env=staging",
-                "FEIHONG_ENV: expected development or production, got \"staging\"",
-            ),
-            (
-                "--database-url=mysql://root:hunter2@db",
-                "DATABASE_URL: must start with postgres://, postgresql:// or sqlite:",
-            ),
-            (
-                "--redis-url=http://cache",
-                "REDIS_URL: must start with redis://, rediss:// or unix://",
-            ),
-            (
-                "--db-max-connections=lots",
-                "FEIHONG_DB_MAX_CONNECTIONS: expected a number from 1 to 500",
-            ),
-            (
-                "--db-max-connections=501",
-                "FEIHONG_DB_MAX_CONNECTIONS: expected a number from 1 to 500",
-            ),
-            (
-                "--introspection=maybe",
-                "FEIHONG_INTROSPECTION: expected true or false, got \"maybe\"",
-            ),
-            (
-                "--cost-budget=99",
-                "FEIHONG_COST_BUDGET: expected a number from 100 to 100000000",
-            ),
-            (
-                "--anonymous-cost-budget=x",
-                "FEIHONG_ANONYMOUS_COST_BUDGET: expected a number from 100 to 100000000",
-            ),
-            (
-                "--ws-connections-per-address=0",
-                "FEIHONG_WS_CONNECTIONS_PER_ADDRESS: expected a number from 1 to 100000",
-            ),
-        ] {
-            let error = config(dir.path(), &[arg]).unwrap_err();
-            assert_eq!(error.to_string(), line, "{arg}");
-        }
-    }
-
-    #[test]
     fn debug_output_hides_the_secrets() {
         let dir = tempfile::tempdir().unwrap();
         let url = "postgres://feihong:hunter2-db-password@db/feihong";
@@ -583,18 +377,5 @@ mod tests {
         );
         assert!(!shown.contains(&secret), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_data_folder_the_server_creates_is_private() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let parent = tempfile::tempdir().unwrap();
-        let dir = parent.path().join("data");
-        config(&dir, &[]).unwrap();
-        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
-        let secret = std::fs::metadata(dir.join(SECRET_FILE)).unwrap();
-        assert_eq!(secret.permissions().mode() & 0o777, 0o600);
     }
 }
