@@ -16,6 +16,7 @@ use feihong_domain::{ServiceSettings, Services};
 use feihong_migration::{Migrator, MigratorTrait as _};
 use futures::FutureExt as _;
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret as _;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -24,33 +25,21 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::graphql::limits::SubscriptionsOnly;
-use crate::graphql::{FeihongSchema, schema_builder};
+use crate::graphql::schema_builder;
 use crate::http;
-
-/// Request bodies larger than this are refused before they are read.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub services: Arc<Services>,
-    pub schema: FeihongSchema,
-    /// The same schema for `/graphql/ws`, where only subscriptions run.
-    pub subscription_schema: FeihongSchema,
-    /// WebSocket connections open per client address.
-    pub ws_connections: Arc<http::subscriptions::ConnectionSlots>,
-    /// Cancelled when the server shuts down, closing WebSocket connections (graceful shutdown
-    /// would otherwise wait on them for ever).
-    pub closing: CancellationToken,
-}
+use crate::http::connections::ConnectionSlots;
+use crate::state::AppState;
 
 pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    feihong_domain::db::connect(&config.database_url, config.db_max_connections)
-        .await
-        .map_err(|error| match error {
-            feihong_domain::Error::Internal(cause) => anyhow::anyhow!("DATABASE_URL: {cause}"),
-            other => anyhow::anyhow!("DATABASE_URL: {other}"),
-        })
+    feihong_domain::db::connect(
+        config.database_url.expose_secret(),
+        config.db_max_connections,
+    )
+    .await
+    .map_err(|error| match error {
+        feihong_domain::Error::Internal(cause) => anyhow::anyhow!("DATABASE_URL: {cause}"),
+        other => anyhow::anyhow!("DATABASE_URL: {other}"),
+    })
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
@@ -68,7 +57,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         .transpose()
         .map_err(|error| anyhow::anyhow!("REDIS_URL: {error}"))?;
     let settings = ServiceSettings {
-        token_secret: config.token_secret.clone(),
+        token_secret: config.token_secret.expose_secret().as_bytes().to_vec(),
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
         login_limits: config.login_limits,
@@ -84,7 +73,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
+    let request_id = HeaderName::from_static(http::request_id::HEADER);
     Router::new()
         .route(
             "/graphql",
@@ -101,51 +90,25 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/dashboard.css", get(http::admin::stylesheet))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(http::MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(http::MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn(http::panics::catch_panics))
+        .layer(axum::middleware::from_fn(http::request_id::scope))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or("-");
+                let id = http::request_id::from_headers(request.headers());
                 tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         // Outermost, so SetRequestIdLayer (which keeps an incoming id) never sees a bad one.
-        .layer(axum::middleware::map_request(drop_unusable_request_id))
+        .layer(axum::middleware::map_request(http::request_id::drop_unusable))
         .with_state(state)
-}
-
-/// Whether a client-sent `x-request-id` may be used as ours: 1–64 characters of
-/// `[A-Za-z0-9-]` (it reaches logs and error messages, so nothing else is trusted).
-fn is_usable_request_id(value: &[u8]) -> bool {
-    (1..=64).contains(&value.len())
-        && value
-            .iter()
-            .all(|byte| byte.is_ascii_alphanumeric() || *byte == b'-')
-}
-
-/// Removes a client's `x-request-id` unless it is one usable value, so a fresh one is made.
-async fn drop_unusable_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
-    let headers = request.headers_mut();
-    let mut values = headers.get_all("x-request-id").iter();
-    let usable = match (values.next(), values.next()) {
-        (Some(value), None) => is_usable_request_id(value.as_bytes()),
-        _ => false,
-    };
-    if !usable {
-        headers.remove("x-request-id");
-    }
-    request
 }
 
 /// Everything a server needs, ready to serve.
@@ -155,9 +118,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let subscription_schema = schema_builder(config.introspection)
         .extension(SubscriptionsOnly)
         .finish();
-    let ws_connections = Arc::new(http::subscriptions::ConnectionSlots::new(
-        config.ws_connections_per_address,
-    ));
+    let ws_connections = Arc::new(ConnectionSlots::new(config.ws_connections_per_address));
     Ok(AppState {
         config: Arc::new(config),
         services,

@@ -3,10 +3,10 @@
 use std::io::BufRead as _;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 use crate::app;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings, setting_error};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,6 +19,16 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub settings: Settings,
+}
+
+impl Cli {
+    /// The command line and environment, parsed. A malformed setting is `Err`: one line naming
+    /// its variable. Help, version and usage mistakes are clap's to print, and it exits.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::try_parse().map_err(|error| {
+            setting_error(&error, &Self::command()).unwrap_or_else(|| error.exit())
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,7 +136,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(
         address = %config.bind,
         environment = ?config.environment,
-        database = if config.database_url.starts_with("sqlite:") { "sqlite" } else { "postgres" },
+        database = if config.database_is_sqlite() { "sqlite" } else { "postgres" },
         redis = config.redis_url.is_some(),
         "serving Feihong; GraphQL at /graphql"
     );

@@ -3,5 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod state;

@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use feihong_api::cli::{Cli, run};
 use tracing_subscriber::EnvFilter;
 
@@ -20,7 +19,13 @@ fn init_tracing() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_env() {
+        Ok(cli) => cli,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     init_tracing();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,11 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use feihong_api::app::{self, AppState};
+use feihong_api::app;
 use feihong_api::config::{Config, Environment};
+use feihong_api::state::AppState;
 use feihong_domain::budget::Budgets;
 use feihong_domain::throttle::Limit;
 use sea_orm::ConnectionTrait as _;
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use crate::client::{self, Response, Session};
@@ -118,7 +120,7 @@ fn base_config(
 ) -> Config {
     Config {
         environment: Environment::Development,
-        database_url,
+        database_url: database_url.into(),
         // Tests share one PostgreSQL with 100 connections: keep each server's pool small.
         db_max_connections: if backend == Backend::Postgres { 4 } else { 8 },
         redis_url,
@@ -126,7 +128,9 @@ fn base_config(
         bind: "127.0.0.1:0".parse().expect("loopback"),
         timezone: chrono_tz::Asia::Shanghai,
         data_dir,
-        token_secret: TOKEN_SECRET.to_vec(),
+        token_secret: std::str::from_utf8(TOKEN_SECRET)
+            .expect("the test secret is text")
+            .into(),
         access_token_ttl: Duration::from_secs(15 * 60),
         refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
         introspection: true,
@@ -281,7 +285,7 @@ impl TestApp {
 
     /// A direct connection to the test's database, for checking results against raw rows.
     pub async fn database(&self) -> sea_orm::DatabaseConnection {
-        sea_orm::Database::connect(&self.config.database_url)
+        sea_orm::Database::connect(self.config.database_url.expose_secret())
             .await
             .expect("connect to the test database")
     }

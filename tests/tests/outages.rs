@@ -11,6 +11,7 @@ use chrono::Utc;
 use feihong_domain::idempotency;
 use feihong_tests::{Backend, DbProxy, Session, TeamFixture, TestApp};
 use sea_orm::{ConnectionTrait as _, Statement};
+use secrecy::ExposeSecret as _;
 use serde_json::json;
 
 const RECORD: &str =
@@ -49,10 +50,10 @@ async fn spawn_behind_proxy(test: &str) -> Option<(TestApp, DbProxy, String)> {
     let proxy = DbProxy::start(upstream).await;
     let port = proxy.port();
     let app = TestApp::spawn_configured(Backend::Postgres, test, |config| {
-        config.database_url = with_port(&config.database_url, port);
+        config.database_url = with_port(config.database_url.expose_secret(), port).into();
     })
     .await?;
-    let direct = with_port(&app.config.database_url, upstream.port());
+    let direct = with_port(app.config.database_url.expose_secret(), upstream.port());
     Some((app, proxy, direct))
 }
 
@@ -288,7 +289,7 @@ async fn a_key_whose_work_failed_in_an_outage_is_free_again_once_the_database_is
     };
     let member = app.volunteer().await;
     let volunteer = volunteer_number(&member);
-    let db = sea_orm::Database::connect(&app.config.database_url)
+    let db = sea_orm::Database::connect(app.config.database_url.expose_secret())
         .await
         .expect("connect through the proxy");
     let failed: Result<i32, _> = idempotency::run(

@@ -84,6 +84,15 @@ on_every_backend! {
         assert!(lines.iter().any(|l| l.starts_with("顺德区,2,") && l.ends_with(",180")), "{text}");
         let refused = app.http().get(&url).bearer_auth(&nanhai.access_token).send().await.unwrap();
         assert_eq!(refused.status().as_u16(), 403);
-        assert_eq!(app.http().get(&url).send().await.unwrap().status().as_u16(), 401);
+        // A refusal is JSON naming the code and the request, as every plain HTTP route answers.
+        let request_id = refused.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!((&body["code"], &body["requestId"]), (&json!("FORBIDDEN"), &json!(request_id)), "{body}");
+        let anonymous = app.http().get(&url).send().await.unwrap();
+        assert_eq!(anonymous.status().as_u16(), 401);
+        assert_eq!(anonymous.json::<Value>().await.unwrap()["code"], "UNAUTHENTICATED");
+        let bad_group = app.http().get(format!("{url},YEAR")).bearer_auth(&city.access_token).send().await.unwrap();
+        assert_eq!(bad_group.status().as_u16(), 400);
+        assert_eq!(bad_group.json::<Value>().await.unwrap()["code"], "BAD_USER_INPUT");
     }
 }

@@ -3,6 +3,7 @@
 
 use feihong_tests::{Backend, TestApp, on_every_backend};
 use sea_orm::ConnectionTrait as _;
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 async fn post_raw(
@@ -103,7 +104,7 @@ on_every_backend! {
 
         // Break the database under the server: the client learns only that it failed, and the id
         // under which it was logged.
-        let db = sea_orm::Database::connect(&app.config.database_url).await.unwrap();
+        let db = sea_orm::Database::connect(app.config.database_url.expose_secret()).await.unwrap();
         db.execute_unprepared("DROP TABLE refresh_tokens").await.unwrap();
         db.close().await.ok();
         let failed = app.graphql("mutation { refreshSession(refreshToken: \"abc\") { accessToken } }", json!({})).await;

@@ -66,6 +66,7 @@ pub fn schema_builder(
     .limit_complexity(limits::MAX_COMPLEXITY)
     .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
     .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
+    .extension(async_graphql::extensions::Tracing)
     .extension(limits::DocumentLimits)
     .extension(limits::cost::CostBudget)
     .disable_suggestions();

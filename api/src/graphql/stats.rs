@@ -66,23 +66,6 @@ pub struct ParticipationStats {
     pub rows: Vec<ParticipationRow>,
 }
 
-/// Reads the statistics; shared by the GraphQL field and the CSV export.
-pub async fn participation(
-    services: &feihong_domain::Services,
-    actor: &feihong_domain::actor::Actor,
-    area_id: &ID,
-    from: Date,
-    to: Date,
-    group_by: &[StatsDimension],
-) -> GqlResult<stats::ParticipationStats> {
-    let area = AreaId(ids::decode_as(area_id, NodeType::Area, "areaId")?);
-    let dims: Vec<Dimension> = group_by.iter().map(|d| (*d).into()).collect();
-    Ok(services
-        .stats
-        .participation(actor, area, from.0, to.0, &dims)
-        .await?)
-}
-
 #[derive(Default)]
 pub struct StatsQuery;
 
@@ -100,7 +83,13 @@ impl StatsQuery {
         #[graphql(default)] group_by: Vec<StatsDimension>,
     ) -> GqlResult<ParticipationStats> {
         let actor = ctx.request().actor().await?;
-        let stats = participation(ctx.services(), actor, &area_id, from, to, &group_by).await?;
+        let area = AreaId(ids::decode_as(&area_id, NodeType::Area, "areaId")?);
+        let group_by: Vec<Dimension> = group_by.into_iter().map(Into::into).collect();
+        let stats = ctx
+            .services()
+            .stats
+            .participation(actor, area, from.0, to.0, &group_by)
+            .await?;
         Ok(ParticipationStats {
             totals: ParticipationRow::new(Vec::new(), stats.totals),
             rows: stats

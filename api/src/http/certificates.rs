@@ -1,34 +1,21 @@
 //! `GET /certificates/{code}`: a certificate as a printable page, in Chinese and English.
 //!
 //! The page is self-contained (inline CSS, no scripts, no external assets) so it prints and
-//! archives as is, and its Content-Security-Policy forbids loading anything else. Every value
-//! from the database is HTML-escaped: names are user input.
-
-use std::fmt::Write as _;
+//! archives as is, and its Content-Security-Policy forbids loading anything else. It is a maud
+//! template, compiled in: every value is HTML-escaped unless wrapped in `PreEscaped`, which only
+//! the constant style sheet is. Names are user input.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
+use feihong_domain::Error as DomainError;
 use feihong_domain::certificates::{Certificate, normalize_code};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::app::AppState;
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::error::Classified;
+use crate::state::AppState;
 
 /// `12 小时 30 分钟 · 12 h 30 min`.
 fn hours(minutes: i64) -> String {
@@ -58,14 +45,100 @@ dd{margin:0}
 @media print{body{background:#fff}main{margin:0;max-width:none;border-width:3px}}
 ";
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n<style>{STYLE}</style>\n\
-         </head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
-    );
-    let mut response = (status, Html(html)).into_response();
+/// The document around every page's content.
+fn layout(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main { (content) } }
+        }
+    }
+}
+
+/// A label in Chinese with its English beside it.
+fn bilingual(zh: &str, en: &str) -> Markup {
+    html! { (zh) " " span.en { (en) } }
+}
+
+fn certificate_html(certificate: &Certificate, timezone: Tz) -> Markup {
+    let date = |day: Option<NaiveDate>| {
+        day.map_or_else(|| "—".to_owned(), |d| d.format("%Y-%m-%d").to_string())
+    };
+    let issued = certificate.issued_at.with_timezone(&timezone);
+    let content = html! {
+        h1 { "志愿服务时长证明" span.en { "Certificate of Volunteer Service" } }
+        p.statement {
+            "兹证明 " span.holder { (certificate.holder_name) } " 参加志愿服务，经审核认定的服务时长为" br;
+            span.en { "This certifies that the approved volunteer service of the holder named above amounts to" } br;
+            span.total { (hours(certificate.total_minutes)) } br;
+            span.en { "(" (certificate.total_minutes) " 分钟 minutes)" }
+        }
+        @if !certificate.by_team.is_empty() {
+            table {
+                thead { tr {
+                    th { (bilingual("服务队伍", "Team")) }
+                    th { (bilingual("服务时长", "Hours")) }
+                    th { (bilingual("分钟", "Minutes")) }
+                } }
+                tbody {
+                    @for line in &certificate.by_team {
+                        tr { td { (line.team_name) } td.num { (hours(line.minutes)) } td.num { (line.minutes) } }
+                    }
+                }
+            }
+        }
+        dl {
+            dt { (bilingual("服务期间", "Service period")) }
+            dd { (date(certificate.first_service_date)) " — " (date(certificate.last_service_date)) }
+            dt { (bilingual("发证机构", "Issued by")) }
+            dd { (certificate.issuing_organisation) }
+            dt { (bilingual("发证时间", "Issued at")) }
+            dd { (issued.format("%Y-%m-%d %H:%M (UTC%:z)")) }
+            dt { (bilingual("证书编号", "Certificate No.")) }
+            dd.code { (certificate.code) }
+        }
+        p.note {
+            "本证明记载发证时经审核认定的服务时长，可凭证书编号查验真伪。" br;
+            span.en { "This certificate states the approved hours at the time of issue; its number can be checked for authenticity." }
+        }
+    };
+    layout(
+        &format!("志愿服务时长证明 Certificate {}", certificate.code),
+        content,
+    )
+}
+
+/// `code` is echoed only when well-formed: nothing else typed in is reflected.
+fn not_found_page(code: Option<&str>) -> Markup {
+    let content = html! {
+        h1 { "未找到证书" span.en { "Certificate not found" } }
+        @if let Some(code) = code { p.code { (code) } }
+        p.statement {
+            "没有此编号的证书，请核对编号。" br;
+            span.en { "No certificate has this number; please check it." }
+        }
+    };
+    layout("未找到证书 Certificate not found", content)
+}
+
+fn unavailable_page() -> Markup {
+    let content = html! {
+        h1 { "暂时无法显示证书" span.en { "The certificate cannot be shown right now" } }
+        p.statement { "请稍后再试。" span.en { "Please try again shortly." } }
+    };
+    layout("暂时无法显示 Temporarily unavailable", content)
+}
+
+/// The page with the headers every certificate answer carries.
+fn page(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, Html(markup.into_string())).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -85,116 +158,118 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     response
 }
 
-fn certificate_body(certificate: &Certificate, timezone: Tz) -> String {
-    let date = |day: Option<chrono::NaiveDate>| {
-        day.map_or_else(|| "—".to_owned(), |d| d.format("%Y-%m-%d").to_string())
-    };
-    let issued = certificate.issued_at.with_timezone(&timezone);
-    let mut body = String::new();
-    // Writing to a String cannot fail; the results are ignored rather than unwrapped.
-    let _ = write!(
-        body,
-        "<h1>志愿服务时长证明<span class=\"en\">Certificate of Volunteer Service</span></h1>\n\
-         <p class=\"statement\">兹证明 <span class=\"holder\">{holder}</span> 参加志愿服务，\
-         经审核认定的服务时长为<br><span class=\"en\">This certifies that the approved volunteer \
-         service of the holder named above amounts to</span><br>\
-         <span class=\"total\">{total}</span><br><span class=\"en\">({minutes} 分钟 minutes)</span></p>\n",
-        holder = escape(&certificate.holder_name),
-        total = escape(&hours(certificate.total_minutes)),
-        minutes = certificate.total_minutes,
-    );
-    if !certificate.by_team.is_empty() {
-        body.push_str(
-            "<table>\n<thead><tr><th>服务队伍 <span class=\"en\">Team</span></th>\
-             <th>服务时长 <span class=\"en\">Hours</span></th>\
-             <th>分钟 <span class=\"en\">Minutes</span></th></tr></thead>\n<tbody>\n",
-        );
-        for line in &certificate.by_team {
-            let _ = writeln!(
-                body,
-                "<tr><td>{team}</td><td class=\"num\">{hours}</td><td class=\"num\">{minutes}</td></tr>",
-                team = escape(&line.team_name),
-                hours = escape(&hours(line.minutes)),
-                minutes = line.minutes,
-            );
-        }
-        body.push_str("</tbody>\n</table>\n");
+/// A failure as a page a person can read, with the status and `Retry-After` of the one error
+/// table (503 with `Retry-After` while the database is away), never the cause.
+fn failure_page(error: DomainError) -> Response {
+    let classified = Classified::from(error);
+    let mut response = page(classified.status, unavailable_page());
+    if let Some(seconds) = classified.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
-    let _ = write!(
-        body,
-        "<dl>\n\
-         <dt>服务期间 <span class=\"en\">Service period</span></dt><dd>{first} — {last}</dd>\n\
-         <dt>发证机构 <span class=\"en\">Issued by</span></dt><dd>{organisation}</dd>\n\
-         <dt>发证时间 <span class=\"en\">Issued at</span></dt><dd>{issued}</dd>\n\
-         <dt>证书编号 <span class=\"en\">Certificate No.</span></dt><dd class=\"code\">{code}</dd>\n\
-         </dl>\n\
-         <p class=\"note\">本证明记载发证时经审核认定的服务时长，可凭证书编号查验真伪。<br>\
-         <span class=\"en\">This certificate states the approved hours at the time of issue; \
-         its number can be checked for authenticity.</span></p>\n",
-        first = date(certificate.first_service_date),
-        last = date(certificate.last_service_date),
-        organisation = escape(certificate.issuing_organisation),
-        issued = escape(&issued.format("%Y-%m-%d %H:%M (UTC%:z)").to_string()),
-        code = escape(&certificate.code),
-    );
-    body
+    response
 }
 
 pub async fn certificate_page(State(state): State<AppState>, Path(code): Path<String>) -> Response {
     match state.services.certificates.find(&code).await {
         Ok(Some(certificate)) => page(
             StatusCode::OK,
-            &format!("志愿服务时长证明 Certificate {}", escape(&certificate.code)),
-            &certificate_body(&certificate, state.services.timezone),
+            certificate_html(&certificate, state.services.timezone),
         ),
-        Ok(None) => {
-            // Echo the code only when it is well-formed: nothing else typed in is reflected.
-            let shown = normalize_code(&code)
-                .map(|code| format!("<p class=\"code\">{}</p>\n", escape(&code)))
-                .unwrap_or_default();
-            page(
-                StatusCode::NOT_FOUND,
-                "未找到证书 Certificate not found",
-                &format!(
-                    "<h1>未找到证书<span class=\"en\">Certificate not found</span></h1>\n{shown}\
-                     <p class=\"statement\">没有此编号的证书，请核对编号。<br>\
-                     <span class=\"en\">No certificate has this number; please check it.</span></p>\n"
-                ),
-            )
-        }
-        Err(error) => {
-            let outage = matches!(error, feihong_domain::Error::Unavailable(_));
-            tracing::error!(%error, "certificate page failed");
-            let status = if outage {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            let mut response = page(
-                status,
-                "暂时无法显示 Temporarily unavailable",
-                "<h1>暂时无法显示证书<span class=\"en\">The certificate cannot be shown right now</span></h1>\n\
-                 <p class=\"statement\">请稍后再试。<span class=\"en\">Please try again shortly.</span></p>\n",
-            );
-            if outage {
-                let (name, value) = crate::http::retry::retry_after();
-                response.headers_mut().insert(name, value);
-            }
-            response
-        }
+        Ok(None) => page(
+            StatusCode::NOT_FOUND,
+            not_found_page(normalize_code(&code).as_deref()),
+        ),
+        Err(error) => failure_page(error),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::{TimeZone as _, Utc};
+    use feihong_domain::certificates::CertificateLine;
+    use feihong_domain::ids::{TeamId, VolunteerId};
+
     use super::*;
+
+    fn certificate(holder: &str, team: &str) -> Certificate {
+        Certificate {
+            code: "FH-0000000000000000A".to_owned(),
+            volunteer_id: VolunteerId(1),
+            holder_name: holder.to_owned(),
+            total_minutes: 750,
+            by_team: vec![CertificateLine {
+                team_id: TeamId(2),
+                team_name: team.to_owned(),
+                minutes: 750,
+            }],
+            first_service_date: NaiveDate::from_ymd_opt(2026, 5, 1),
+            last_service_date: None,
+            issued_at: Utc.with_ymd_and_hms(2026, 5, 2, 4, 30, 0).unwrap(),
+            issuing_organisation: "Foshan Volunteer Federation",
+        }
+    }
+
+    fn render(certificate: &Certificate) -> String {
+        certificate_html(certificate, chrono_tz::Asia::Shanghai).into_string()
+    }
+
+    #[test]
+    fn the_page_states_the_holder_hours_teams_and_dates() {
+        let html = render(&certificate("黄小明", "祖庙巡逻队"));
+        assert!(
+            html.starts_with("<!DOCTYPE html><html lang=\"zh-CN\">"),
+            "{html}"
+        );
+        for expected in [
+            "<title>志愿服务时长证明 Certificate FH-0000000000000000A</title>",
+            "兹证明 <span class=\"holder\">黄小明</span> 参加志愿服务",
+            "<span class=\"total\">12 小时 30 分钟 · 12 h 30 min</span>",
+            "(750 分钟 minutes)",
+            "<tr><td>祖庙巡逻队</td><td class=\"num\">12 小时 30 分钟 · 12 h 30 min</td><td class=\"num\">750</td></tr>",
+            "<th>服务队伍 <span class=\"en\">Team</span></th>",
+            "<dd>2026-05-01 — —</dd>",
+            "<dd>Foshan Volunteer Federation</dd>",
+            "<dd>2026-05-02 12:30 (UTC+08:00)</dd>",
+            "<dd class=\"code\">FH-0000000000000000A</dd>",
+        ] {
+            assert!(html.contains(expected), "lacks {expected}: {html}");
+        }
+    }
 
     #[test]
     fn markup_in_names_is_inert() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        let html = render(&certificate(
+            "<script>alert('x')</script> & \"q\"",
+            "<img src=x onerror=alert(1)>",
+        ));
+        assert!(
+            !html.contains("<script") && !html.contains("<img"),
+            "{html}"
         );
+        assert!(
+            html.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; &quot;q&quot;"),
+            "{html}"
+        );
+        let without_teams = Certificate {
+            by_team: Vec::new(),
+            ..certificate("x", "y")
+        };
+        assert!(!render(&without_teams).contains("<table>"));
         assert_eq!(hours(750), "12 小时 30 分钟 · 12 h 30 min");
+    }
+
+    #[test]
+    fn an_unknown_code_is_echoed_only_when_well_formed() {
+        let shown = not_found_page(Some("FH-ABCDEFGHJKMNPQRS0")).into_string();
+        assert!(shown.contains("Certificate not found"), "{shown}");
+        assert!(
+            shown.contains("<p class=\"code\">FH-ABCDEFGHJKMNPQRS0</p>"),
+            "{shown}"
+        );
+        assert_eq!(normalize_code("<script>alert(1)</script>"), None);
+        let hidden = not_found_page(None).into_string();
+        assert!(!hidden.contains("<p class=\"code\">"), "{hidden}");
     }
 }

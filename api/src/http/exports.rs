@@ -1,26 +1,28 @@
 //! `GET /admin/exports/participation.csv?areaId=…&from=…&to=…&groupBy=DISTRICT,MONTH` with an
 //! admin's bearer token: the statistics' rows as CSV, UTF-8 with a byte-order mark so
-//! spreadsheet programs show the Chinese labels correctly.
+//! spreadsheet programs show the Chinese labels correctly. Refusals are [`ApiError`]s.
 //!
 //! Every CSV the service produces is written through [`CsvWriter`], which neutralises cells a
 //! spreadsheet would run as a formula ([`neutralise`]): names are user input.
 
 use std::borrow::Cow;
 
-use async_graphql::ID;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use feihong_domain::Error as DomainError;
-use feihong_domain::policy;
+use feihong_domain::ids::AreaId;
+use feihong_domain::stats::{Dimension, Figures, ParticipationStats};
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::graphql::scalars::Date;
-use crate::graphql::stats::{StatsDimension, participation};
-use crate::http::retry;
+use crate::graphql::ids::{self, NodeType};
+use crate::http::auth::SignedIn;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 
+/// The query string as sent.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportQuery {
@@ -29,6 +31,46 @@ pub struct ExportQuery {
     to: String,
     #[serde(default)]
     group_by: Option<String>,
+}
+
+/// What the query string asks for, decoded.
+#[derive(Debug, PartialEq, Eq)]
+struct Export {
+    area: AreaId,
+    from: NaiveDate,
+    to: NaiveDate,
+    group_by: Vec<Dimension>,
+}
+
+impl ExportQuery {
+    fn decode(&self) -> Result<Export, ApiError> {
+        let area = match ids::decode(&self.area_id) {
+            Some((NodeType::Area, number)) => AreaId(number),
+            _ => return Err(ApiError::bad_input("areaId", "is not the ID of an area")),
+        };
+        let date = |field: &str, raw: &str| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_input(field, "is not a date as YYYY-MM-DD"))
+        };
+        Ok(Export {
+            area,
+            from: date("from", &self.from)?,
+            to: date("to", &self.to)?,
+            group_by: group_by(self.group_by.as_deref().unwrap_or(""))?,
+        })
+    }
+}
+
+/// `DISTRICT,MONTH` → the dimensions, in order; blank items are skipped.
+fn group_by(raw: &str) -> Result<Vec<Dimension>, ApiError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            name.parse()
+                .map_err(|error| ApiError::bad_input("groupBy", format!("{error}")))
+        })
+        .collect()
 }
 
 const COLUMNS: [&str; 7] = [
@@ -86,168 +128,104 @@ impl Default for CsvWriter {
     }
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message.to_owned(),
-    )
-        .into_response()
-}
-
-/// The database is away: 503 with `Retry-After`, so the dashboard knows to try again.
-fn unavailable() -> Response {
-    let mut response = refuse(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the database is unavailable; try again shortly",
-    );
-    let (name, value) = retry::retry_after();
-    response.headers_mut().insert(name, value);
-    response
-}
-
-fn parse_dimension(raw: &str) -> Option<StatsDimension> {
-    Some(match raw.trim() {
-        "DISTRICT" => StatsDimension::District,
-        "TOWN" => StatsDimension::Town,
-        "TEAM_KIND" => StatsDimension::TeamKind,
-        "TEAM" => StatsDimension::Team,
-        "DAY" => StatsDimension::Day,
-        "WEEK" => StatsDimension::Week,
-        "MONTH" => StatsDimension::Month,
-        _ => return None,
-    })
-}
-
-fn dimension_label(dim: StatsDimension) -> &'static str {
-    match dim {
-        StatsDimension::District => "区 District",
-        StatsDimension::Town => "镇街 Town",
-        StatsDimension::TeamKind => "队伍类型 Team kind",
-        StatsDimension::Team => "队伍 Team",
-        StatsDimension::Day => "日期 Day",
-        StatsDimension::Week => "周 Week",
-        StatsDimension::Month => "月份 Month",
+fn dimension_label(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::District => "区 District",
+        Dimension::Town => "镇街 Town",
+        Dimension::TeamKind => "队伍类型 Team kind",
+        Dimension::Team => "队伍 Team",
+        Dimension::Day => "日期 Day",
+        Dimension::Week => "周 Week",
+        Dimension::Month => "月份 Month",
     }
 }
 
-pub async fn participation_csv(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<ExportQuery>,
-) -> Response {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+fn figures(figures: &Figures) -> [String; 7] {
+    [
+        figures.active_volunteers,
+        figures.new_volunteers,
+        figures.events_held,
+        figures.sign_ups,
+        figures.attended,
+        figures.no_shows,
+        figures.approved_minutes,
+    ]
+    .map(|n| n.to_string())
+}
+
+/// The export's table: a header naming the dimensions and figures, one line per group, and the
+/// totals (labelled in the first dimension's column; without dimensions, the figures alone).
+pub fn participation_table(group_by: &[Dimension], stats: &ParticipationStats) -> Vec<Vec<String>> {
+    let header = group_by
+        .iter()
+        .map(|dimension| dimension_label(*dimension))
+        .chain(COLUMNS)
+        .map(str::to_owned)
+        .collect();
+    let lines = stats.rows.iter().map(|row| {
+        row.key
+            .iter()
+            .cloned()
+            .chain(figures(&row.figures))
+            .collect()
+    });
+    let total_label = group_by
+        .first()
+        .map(|_| "合计 Total")
+        .into_iter()
+        .chain(std::iter::repeat_n("", group_by.len().saturating_sub(1)))
         .map(str::to_owned);
-    let viewer = match state
-        .services
-        .accounts
-        .authenticate(bearer.as_deref())
-        .await
-    {
-        Ok(viewer) => viewer,
-        Err(DomainError::Unavailable(_)) => return unavailable(),
-        Err(_) => return refuse(StatusCode::UNAUTHORIZED, "sign in as an admin"),
-    };
-    let Ok(actor) = policy::check_signed_in(&viewer) else {
-        return refuse(StatusCode::UNAUTHORIZED, "sign in as an admin");
-    };
-    let date = |raw: &str| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().map(Date);
-    let (Some(from), Some(to)) = (date(&query.from), date(&query.to)) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "from and to are dates as YYYY-MM-DD",
-        );
-    };
-    let mut dims = Vec::new();
-    for raw in query
-        .group_by
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-    {
-        match parse_dimension(raw) {
-            Some(dim) => dims.push(dim),
-            None => {
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    &format!("unknown groupBy dimension {raw:?}"),
-                );
-            }
-        }
-    }
-    let stats =
-        match participation(&state.services, actor, &ID(query.area_id), from, to, &dims).await {
-            Ok(stats) => stats,
-            Err(error) => {
-                let error: async_graphql::Error = error.into();
-                let code = error
-                    .extensions
-                    .as_ref()
-                    .and_then(|e| e.get("code"))
-                    .map(|v| v.to_string())
-                    .unwrap_or_default();
-                let status = if code.contains("UNAVAILABLE") {
-                    return unavailable();
-                } else if code.contains("FORBIDDEN") {
-                    StatusCode::FORBIDDEN
-                } else if code.contains("INTERNAL") {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-                return refuse(status, &error.message);
-            }
-        };
+    let totals = total_label.chain(figures(&stats.totals)).collect();
+    std::iter::once(header)
+        .chain(lines)
+        .chain(std::iter::once(totals))
+        .collect()
+}
+
+/// The table as a CSV download: UTF-8 with a byte-order mark, never cached.
+fn csv_download(table: Vec<Vec<String>>) -> Result<Response, ApiError> {
     let mut writer = CsvWriter::new();
-    writer.row(dims.iter().map(|d| dimension_label(*d)).chain(COLUMNS));
-    let figures = |f: &feihong_domain::stats::Figures| {
-        [
-            f.active_volunteers,
-            f.new_volunteers,
-            f.events_held,
-            f.sign_ups,
-            f.attended,
-            f.no_shows,
-            f.approved_minutes,
-        ]
-        .map(|n| n.to_string())
-    };
-    for row in &stats.rows {
-        writer.row(row.key.iter().cloned().chain(figures(&row.figures)));
+    for row in table {
+        writer.row(row);
     }
-    let mut total: Vec<String> = vec!["合计 Total".to_owned()];
-    total.extend(std::iter::repeat_n(
-        String::new(),
-        dims.len().saturating_sub(1),
-    ));
-    if dims.is_empty() {
-        total.clear();
-    }
-    writer.row(total.into_iter().chain(figures(&stats.totals)));
-    let Some(body) = writer.finish() else {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "could not write the CSV");
-    };
+    let body = writer
+        .finish()
+        .ok_or_else(|| DomainError::internal("could not write the CSV"))?;
     let mut bytes = "\u{feff}".as_bytes().to_vec();
     bytes.extend(body);
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"participation.csv\"",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        bytes,
-    )
-        .into_response()
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+        (
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"participation.csv\"",
+        ),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    Ok((headers, bytes).into_response())
+}
+
+/// Admins of the area only (401 without a signed-in caller, 403 outside their area); 400 for a
+/// query string that does not decode, 503 with `Retry-After` while the database is away.
+pub async fn participation_csv(
+    State(state): State<AppState>,
+    SignedIn(actor): SignedIn,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|rejection| ApiError::bad_input("query", rejection.body_text()))?;
+    let export = query.decode()?;
+    let stats = state
+        .services
+        .stats
+        .participation(
+            &actor,
+            export.area,
+            export.from,
+            export.to,
+            &export.group_by,
+        )
+        .await?;
+    csv_download(participation_table(&export.group_by, &stats))
 }
 
 #[cfg(test)]
@@ -281,5 +259,101 @@ mod tests {
             text,
             "队伍 Team,Minutes\n\"'=HYPERLINK(\"\"http://x\"\")\",60\n"
         );
+    }
+
+    fn stats(rows: &[(&[&str], i64)], total: i64) -> ParticipationStats {
+        let minutes = |approved_minutes| Figures {
+            approved_minutes,
+            ..Figures::default()
+        };
+        ParticipationStats {
+            totals: minutes(total),
+            rows: rows
+                .iter()
+                .map(|(key, n)| feihong_domain::stats::Row {
+                    key: key.iter().map(|k| (*k).to_owned()).collect(),
+                    figures: minutes(*n),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_table_has_a_header_a_line_per_group_and_the_totals() {
+        let by = [Dimension::District, Dimension::Month];
+        let table = participation_table(
+            &by,
+            &stats(
+                &[(&["顺德区", "2026-05"], 120), (&["南海区", "2026-05"], 60)],
+                180,
+            ),
+        );
+        let text: Vec<String> = table.iter().map(|row| row.join(",")).collect();
+        assert_eq!(
+            text,
+            [
+                "区 District,月份 Month,活跃志愿者 Active volunteers,新注册 New volunteers,举办活动 Events held,报名 Sign-ups,到场 Attended,缺席 No-shows,服务分钟 Approved minutes",
+                "顺德区,2026-05,0,0,0,0,0,0,120",
+                "南海区,2026-05,0,0,0,0,0,0,60",
+                "合计 Total,,0,0,0,0,0,0,180",
+            ]
+        );
+    }
+
+    #[test]
+    fn without_dimensions_the_table_is_the_header_and_the_totals() {
+        let table = participation_table(&[], &stats(&[], 45));
+        assert_eq!(table.len(), 2);
+        assert_eq!(table[0].len(), 7);
+        assert_eq!(table[1], ["0", "0", "0", "0", "0", "0", "45"]);
+    }
+
+    #[test]
+    fn group_by_takes_the_api_names_and_refuses_others() {
+        assert_eq!(
+            group_by(" DISTRICT, MONTH ,").unwrap(),
+            [Dimension::District, Dimension::Month]
+        );
+        assert_eq!(group_by("").unwrap(), []);
+        for name in ["TEAM_KIND", "TEAM", "TOWN", "DAY", "WEEK"] {
+            assert_eq!(group_by(name).unwrap().len(), 1, "{name}");
+        }
+        for bad in ["district", "YEAR", "DISTRICT,=1+1"] {
+            let error = group_by(bad).unwrap_err();
+            assert_eq!(
+                (error.status().as_u16(), error.code()),
+                (400, "BAD_USER_INPUT"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_query_string_decodes_or_names_what_is_wrong() {
+        let area = ids::encode(NodeType::Area, 7).0;
+        let query = |area_id: &str, from: &str| ExportQuery {
+            area_id: area_id.to_owned(),
+            from: from.to_owned(),
+            to: "2026-05-31".to_owned(),
+            group_by: Some("TEAM".to_owned()),
+        };
+        assert_eq!(
+            query(&area, "2026-05-01").decode().unwrap(),
+            Export {
+                area: AreaId(7),
+                from: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+                to: NaiveDate::from_ymd_opt(2026, 5, 31).unwrap(),
+                group_by: vec![Dimension::Team],
+            }
+        );
+        let volunteer = ids::encode(NodeType::Volunteer, 7).0;
+        for (area_id, from) in [
+            (volunteer.as_str(), "2026-05-01"),
+            ("x", "2026-05-01"),
+            (&area, "May 1"),
+        ] {
+            let error = query(area_id, from).decode().unwrap_err();
+            assert_eq!(error.status().as_u16(), 400);
+        }
     }
 }

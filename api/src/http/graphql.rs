@@ -12,11 +12,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::error::code;
 use crate::graphql::context::RequestContext;
-use crate::graphql::error::{REQUEST_ID, code};
+use crate::http::auth::BearerToken;
 use crate::http::forwarded::forwarded_client;
 use crate::http::retry;
+use crate::state::AppState;
 
 /// A refusal before execution, shaped like a GraphQL error response.
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -30,15 +31,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|token| !token.is_empty())
 }
 
 /// The client's address: the socket peer, or behind proxies of ours (`client_ip_header`) the
@@ -59,14 +51,6 @@ pub fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -
         })
         .unwrap_or_else(|| peer.ip().to_canonical())
         .to_string()
-}
-
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("-")
-        .to_owned()
 }
 
 /// Errors raised by async-graphql itself (parse, validation, limits) carry no code; they are all
@@ -175,6 +159,7 @@ fn answer(media: MediaType, executed: bool, response: GqlResponse) -> Response {
 pub async fn graphql_post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    BearerToken(bearer): BearerToken,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -201,13 +186,10 @@ pub async fn graphql_post(
         }
     };
     let media = response_media_type(&headers);
-    let (bearer, address) = (
-        bearer_token(&headers),
-        client_address(&state, &headers, peer),
-    );
+    let address = client_address(&state, &headers, peer);
     let context = || RequestContext::new(state.services.clone(), bearer.clone(), address.clone());
-    let execution = retry::execute(&state.schema, request, context);
-    let (mut response, outcome) = REQUEST_ID.scope(request_id(&headers), execution).await;
+    // Runs inside `request_id::scope`: internal errors name this request.
+    let (mut response, outcome) = retry::execute(&state.schema, request, context).await;
     ensure_codes(&mut response);
     answer(media, outcome.executed(), response)
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use feihong_domain::leaderboards::Source;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub async fn healthz() -> &'static str {
     "ok"

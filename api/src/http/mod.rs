@@ -1,11 +1,20 @@
-//! HTTP endpoints: GraphQL, GraphiQL, health and readiness.
+//! HTTP endpoints: GraphQL (POST and WebSocket), GraphiQL, the certificate page, the CSV export,
+//! the admins' dashboard, health and readiness; and what they share: errors, the bearer token,
+//! the request id.
 
 pub mod admin;
+pub mod auth;
 pub mod certificates;
+pub mod connections;
+pub mod error;
 pub mod exports;
 pub mod forwarded;
 pub mod graphql;
 pub mod health;
 pub mod panics;
+pub mod request_id;
 pub mod retry;
 pub mod subscriptions;
+
+/// Request bodies (and WebSocket messages) larger than this are refused before they are read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -13,7 +13,7 @@ use feihong_domain::workers::panic_message;
 use futures::FutureExt as _;
 use serde_json::json;
 
-use crate::graphql::error::code;
+use crate::error::code;
 
 /// The answer to a request whose handler panicked.
 pub fn internal_error(request_id: &str) -> Response {
@@ -26,12 +26,7 @@ pub fn internal_error(request_id: &str) -> Response {
 
 /// Middleware (`axum::middleware::from_fn`) that turns a panic into [`internal_error`].
 pub async fn catch_panics(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
+    let request_id = crate::http::request_id::from_headers(request.headers());
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
         Ok(response) => response,
         Err(payload) => {

@@ -16,18 +16,9 @@ use std::time::Duration;
 use async_graphql::{Request, Response};
 use feihong_domain::store::{RequestWrites, watch_writes};
 
+use crate::error::code;
 use crate::graphql::FeihongSchema;
 use crate::graphql::context::{Outcome, RequestContext};
-use crate::graphql::error::code;
-
-/// The `Retry-After` header of a plain HTTP route's outage answer (503).
-pub fn retry_after() -> (axum::http::HeaderName, axum::http::HeaderValue) {
-    let seconds = crate::graphql::error::UNAVAILABLE_RETRY_AFTER.as_secs();
-    (
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from(seconds),
-    )
-}
 
 /// The pause before the one retry: long enough for a restarted connection or a failover.
 pub const RETRY_PAUSE: Duration = Duration::from_millis(300);

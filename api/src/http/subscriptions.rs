@@ -6,97 +6,32 @@
 //! client address holds a bounded number of connections on a node, and a connection that does
 //! not sign in within 10 s is closed.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse as _, Response};
-use serde_json::Value;
+use feihong_domain::Error as DomainError;
 
-use crate::app::{AppState, MAX_BODY_BYTES};
 use crate::graphql::context::RequestContext;
 use crate::graphql::error::GqlError;
+use crate::http::MAX_BODY_BYTES;
+use crate::http::auth::token_from_init;
+use crate::http::error::ApiError;
 use crate::http::graphql::client_address;
-
-/// The bearer token from a `connection_init` payload.
-fn token_from_init(payload: &Value) -> Option<String> {
-    let text = |key: &str| payload.get(key).and_then(Value::as_str);
-    if let Some(token) = text("accessToken") {
-        return Some(token.trim().to_owned()).filter(|token| !token.is_empty());
-    }
-    let header = text("authorization").or_else(|| text("Authorization"))?;
-    let (scheme, token) = header.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|token| !token.is_empty())
-}
-
-/// WebSocket connections open per client address on this node, bounded.
-pub struct ConnectionSlots {
-    open: Mutex<HashMap<String, usize>>,
-    per_address: usize,
-}
-
-/// One connection's place, given back when it closes.
-pub struct ConnectionSlot {
-    slots: Arc<ConnectionSlots>,
-    address: String,
-}
-
-impl ConnectionSlots {
-    pub fn new(per_address: usize) -> Self {
-        Self {
-            open: Mutex::default(),
-            per_address,
-        }
-    }
-
-    /// A place for one more connection from `address`; None when it holds all it may.
-    pub fn take(self: &Arc<Self>, address: &str) -> Option<ConnectionSlot> {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(address.to_owned()).or_insert(0);
-        if *count >= self.per_address {
-            return None;
-        }
-        *count += 1;
-        Some(ConnectionSlot {
-            slots: self.clone(),
-            address: address.to_owned(),
-        })
-    }
-
-    pub fn open_from(&self, address: &str) -> usize {
-        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        open.get(address).copied().unwrap_or(0)
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        let mut open = self
-            .slots
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.address) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.address);
-            }
-        }
-    }
-}
+use crate::state::AppState;
 
 /// A connection that has not sent `connection_init` by then is closed.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// When an address holding all the connections it may is told to try again (429).
+const FULL_ADDRESS_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 pub async fn graphql_ws(
     State(state): State<AppState>,
@@ -107,12 +42,10 @@ pub async fn graphql_ws(
 ) -> Response {
     let address = client_address(&state, &headers, peer);
     let Some(slot) = state.ws_connections.take(&address) else {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "60")],
-            "too many WebSocket connections from this address",
-        )
-            .into_response();
+        let full = DomainError::RateLimited {
+            retry_after: FULL_ADDRESS_RETRY_AFTER,
+        };
+        return ApiError::from(full).into_response();
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -151,30 +84,4 @@ pub async fn graphql_ws(
                 () = state.closing.cancelled() => {}
             }
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn the_token_is_read_from_either_payload_shape() {
-        let token = |payload| token_from_init(&payload);
-        assert_eq!(
-            token(json!({ "authorization": "Bearer abc" })).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            token(json!({ "Authorization": "bearer abc" })).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            token(json!({ "accessToken": "abc" })).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(token(json!({ "authorization": "Basic abc" })), None);
-        assert_eq!(token(json!({ "accessToken": "  " })), None);
-        assert_eq!(token(Value::Null), None);
-    }
 }

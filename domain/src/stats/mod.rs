@@ -499,3 +499,27 @@ impl CountWithKeys {
         raw_key(&self.k0, &self.k1, count)
     }
 }
+
+/// A dimension by its name in the API (`DISTRICT`, `TOWN`, `TEAM_KIND`, `TEAM`, `DAY`, `WEEK`,
+/// `MONTH`), as the CSV export's `groupBy` takes it.
+impl std::str::FromStr for Dimension {
+    type Err = UnknownDimension;
+
+    fn from_str(name: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match name {
+            "DISTRICT" => Self::District,
+            "TOWN" => Self::Town,
+            "TEAM_KIND" => Self::TeamKind,
+            "TEAM" => Self::Team,
+            "DAY" => Self::Day,
+            "WEEK" => Self::Week,
+            "MONTH" => Self::Month,
+            _ => return Err(UnknownDimension(name.to_owned())),
+        })
+    }
+}
+
+/// A name that is not one of the dimensions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown dimension {0:?}")]
+pub struct UnknownDimension(pub String);

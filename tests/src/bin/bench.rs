@@ -19,6 +19,7 @@ use chrono::{Months, Utc};
 use clap::Parser;
 use feihong_tests::{Backend, Session, TEST_PASSWORD, TestApp};
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use generate::{Sizes, exec, scalar};
@@ -436,7 +437,8 @@ async fn main() {
     if args.keep_database {
         println!(
             "\nkept the database: {}\nand its Redis keys: {}* (delete them when done)",
-            app.config.database_url, app.config.redis_prefix
+            app.config.database_url.expose_secret(),
+            app.config.redis_prefix
         );
         // Dropping the harness's server would drop its database: leave it to process exit.
         std::mem::forget(app);

@@ -622,8 +622,10 @@
         response = await fetchCsv();
       }
       if (!response.ok) {
-        const text = await response.text().catch(() => '');
-        throw new ApiError(codeForStatus(response.status), text.slice(0, 200));
+        // Plain HTTP routes answer errors as JSON: { code, message, requestId }.
+        const body = await response.json().catch(() => ({}));
+        const detail = body.message ? `${body.message} (request ${body.requestId})` : `HTTP ${response.status}`;
+        throw new ApiError(body.code || codeForStatus(response.status), detail);
       }
       const blob = await response.blob();
       const url = URL.createObjectURL(blob);

@@ -1,0 +1,104 @@
+//! The data folder and the token secret: production takes the secret from the environment;
+//! development keeps a generated one in the data folder, readable by its owner only.
+
+use std::path::Path;
+
+use secrecy::SecretString;
+
+use super::{ConfigError, Environment, problem};
+
+const SECRET_FILE: &str = "token-secret";
+const SECRET_ENV: &str = "FEIHONG_TOKEN_SECRET";
+
+/// Creates the data folder when missing, readable by its owner only (0700): it holds the
+/// database and the token secret. An existing folder is left as the operator made it.
+pub(super) fn ensure_data_dir(dir: &Path) -> Result<(), ConfigError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|error| {
+        problem(
+            "FEIHONG_DATA_DIR",
+            format!("cannot create {}: {error}", dir.display()),
+        )
+    })
+}
+
+/// Production takes the secret from the environment only. Development generates one on first
+/// start and keeps it in the data folder, so sessions survive restarts.
+pub(super) fn token_secret(
+    environment: Environment,
+    data_dir: &Path,
+) -> Result<SecretString, ConfigError> {
+    if let Ok(secret) = std::env::var(SECRET_ENV)
+        && !secret.is_empty()
+    {
+        if secret.len() < 32 {
+            return Err(problem(SECRET_ENV, "must be at least 32 characters"));
+        }
+        return Ok(SecretString::from(secret));
+    }
+    if environment == Environment::Production {
+        return Err(problem(
+            SECRET_ENV,
+            "is required when FEIHONG_ENV=production",
+        ));
+    }
+    ensure_data_dir(data_dir)?;
+    let path = data_dir.join(SECRET_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if existing.trim().len() >= 32 => {
+            return Ok(SecretString::from(existing.trim()));
+        }
+        Ok(_) => {
+            return Err(problem(
+                SECRET_ENV,
+                format!("{} is too short; delete it", path.display()),
+            ));
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(problem(
+                SECRET_ENV,
+                format!("cannot read {}: {error}", path.display()),
+            ));
+        }
+    }
+    let secret = feihong_domain::tokens::random_token();
+    write_private_file(&path, &secret).map_err(|error| {
+        problem(
+            SECRET_ENV,
+            format!("cannot write {}: {error}", path.display()),
+        )
+    })?;
+    Ok(SecretString::from(secret))
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_and_the_secret_file_are_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("data");
+        ensure_data_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        write_private_file(&dir.join(SECRET_FILE), "s").unwrap();
+        let secret = std::fs::metadata(dir.join(SECRET_FILE)).unwrap();
+        assert_eq!(secret.permissions().mode() & 0o777, 0o600);
+    }
+}
