@@ -6,7 +6,7 @@ use feihong_tests::fixtures::{JOIN_TEAM, RECORD_SERVICE};
 use feihong_tests::{Session, TestApp, on_every_backend};
 use serde_json::{Value, json};
 
-const CERTIFICATE: &str = "{ serviceCertificate { code holderName totalMinutes byTeam { team { id name } minutes } firstServiceDate lastServiceDate issuedAt issuingOrganisation url } }";
+const CERTIFICATE: &str = "mutation { issueServiceCertificate { code holderName totalMinutes byTeam { team { id name } minutes } firstServiceDate lastServiceDate issuedAt issuingOrganisation url } }";
 const VERIFY: &str = "query($code: String!) { verifyCertificate(code: $code) { valid holderMaskedName totalMinutes issuedAt code } }";
 const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -23,7 +23,7 @@ fn days_ago(days: i64) -> String {
 }
 
 async fn certificate(app: &TestApp, session: &Session) -> Value {
-    app.graphql_as(session, CERTIFICATE, json!({})).await.data()["serviceCertificate"].clone()
+    app.graphql_as(session, CERTIFICATE, json!({})).await.data()["issueServiceCertificate"].clone()
 }
 
 async fn verify(app: &TestApp, code: &str) -> Value {
@@ -75,6 +75,24 @@ async fn volunteer_with_hours(
 }
 
 on_every_backend! {
+    async fn the_deprecated_query_reads_the_latest_certificate_and_never_issues_one(app: TestApp) {
+        let team = app.team("证书队", "440604", "OPEN").await;
+        let member = app.member(&team).await;
+        let latest = "{ serviceCertificate { code totalMinutes } }";
+        let none = app.graphql_as(&member, latest, json!({})).await;
+        assert_eq!(none.data()["serviceCertificate"], Value::Null);
+        app.approved_minutes(&team, &member, 90, &days_ago(2)).await;
+        let issued = certificate(&app, &member).await;
+        let read = app.graphql_as(&member, latest, json!({})).await;
+        assert_eq!(read.data()["serviceCertificate"]["code"], issued["code"]);
+        // More hours: the query still answers the certificate as issued; only the mutation
+        // issues the next one.
+        app.approved_minutes(&team, &member, 30, &days_ago(1)).await;
+        let read = app.graphql_as(&member, latest, json!({})).await;
+        assert_eq!(read.data()["serviceCertificate"]["totalMinutes"], 90);
+        assert_eq!(certificate(&app, &member).await["totalMinutes"], 120);
+    }
+
     async fn a_certificate_states_approved_hours_and_is_reissued_only_when_they_change(app: TestApp) {
         let (first, second, member) = volunteer_with_hours(&app).await;
         let issued = certificate(&app, &member).await;

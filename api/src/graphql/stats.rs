@@ -6,7 +6,7 @@ use feihong_domain::stats::{self, Dimension, Figures};
 
 use super::context::ContextExt as _;
 use super::error::GqlResult;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::scalars::Date;
 
 /// What statistics can be grouped by. DISTRICT and TOWN are those of the team's area (of the
@@ -75,7 +75,7 @@ pub async fn participation(
     to: Date,
     group_by: &[StatsDimension],
 ) -> GqlResult<stats::ParticipationStats> {
-    let area = AreaId(ids::decode_as(area_id, NodeType::Area, "areaId")?);
+    let area = AreaId::parse(area_id, "areaId")?;
     let dims: Vec<Dimension> = group_by.iter().map(|d| (*d).into()).collect();
     Ok(services
         .stats
