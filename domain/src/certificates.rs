@@ -292,6 +292,11 @@ impl Certificates {
         Certificate::try_from(row)
     }
 
+    /// The caller's latest certificate, as issued (it may no longer state their hours).
+    pub async fn latest(&self, actor: &Actor) -> Result<Option<Certificate>> {
+        latest(&self.deps.store.db, actor.volunteer).await
+    }
+
     /// The certificate with this code (typed in any accepted form), for its printable page.
     pub async fn find(&self, code: &str) -> Result<Option<Certificate>> {
         let Some(code) = normalize_code(code) else {

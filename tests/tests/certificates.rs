@@ -6,7 +6,7 @@ use feihong_tests::fixtures::{JOIN_TEAM, RECORD_SERVICE};
 use feihong_tests::{Session, TestApp, on_every_backend};
 use serde_json::{Value, json};
 
-const CERTIFICATE: &str = "{ serviceCertificate { code holderName totalMinutes byTeam { team { id name } minutes } firstServiceDate lastServiceDate issuedAt issuingOrganisation url } }";
+const CERTIFICATE: &str = "mutation { issueServiceCertificate { code holderName totalMinutes byTeam { team { id name } minutes } firstServiceDate lastServiceDate issuedAt issuingOrganisation url } }";
 const VERIFY: &str = "query($code: String!) { verifyCertificate(code: $code) { valid holderMaskedName totalMinutes issuedAt code } }";
 const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -23,7 +23,7 @@ fn days_ago(days: i64) -> String {
 }
 
 async fn certificate(app: &TestApp, session: &Session) -> Value {
-    app.graphql_as(session, CERTIFICATE, json!({})).await.data()["serviceCertificate"].clone()
+    app.graphql_as(session, CERTIFICATE, json!({})).await.data()["issueServiceCertificate"].clone()
 }
 
 async fn verify(app: &TestApp, code: &str) -> Value {
@@ -75,21 +75,52 @@ async fn volunteer_with_hours(
 }
 
 on_every_backend! {
+    async fn the_deprecated_query_reads_the_latest_certificate_and_never_issues_one(app: TestApp) {
+        let team = app.team("证书队", "440604", "OPEN").await;
+        let member = app.member(&team).await;
+        let latest = "{ serviceCertificate { code totalMinutes } }";
+        let none = app.graphql_as(&member, latest, json!({})).await;
+        assert_eq!(none.data()["serviceCertificate"], Value::Null);
+        app.approved_minutes(&team, &member, 90, &days_ago(2)).await;
+        let issued = certificate(&app, &member).await;
+        let read = app.graphql_as(&member, latest, json!({})).await;
+        assert_eq!(read.data()["serviceCertificate"]["code"], issued["code"]);
+        // More hours: the query still answers the certificate as issued; only the mutation
+        // issues the next one.
+        app.approved_minutes(&team, &member, 30, &days_ago(1)).await;
+        let read = app.graphql_as(&member, latest, json!({})).await;
+        assert_eq!(read.data()["serviceCertificate"]["totalMinutes"], 90);
+        assert_eq!(certificate(&app, &member).await["totalMinutes"], 120);
+    }
+
     async fn a_certificate_states_approved_hours_and_is_reissued_only_when_they_change(app: TestApp) {
         let (first, second, member) = volunteer_with_hours(&app).await;
         let issued = certificate(&app, &member).await;
         let code = issued["code"].as_str().unwrap().to_owned();
         assert!(is_code(&code), "{code}");
         assert_eq!(issued["holderName"], display_name(&app, &member).await.as_str());
-        assert_eq!(issued["totalMinutes"], 270, "pending minutes do not count");
-        assert_eq!(issued["byTeam"], json!([
-            { "team": { "id": first.id, "name": "祖庙巡逻队" }, "minutes": 180 },
-            { "team": { "id": second.id, "name": "南海防诈队" }, "minutes": 90 },
-        ]));
-        assert_eq!(issued["firstServiceDate"], days_ago(10).as_str());
-        assert_eq!(issued["lastServiceDate"], days_ago(3).as_str());
-        assert_eq!(issued["issuingOrganisation"], "佛山市志愿服务联合会 Foshan Volunteer Federation");
         assert_eq!(issued["url"], format!("/certificates/{code}").as_str());
+        let team_ids = [first.id.clone(), second.id.clone()];
+        // 270 minutes: pending minutes do not count.
+        insta::assert_json_snapshot!("issued_certificate", issued, {
+            ".code" => "[code]",
+            ".url" => "[/certificates/code]",
+            ".holderName" => "[the volunteer's name]",
+            ".issuedAt" => "[issued at]",
+            ".byTeam[].team.id" => insta::dynamic_redaction(move |value, _| {
+                let id = value.as_str().unwrap_or_default().to_owned();
+                let n = team_ids.iter().position(|t| *t == id).expect("one of the two teams");
+                format!("[team {}]", n + 1)
+            }),
+            ".firstServiceDate" => insta::dynamic_redaction(|value, _| {
+                assert_eq!(value.as_str(), Some(days_ago(10).as_str()));
+                "[10 days ago]"
+            }),
+            ".lastServiceDate" => insta::dynamic_redaction(|value, _| {
+                assert_eq!(value.as_str(), Some(days_ago(3).as_str()));
+                "[3 days ago]"
+            }),
+        });
 
         let again = certificate(&app, &member).await;
         assert_eq!(again, issued, "unchanged hours return the same certificate");

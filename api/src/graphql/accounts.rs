@@ -7,7 +7,7 @@ use feihong_domain::ids::AreaId;
 
 use super::context::ContextExt as _;
 use super::error::GqlResult;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::volunteer::Volunteer;
 
 /// A new account.
@@ -58,9 +58,7 @@ impl AccountQuery {
         };
         let volunteer = ctx
             .request()
-            .loaders
-            .volunteers
-            .load_one(actor.volunteer)
+            .find(|l| &l.volunteers, actor.volunteer)
             .await?;
         Ok(volunteer.map(Volunteer::own))
     }
@@ -74,7 +72,7 @@ impl AccountMutation {
     /// Creates an account and signs it in. Registrations from one client address are limited:
     /// over the limit, `RATE_LIMITED` with `extensions.retryAfter` (seconds).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
-        let area_id = ids::decode_as(&input.area_id, NodeType::Area, "input.areaId")?;
+        let area_id = AreaId::parse(&input.area_id, "input.areaId")?;
         let client_address = ctx.request().client_address.clone();
         let session = ctx
             .services()
@@ -83,7 +81,7 @@ impl AccountMutation {
                 phone: input.phone,
                 password: input.password,
                 display_name: input.display_name,
-                area_id: AreaId(area_id),
+                area_id,
                 client_address,
             })
             .await?;

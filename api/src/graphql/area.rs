@@ -8,7 +8,7 @@ use feihong_domain::ids::AreaId;
 
 use super::context::ContextExt as _;
 use super::error::GqlResult;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::limits::cost;
 
 /// A node of the region tree: city → district → town/street → community.
@@ -43,7 +43,7 @@ pub struct GeoPoint {
 #[Object]
 impl Area {
     pub async fn id(&self) -> ID {
-        ids::encode(NodeType::Area, self.0.id.0)
+        self.0.id.to_global()
     }
 
     /// The administrative code: GB/T 2260 for the city and districts (`440604`), a
@@ -102,7 +102,7 @@ impl AreaQuery {
     #[graphql(complexity = "cost::list(6, child_complexity)")]
     async fn areas(&self, ctx: &Context<'_>, parent_id: Option<ID>) -> GqlResult<Vec<Area>> {
         let parent = parent_id
-            .map(|id| ids::decode_as(&id, NodeType::Area, "parentId").map(AreaId))
+            .map(|id| AreaId::parse(&id, "parentId"))
             .transpose()?;
         let tree = &ctx.services().areas;
         if let Some(parent) = parent

@@ -93,9 +93,7 @@ impl CertificateTeamLine {
     async fn team(&self, ctx: &Context<'_>) -> GqlResult<Team> {
         Ok(ctx
             .request()
-            .loaders
-            .teams
-            .load_one(self.team)
+            .find(|l| &l.teams, self.team)
             .await?
             .map(Team)
             .ok_or(DomainError::NotFound("team"))?)
@@ -148,12 +146,15 @@ pub struct CertificateQuery;
 
 #[Object]
 impl CertificateQuery {
-    /// A certificate of the caller's approved hours: the latest one when nothing changed since,
-    /// else a newly issued one.
-    async fn service_certificate(&self, ctx: &Context<'_>) -> GqlResult<Certificate> {
+    /// The caller's latest certificate as it was issued, or null before the first. To get one
+    /// that states the hours as they are now, `issueServiceCertificate`.
+    #[graphql(
+        deprecation = "a query does not issue certificates: use the mutation issueServiceCertificate"
+    )]
+    async fn service_certificate(&self, ctx: &Context<'_>) -> GqlResult<Option<Certificate>> {
         let actor = ctx.request().actor().await?;
-        let certificate = ctx.services().certificates.issue(actor).await?;
-        Ok(Certificate(certificate))
+        let latest = ctx.services().certificates.latest(actor).await?;
+        Ok(latest.map(Certificate))
     }
 
     /// Checks a certificate's code; anyone may ask. Unknown or malformed codes are `valid: false`
@@ -165,5 +166,19 @@ impl CertificateQuery {
     ) -> GqlResult<CertificateVerification> {
         let verification = ctx.services().certificates.verify(&code).await?;
         Ok(CertificateVerification(verification))
+    }
+}
+
+#[derive(Default)]
+pub struct CertificateMutation;
+
+#[Object]
+impl CertificateMutation {
+    /// A certificate of the caller's approved hours: the latest one when nothing changed since,
+    /// else a newly issued one (with a new code).
+    async fn issue_service_certificate(&self, ctx: &Context<'_>) -> GqlResult<Certificate> {
+        let actor = ctx.request().actor().await?;
+        let certificate = ctx.services().certificates.issue(actor).await?;
+        Ok(Certificate(certificate))
     }
 }

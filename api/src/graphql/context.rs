@@ -1,10 +1,13 @@
 //! Per-request context: who is asking (resolved lazily, once), from where, and the loaders. Over
 //! WebSocket one context serves the whole connection, and counts its open subscriptions.
 
+use std::future::Future;
+use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, Loader};
 use chrono::{DateTime, Utc};
 use feihong_domain::Services;
 use feihong_domain::actor::{Actor, Viewer};
@@ -137,6 +140,34 @@ impl RequestContext {
         &self.services
     }
 
+    /// One related object through its DataLoader (batched with its siblings), wrapped in its
+    /// GraphQL type: `request.load(|l| &l.teams, team_id, Team)`.
+    pub async fn load<K, L, W>(
+        &self,
+        loader: fn(&Loaders) -> &DataLoader<L>,
+        key: K,
+        wrap: impl FnOnce(L::Value) -> W,
+    ) -> GqlResult<Option<W>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K, Error = GqlError>,
+    {
+        Ok(self.find(loader, key).await?.map(wrap))
+    }
+
+    /// One value through its DataLoader, as the loader gives it.
+    pub async fn find<K, L>(
+        &self,
+        loader: fn(&Loaders) -> &DataLoader<L>,
+        key: K,
+    ) -> GqlResult<Option<L::Value>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K, Error = GqlError>,
+    {
+        loader(&self.loaders).load_one(key).await
+    }
+
     /// The signed-in caller, or `UNAUTHENTICATED`.
     pub async fn actor(&self) -> GqlResult<&Actor> {
         Ok(policy::check_signed_in(self.viewer().await?)?)
@@ -157,4 +188,32 @@ impl ContextExt for Context<'_> {
     fn services(&self) -> &Arc<Services> {
         &self.request().services
     }
+}
+
+/// Runs a mutation a phone may retry (`idempotencyKey`): once per caller and key, the same key
+/// with the same input answering the first result, with other input refused
+/// (`feihong_domain::idempotency`). Signed-in callers only.
+pub async fn idempotent<'a, T, F, Fut>(
+    ctx: &'a Context<'_>,
+    key: Option<&str>,
+    operation: &str,
+    input: &impl serde::Serialize,
+    run: F,
+) -> GqlResult<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    F: FnOnce(&'a Services, &'a Actor) -> Fut,
+    Fut: Future<Output = feihong_domain::Result<T>>,
+{
+    let actor = ctx.request().actor().await?;
+    let services: &'a Services = ctx.services();
+    Ok(feihong_domain::idempotency::run(
+        &services.db,
+        actor.volunteer,
+        key,
+        operation,
+        input,
+        || run(services, actor),
+    )
+    .await?)
 }

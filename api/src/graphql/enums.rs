@@ -129,3 +129,13 @@ pub enum SignUpWhen {
     Upcoming,
     Past,
 }
+
+/// A period, cut in the city's time zone: the current year, month or ISO week, or all time.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Hash)]
+#[graphql(remote = "feihong_domain::tallies::Period")]
+pub enum Period {
+    AllTime,
+    Year,
+    Month,
+    Week,
+}

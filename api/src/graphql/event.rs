@@ -14,7 +14,7 @@ use super::area::Area;
 use super::context::ContextExt as _;
 use super::enums::{EventKind, EventStatus, ScheduleStatus, Visibility, Weekday};
 use super::error::GqlResult;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::limits::cost;
 use super::scalars::{Date, ListConnection, connection, page_request};
 use super::signup::SignUp;
@@ -46,17 +46,11 @@ pub struct Event(pub events::Event);
 #[Object]
 impl Event {
     pub async fn id(&self) -> ID {
-        ids::encode(NodeType::Event, self.0.id.0)
+        self.0.id.to_global()
     }
 
     async fn team(&self, ctx: &Context<'_>) -> GqlResult<Option<Team>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .teams
-            .load_one(self.0.team_id)
-            .await?
-            .map(Team))
+        ctx.request().load(|l| &l.teams, self.0.team_id, Team).await
     }
 
     async fn area(&self, ctx: &Context<'_>) -> Option<Area> {
@@ -94,9 +88,7 @@ impl Event {
     async fn waitlist_count(&self, ctx: &Context<'_>) -> GqlResult<i64> {
         Ok(ctx
             .request()
-            .loaders
-            .waitlist_counts
-            .load_one(self.0.id)
+            .find(|l| &l.waitlist_counts, self.0.id)
             .await?
             .unwrap_or(0))
     }
@@ -132,7 +124,7 @@ impl Event {
         let Some(id) = self.0.schedule_id else {
             return Ok(None);
         };
-        let Some(schedule) = ctx.request().loaders.schedules.load_one(id).await? else {
+        let Some(schedule) = ctx.request().find(|l| &l.schedules, id).await? else {
             return Ok(None);
         };
         if policy::schedule_shown_with_event(self.0.visibility, schedule.visibility) {
@@ -152,13 +144,9 @@ impl Event {
         let Some(actor) = ctx.request().viewer().await?.actor() else {
             return Ok(None);
         };
-        Ok(ctx
-            .request()
-            .loaders
-            .viewer_sign_ups
-            .load_one((actor.volunteer, self.0.id))
-            .await?
-            .map(SignUp))
+        ctx.request()
+            .load(|l| &l.viewer_sign_ups, (actor.volunteer, self.0.id), SignUp)
+            .await
     }
 
     /// Everyone signed up, in sign-up order: for the team's leaders and deputies.
@@ -189,17 +177,11 @@ pub struct PatrolSchedule(pub events::PatrolSchedule);
 #[Object]
 impl PatrolSchedule {
     pub async fn id(&self) -> ID {
-        ids::encode(NodeType::PatrolSchedule, self.0.id.0)
+        self.0.id.to_global()
     }
 
     async fn team(&self, ctx: &Context<'_>) -> GqlResult<Option<Team>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .teams
-            .load_one(self.0.team_id)
-            .await?
-            .map(Team))
+        ctx.request().load(|l| &l.teams, self.0.team_id, Team).await
     }
 
     async fn title(&self) -> &str {
@@ -345,10 +327,6 @@ pub struct EventFilter {
     pub near: Option<NearInput>,
 }
 
-fn event_id(id: &ID, field: &str) -> GqlResult<EventId> {
-    ids::decode_as(id, NodeType::Event, field).map(EventId)
-}
-
 #[derive(Default)]
 pub struct EventQuery;
 
@@ -374,11 +352,11 @@ impl EventQuery {
         let domain = DomainEventFilter {
             team_id: filter
                 .team_id
-                .map(|id| ids::decode_as(&id, NodeType::Team, "filter.teamId").map(TeamId))
+                .map(|id| TeamId::parse(&id, "filter.teamId"))
                 .transpose()?,
             area_id: filter
                 .area_id
-                .map(|id| ids::decode_as(&id, NodeType::Area, "filter.areaId").map(AreaId))
+                .map(|id| AreaId::parse(&id, "filter.areaId"))
                 .transpose()?,
             kind: filter.kind.map(Into::into),
             status: filter.status.map(Into::into),
@@ -396,7 +374,7 @@ impl EventQuery {
     }
 
     async fn event(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Event>> {
-        let id = event_id(&id, "id")?;
+        let id = EventId::parse(&id, "id")?;
         let viewer = ctx.request().viewer().await?;
         Ok(ctx.services().events.event(viewer, id).await?.map(Event))
     }
@@ -411,11 +389,7 @@ impl EventMutation {
     async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> GqlResult<Event> {
         let actor = ctx.request().actor().await?;
         let create = CreateEvent {
-            team_id: TeamId(ids::decode_as(
-                &input.team_id,
-                NodeType::Team,
-                "input.teamId",
-            )?),
+            team_id: TeamId::parse(&input.team_id, "input.teamId")?,
             kind: input.kind.into(),
             title: input.title,
             description: input.description,
@@ -452,7 +426,7 @@ impl EventMutation {
         Ok(Event(
             ctx.services()
                 .events
-                .update_event(actor, self::event_id(&event_id, "eventId")?, update)
+                .update_event(actor, EventId::parse(&event_id, "eventId")?, update)
                 .await?,
         ))
     }
@@ -462,7 +436,7 @@ impl EventMutation {
         Ok(Event(
             ctx.services()
                 .events
-                .publish_event(actor, self::event_id(&event_id, "eventId")?)
+                .publish_event(actor, EventId::parse(&event_id, "eventId")?)
                 .await?,
         ))
     }
@@ -478,7 +452,7 @@ impl EventMutation {
         Ok(Event(
             ctx.services()
                 .events
-                .cancel_event(actor, self::event_id(&event_id, "eventId")?, &reason)
+                .cancel_event(actor, EventId::parse(&event_id, "eventId")?, &reason)
                 .await?,
         ))
     }
@@ -491,11 +465,7 @@ impl EventMutation {
     ) -> GqlResult<PatrolSchedule> {
         let actor = ctx.request().actor().await?;
         let schedule = SchedulePatrols {
-            team_id: TeamId(ids::decode_as(
-                &input.team_id,
-                NodeType::Team,
-                "input.teamId",
-            )?),
+            team_id: TeamId::parse(&input.team_id, "input.teamId")?,
             title: input.title,
             weekdays: input.weekdays.into_iter().map(Into::into).collect(),
             start_time: input.start_time,
@@ -523,11 +493,7 @@ impl EventMutation {
         input: UpdatePatrolScheduleInput,
     ) -> GqlResult<PatrolSchedule> {
         let actor = ctx.request().actor().await?;
-        let id = ScheduleId(ids::decode_as(
-            &schedule_id,
-            NodeType::PatrolSchedule,
-            "scheduleId",
-        )?);
+        let id = ScheduleId::parse(&schedule_id, "scheduleId")?;
         let update = UpdateSchedule {
             title: input.title,
             capacity: input.capacity,
@@ -549,11 +515,7 @@ impl EventMutation {
         reason: String,
     ) -> GqlResult<PatrolSchedule> {
         let actor = ctx.request().actor().await?;
-        let id = ScheduleId(ids::decode_as(
-            &schedule_id,
-            NodeType::PatrolSchedule,
-            "scheduleId",
-        )?);
+        let id = ScheduleId::parse(&schedule_id, "scheduleId")?;
         Ok(PatrolSchedule(
             ctx.services()
                 .events

@@ -4,6 +4,11 @@ use async_graphql::ID;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use feihong_domain::ids::{
+    AreaId, AuditEntryId, EventId, MembershipId, ScheduleId, ServiceRecordId, SignUpId, TeamId,
+    VolunteerId,
+};
+
 use super::error::{GqlError, GqlResult};
 
 /// The node types a global ID can name.
@@ -77,6 +82,60 @@ pub fn decode_as(id: &ID, expected: NodeType, field: &str) -> GqlResult<i64> {
     }
 }
 
+/// A domain ID with a global ID of its own node type: how every ID crosses the API.
+pub trait GlobalId: Sized + Copy {
+    const NODE: NodeType;
+
+    fn from_number(number: i64) -> Self;
+
+    fn number(self) -> i64;
+
+    /// The opaque global ID clients see.
+    fn to_global(self) -> ID {
+        encode(Self::NODE, self.number())
+    }
+
+    /// Decodes an argument that must name this type; `field` names the argument in the error.
+    fn parse(id: &ID, field: &str) -> GqlResult<Self> {
+        decode_as(id, Self::NODE, field).map(Self::from_number)
+    }
+
+    /// Like `parse`, for an optional argument.
+    fn parse_optional(id: Option<&ID>, field: &str) -> GqlResult<Option<Self>> {
+        id.map(|id| Self::parse(id, field)).transpose()
+    }
+}
+
+macro_rules! global_id {
+    ($($id:ident => $node:ident),+ $(,)?) => {
+        $(
+            impl GlobalId for $id {
+                const NODE: NodeType = NodeType::$node;
+
+                fn from_number(number: i64) -> Self {
+                    Self(number)
+                }
+
+                fn number(self) -> i64 {
+                    self.0
+                }
+            }
+        )+
+    };
+}
+
+global_id!(
+    AreaId => Area,
+    VolunteerId => Volunteer,
+    TeamId => Team,
+    MembershipId => Membership,
+    EventId => Event,
+    ScheduleId => PatrolSchedule,
+    SignUpId => SignUp,
+    ServiceRecordId => ServiceRecord,
+    AuditEntryId => AuditEntry,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +161,13 @@ mod tests {
         }
         let area = encode(NodeType::Area, 1);
         assert!(decode_as(&area, NodeType::Volunteer, "id").is_err());
+    }
+
+    #[test]
+    fn a_domain_id_round_trips_through_its_global_id_and_refuses_another_types() {
+        let team = TeamId(7).to_global();
+        assert_eq!(TeamId::parse(&team, "teamId").ok(), Some(TeamId(7)));
+        assert!(EventId::parse(&team, "eventId").is_err());
+        assert!(matches!(TeamId::parse_optional(None, "teamId"), Ok(None)));
     }
 }

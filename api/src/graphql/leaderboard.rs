@@ -1,28 +1,17 @@
 //! Hours, star levels and leaderboards.
 
-use async_graphql::{Context, Enum, ID, Object, OneofObject, SimpleObject};
+use async_graphql::{Context, ID, Object, OneofObject, SimpleObject};
 use feihong_domain::ids::{AreaId, TeamId};
 use feihong_domain::leaderboards::{self, Ranked, Scope};
-use feihong_domain::policy::Relation;
-use feihong_domain::tallies;
+use feihong_domain::policy::{self, Relation};
 
 use super::context::ContextExt as _;
-use super::enums::TeamKind;
+use super::enums::{Period, TeamKind};
 use super::error::{GqlError, GqlResult};
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::limits::cost;
 use super::team::Team;
 use super::volunteer::Volunteer;
-
-/// A period, cut in the city's time zone: the current year, month or ISO week, or all time.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Hash)]
-#[graphql(remote = "tallies::Period")]
-pub enum Period {
-    AllTime,
-    Year,
-    Month,
-    Week,
-}
 
 /// Whose minutes to rank: the whole city, an area (with everything below it), or one team.
 #[derive(OneofObject)]
@@ -65,12 +54,8 @@ fn scope(scope: LeaderboardScope) -> GqlResult<Scope> {
         LeaderboardScope::City(false) => {
             return Err(GqlError::bad_input("scope.city", "must be true when given"));
         }
-        LeaderboardScope::AreaId(id) => {
-            Scope::Area(AreaId(ids::decode_as(&id, NodeType::Area, "scope.areaId")?))
-        }
-        LeaderboardScope::TeamId(id) => {
-            Scope::Team(TeamId(ids::decode_as(&id, NodeType::Team, "scope.teamId")?))
-        }
+        LeaderboardScope::AreaId(id) => Scope::Area(AreaId::parse(&id, "scope.areaId")?),
+        LeaderboardScope::TeamId(id) => Scope::Team(TeamId::parse(&id, "scope.teamId")?),
     })
 }
 
@@ -97,7 +82,8 @@ async fn entries(
         .into_iter()
         .filter_map(|line| {
             let person = people.get(&line.subject)?.clone();
-            let anonymous = !person.show_on_leaderboards && Some(person.id) != viewer;
+            let anonymous =
+                policy::anonymous_on_leaderboards(viewer, person.id, person.show_on_leaderboards);
             let volunteer = if anonymous {
                 Volunteer::anonymous(person)
             } else {
@@ -162,9 +148,7 @@ impl LeaderboardQuery {
         #[graphql(default_with = "Period::AllTime")] period: Period,
         #[graphql(default = 20)] first: i32,
     ) -> GqlResult<Vec<TeamLeaderboardEntry>> {
-        let area = area_id
-            .map(|id| ids::decode_as(&id, NodeType::Area, "areaId").map(AreaId))
-            .transpose()?;
+        let area = area_id.map(|id| AreaId::parse(&id, "areaId")).transpose()?;
         let first = self::first(first)?;
         let lines = ctx
             .services()

@@ -49,6 +49,7 @@ pub struct MutationRoot(
     event::EventMutation,
     signup::SignUpMutation,
     service::ServiceMutation,
+    certificate::CertificateMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

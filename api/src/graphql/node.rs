@@ -6,6 +6,8 @@ use feihong_domain::ids::{
 };
 
 use super::area::Area;
+use feihong_domain::policy;
+
 use super::context::ContextExt as _;
 use super::error::{GqlError, GqlResult};
 use super::event::{Event, PatrolSchedule};
@@ -54,70 +56,72 @@ impl NodeQuery {
             NodeType::Area => services
                 .areas
                 .get(AreaId(number))
-                .map(|area| Node::Area(Area(area))),
-            NodeType::Team => request
-                .loaders
-                .teams
-                .load_one(TeamId(number))
-                .await?
-                .map(|t| Node::Team(Team(t))),
-            NodeType::Event => services
-                .events
-                .event(viewer, EventId(number))
-                .await?
-                .map(|e| Node::Event(Event(e))),
-            NodeType::PatrolSchedule => services
-                .events
-                .schedule(viewer, ScheduleId(number))
-                .await?
-                .map(|s| Node::PatrolSchedule(PatrolSchedule(s))),
-            NodeType::Volunteer => {
-                let found = request
-                    .loaders
-                    .volunteers
-                    .load_one(VolunteerId(number))
-                    .await?;
-                match found {
-                    Some(volunteer) => {
-                        let relation = services.teams.relation_to(viewer, &volunteer).await?;
-                        relation
-                            .finds_by_id()
-                            .then(|| Node::Volunteer(Volunteer::seen_as(volunteer, relation)))
-                    }
-                    None => None,
-                }
+                .map(|a| Node::Area(Area(a))),
+            NodeType::Team => {
+                let team = request.load(|l| &l.teams, TeamId(number), Team).await?;
+                team.map(Node::Team)
             }
-            NodeType::Membership => {
-                let actor = request.actor().await?;
-                let membership = services.teams.membership(MembershipId(number)).await?;
-                match membership {
-                    Some(m) if m.volunteer_id == actor.volunteer => {
-                        Some(Node::Membership(Membership {
-                            inner: m,
-                            show_phone: false,
-                        }))
-                    }
-                    _ => None,
-                }
+            NodeType::Event => {
+                let event = services.events.event(viewer, EventId(number)).await?;
+                event.map(|e| Node::Event(Event(e)))
             }
-            NodeType::SignUp => {
-                let actor = request.actor().await?;
-                let sign_up = services.sign_ups.sign_up_by_id(SignUpId(number)).await?;
-                sign_up
-                    .filter(|s| s.volunteer_id == actor.volunteer)
-                    .map(|s| Node::SignUp(SignUp(s)))
+            NodeType::PatrolSchedule => {
+                let schedule = services.events.schedule(viewer, ScheduleId(number)).await?;
+                schedule.map(|s| Node::PatrolSchedule(PatrolSchedule(s)))
             }
-            NodeType::ServiceRecord => {
-                let actor = request.actor().await?;
-                let record = services
-                    .service_records
-                    .record(ServiceRecordId(number))
-                    .await?;
-                record
-                    .filter(|r| r.volunteer_id == actor.volunteer)
-                    .map(|r| Node::ServiceRecord(ServiceRecord(r)))
+            NodeType::Volunteer => volunteer(ctx, VolunteerId(number)).await?,
+            NodeType::Membership | NodeType::SignUp | NodeType::ServiceRecord => {
+                own_record(ctx, node_type, number).await?
             }
             NodeType::AuditEntry => None,
         })
     }
+}
+
+/// A volunteer, for callers related to them (`policy::Relation::finds_by_id`).
+async fn volunteer(ctx: &Context<'_>, id: VolunteerId) -> GqlResult<Option<Node>> {
+    let Some(volunteer) = ctx.request().find(|l| &l.volunteers, id).await? else {
+        return Ok(None);
+    };
+    let viewer = ctx.request().viewer().await?;
+    let relation = ctx.services().teams.relation_to(viewer, &volunteer).await?;
+    Ok(relation
+        .finds_by_id()
+        .then(|| Node::Volunteer(Volunteer::seen_as(volunteer, relation))))
+}
+
+/// A membership, sign-up or service record: for a signed-in caller, and only their own.
+async fn own_record(
+    ctx: &Context<'_>,
+    node_type: NodeType,
+    number: i64,
+) -> GqlResult<Option<Node>> {
+    let viewer = ctx.request().viewer().await?;
+    policy::check_signed_in(viewer)?;
+    let services = ctx.services();
+    let (owner, node) = match node_type {
+        NodeType::Membership => match services.teams.membership(MembershipId(number)).await? {
+            Some(m) => (
+                m.volunteer_id,
+                Node::Membership(Membership {
+                    inner: m,
+                    reader: policy::Relation::Own,
+                }),
+            ),
+            None => return Ok(None),
+        },
+        NodeType::SignUp => match services.sign_ups.sign_up_by_id(SignUpId(number)).await? {
+            Some(s) => (s.volunteer_id, Node::SignUp(SignUp(s))),
+            None => return Ok(None),
+        },
+        _ => match services
+            .service_records
+            .record(ServiceRecordId(number))
+            .await?
+        {
+            Some(r) => (r.volunteer_id, Node::ServiceRecord(ServiceRecord(r))),
+            None => return Ok(None),
+        },
+    };
+    Ok(policy::can_see_private_details(viewer, owner).then_some(node))
 }

@@ -12,7 +12,7 @@ use super::context::ContextExt as _;
 use super::enums::{NotificationKind, RecordStatus, ReviewDecision};
 use super::error::GqlResult;
 use super::event::Event;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::limits::cost;
 use super::scalars::{Date, ListConnection, connection, page_request};
 use super::team::Team;
@@ -24,40 +24,28 @@ pub struct ServiceRecord(pub service_records::ServiceRecord);
 #[Object]
 impl ServiceRecord {
     pub async fn id(&self) -> ID {
-        ids::encode(NodeType::ServiceRecord, self.0.id.0)
+        self.0.id.to_global()
     }
 
     async fn volunteer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .volunteers
-            .load_one(self.0.volunteer_id)
-            .await?
-            .map(|v| Volunteer::seen_as(v, Relation::Supervisor)))
+        ctx.request()
+            .load(
+                |l| &l.volunteers,
+                self.0.volunteer_id,
+                |v| Volunteer::seen_as(v, Relation::Supervisor),
+            )
+            .await
     }
 
     async fn team(&self, ctx: &Context<'_>) -> GqlResult<Option<Team>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .teams
-            .load_one(self.0.team_id)
-            .await?
-            .map(Team))
+        ctx.request().load(|l| &l.teams, self.0.team_id, Team).await
     }
 
     async fn event(&self, ctx: &Context<'_>) -> GqlResult<Option<Event>> {
         let Some(event) = self.0.event_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .request()
-            .loaders
-            .events
-            .load_one(event)
-            .await?
-            .map(Event))
+        ctx.request().load(|l| &l.events, event, Event).await
     }
 
     async fn minutes(&self) -> i32 {
@@ -86,13 +74,13 @@ impl ServiceRecord {
         let Some(reviewer) = self.0.reviewer_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .request()
-            .loaders
-            .volunteers
-            .load_one(reviewer)
-            .await?
-            .map(|v| Volunteer::seen_as(v, Relation::Stranger)))
+        ctx.request()
+            .load(
+                |l| &l.volunteers,
+                reviewer,
+                |v| Volunteer::seen_as(v, Relation::Stranger),
+            )
+            .await
     }
 
     async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
@@ -136,7 +124,7 @@ pub struct AuditEntry(pub audit::AuditEntry);
 #[Object]
 impl AuditEntry {
     async fn id(&self) -> ID {
-        ids::encode(NodeType::AuditEntry, self.0.id.0)
+        self.0.id.to_global()
     }
 
     /// Null for operator commands run on the server.
@@ -144,13 +132,13 @@ impl AuditEntry {
         let Some(actor) = self.0.actor_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .request()
-            .loaders
-            .volunteers
-            .load_one(actor)
-            .await?
-            .map(|v| Volunteer::seen_as(v, Relation::Stranger)))
+        ctx.request()
+            .load(
+                |l| &l.volunteers,
+                actor,
+                |v| Volunteer::seen_as(v, Relation::Stranger),
+            )
+            .await
     }
 
     /// e.g. `event.cancel`, `service_record.approve`.
@@ -202,28 +190,12 @@ impl Notification {
         let Some(event) = self.0.event_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .request()
-            .loaders
-            .events
-            .load_one(event)
-            .await?
-            .map(Event))
+        ctx.request().load(|l| &l.events, event, Event).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-}
-
-fn optional_id<T>(
-    id: Option<ID>,
-    node: NodeType,
-    field: &str,
-    wrap: fn(i64) -> T,
-) -> GqlResult<Option<T>> {
-    id.map(|id| ids::decode_as(&id, node, field).map(wrap))
-        .transpose()
 }
 
 #[derive(Default)]
@@ -243,13 +215,11 @@ impl ServiceQuery {
         let actor = ctx.request().actor().await?;
         let filter = filter.unwrap_or_default();
         let domain = RecordFilter {
-            team_id: optional_id(filter.team_id, NodeType::Team, "filter.teamId", TeamId)?,
-            area_id: optional_id(filter.area_id, NodeType::Area, "filter.areaId", AreaId)?,
-            volunteer_id: optional_id(
-                filter.volunteer_id,
-                NodeType::Volunteer,
+            team_id: TeamId::parse_optional(filter.team_id.as_ref(), "filter.teamId")?,
+            area_id: AreaId::parse_optional(filter.area_id.as_ref(), "filter.areaId")?,
+            volunteer_id: VolunteerId::parse_optional(
+                filter.volunteer_id.as_ref(),
                 "filter.volunteerId",
-                VolunteerId,
             )?,
             status: filter.status.map(Into::into),
         };
@@ -273,8 +243,8 @@ impl ServiceQuery {
     ) -> GqlResult<ListConnection<AuditEntry>> {
         let actor = ctx.request().actor().await?;
         let domain = DomainAuditFilter {
-            team_id: optional_id(filter.team_id, NodeType::Team, "filter.teamId", TeamId)?,
-            area_id: optional_id(filter.area_id, NodeType::Area, "filter.areaId", AreaId)?,
+            team_id: TeamId::parse_optional(filter.team_id.as_ref(), "filter.teamId")?,
+            area_id: AreaId::parse_optional(filter.area_id.as_ref(), "filter.areaId")?,
         };
         let page = ctx
             .services()
@@ -316,17 +286,9 @@ impl ServiceMutation {
         idempotency_key: Option<String>,
     ) -> GqlResult<ServiceRecord> {
         let actor = ctx.request().actor().await?;
-        let volunteer = VolunteerId(ids::decode_as(
-            &input.volunteer_id,
-            NodeType::Volunteer,
-            "input.volunteerId",
-        )?);
-        let team = TeamId(ids::decode_as(
-            &input.team_id,
-            NodeType::Team,
-            "input.teamId",
-        )?);
-        let event = optional_id(input.event_id, NodeType::Event, "input.eventId", EventId)?;
+        let volunteer = VolunteerId::parse(&input.volunteer_id, "input.volunteerId")?;
+        let team = TeamId::parse(&input.team_id, "input.teamId")?;
+        let event = EventId::parse_optional(input.event_id.as_ref(), "input.eventId")?;
         let key_input = (
             volunteer,
             team,
@@ -372,11 +334,7 @@ impl ServiceMutation {
         reason: Option<String>,
     ) -> GqlResult<ServiceRecord> {
         let actor = ctx.request().actor().await?;
-        let id = ServiceRecordId(ids::decode_as(
-            &record_id,
-            NodeType::ServiceRecord,
-            "recordId",
-        )?);
+        let id = ServiceRecordId::parse(&record_id, "recordId")?;
         let review = ctx
             .services()
             .service_records

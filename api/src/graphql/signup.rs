@@ -4,16 +4,15 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use feihong_domain::attendance::{self, CheckInput};
 use feihong_domain::geo::Position;
-use feihong_domain::idempotency;
 use feihong_domain::ids::{EventId, SignUpId};
 use feihong_domain::policy::Relation;
 use feihong_domain::signups;
 
-use super::context::ContextExt as _;
+use super::context::{ContextExt as _, idempotent};
 use super::enums::{SignUpStatus, SignUpWhen};
 use super::error::{GqlError, GqlResult};
 use super::event::Event;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::limits::cost;
 use super::scalars::{ListConnection, connection, page_request};
 use super::volunteer::Volunteer;
@@ -24,28 +23,24 @@ pub struct SignUp(pub signups::SignUp);
 #[Object]
 impl SignUp {
     pub async fn id(&self) -> ID {
-        ids::encode(NodeType::SignUp, self.0.id.0)
+        self.0.id.to_global()
     }
 
     async fn event(&self, ctx: &Context<'_>) -> GqlResult<Option<Event>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .events
-            .load_one(self.0.event_id)
-            .await?
-            .map(Event))
+        ctx.request()
+            .load(|l| &l.events, self.0.event_id, Event)
+            .await
     }
 
     /// Sign-ups are read by their volunteer and by those who run the event's team.
     async fn volunteer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .volunteers
-            .load_one(self.0.volunteer_id)
-            .await?
-            .map(|v| Volunteer::seen_as(v, Relation::Supervisor)))
+        ctx.request()
+            .load(
+                |l| &l.volunteers,
+                self.0.volunteer_id,
+                |v| Volunteer::seen_as(v, Relation::Supervisor),
+            )
+            .await
     }
 
     async fn status(&self) -> SignUpStatus {
@@ -59,20 +54,14 @@ impl SignUp {
         }
         Ok(ctx
             .request()
-            .loaders
-            .waitlist_positions
-            .load_one(self.0.id)
+            .find(|l| &l.waitlist_positions, self.0.id)
             .await?)
     }
 
     async fn attendance(&self, ctx: &Context<'_>) -> GqlResult<Option<Attendance>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .attendance
-            .load_one(self.0.id)
-            .await?
-            .map(Attendance))
+        ctx.request()
+            .load(|l| &l.attendance, self.0.id, Attendance)
+            .await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -155,10 +144,6 @@ pub struct PositionInput {
     pub accuracy_m: Option<f64>,
 }
 
-fn sign_up_id(id: &ID) -> GqlResult<SignUpId> {
-    ids::decode_as(id, NodeType::SignUp, "signUpId").map(SignUpId)
-}
-
 fn check_input(
     sign_up: &ID,
     position: Option<PositionInput>,
@@ -177,7 +162,7 @@ fn check_input(
         None => None,
     };
     Ok(CheckInput {
-        sign_up_id: sign_up_id(sign_up)?,
+        sign_up_id: SignUpId::parse(sign_up, "signUpId")?,
         position,
         at,
     })
@@ -196,27 +181,20 @@ async fn record_attendance(
     input: CheckInput,
     idempotency_key: Option<String>,
 ) -> GqlResult<Attendance> {
-    let actor = ctx.request().actor().await?;
-    let services = ctx.services();
     let operation = match moment {
         Moment::CheckIn => "checkIn",
         Moment::CheckOut => "checkOut",
     };
-    let attendance = idempotency::run(
-        &services.db,
-        actor.volunteer,
-        idempotency_key.as_deref(),
-        operation,
-        &input,
-        || async {
-            match moment {
-                Moment::CheckIn => services.attendance.check_in(actor, input.clone()).await,
-                Moment::CheckOut => services.attendance.check_out(actor, input.clone()).await,
-            }
-        },
-    )
-    .await?;
-    Ok(Attendance(attendance))
+    let key = idempotency_key.as_deref();
+    let work = input.clone();
+    idempotent(ctx, key, operation, &input, |services, actor| async move {
+        match moment {
+            Moment::CheckIn => services.attendance.check_in(actor, work).await,
+            Moment::CheckOut => services.attendance.check_out(actor, work).await,
+        }
+    })
+    .await
+    .map(Attendance)
 }
 
 #[derive(Default)]
@@ -256,19 +234,13 @@ impl SignUpMutation {
         event_id: ID,
         idempotency_key: Option<String>,
     ) -> GqlResult<SignUp> {
-        let actor = ctx.request().actor().await?;
-        let event = EventId(ids::decode_as(&event_id, NodeType::Event, "eventId")?);
-        let services = ctx.services();
-        let sign_up = idempotency::run(
-            &services.db,
-            actor.volunteer,
-            idempotency_key.as_deref(),
-            "signUp",
-            &event,
-            || services.sign_ups.sign_up(actor, event),
-        )
-        .await?;
-        Ok(SignUp(sign_up))
+        let event = EventId::parse(&event_id, "eventId")?;
+        let key = idempotency_key.as_deref();
+        idempotent(ctx, key, "signUp", &event, |services, actor| {
+            services.sign_ups.sign_up(actor, event)
+        })
+        .await
+        .map(SignUp)
     }
 
     /// Frees the seat (the head of the waitlist takes it at once) or leaves the queue.
@@ -278,19 +250,13 @@ impl SignUpMutation {
         sign_up_id: ID,
         idempotency_key: Option<String>,
     ) -> GqlResult<SignUp> {
-        let actor = ctx.request().actor().await?;
-        let id = self::sign_up_id(&sign_up_id)?;
-        let services = ctx.services();
-        let sign_up = idempotency::run(
-            &services.db,
-            actor.volunteer,
-            idempotency_key.as_deref(),
-            "cancelSignUp",
-            &id,
-            || services.sign_ups.cancel_sign_up(actor, id),
-        )
-        .await?;
-        Ok(SignUp(sign_up))
+        let id = SignUpId::parse(&sign_up_id, "signUpId")?;
+        let key = idempotency_key.as_deref();
+        idempotent(ctx, key, "cancelSignUp", &id, |services, actor| {
+            services.sign_ups.cancel_sign_up(actor, id)
+        })
+        .await
+        .map(SignUp)
     }
 
     /// By the volunteer with the phone's position (within the event's radius, from 30 minutes

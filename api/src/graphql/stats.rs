@@ -6,7 +6,7 @@ use feihong_domain::stats::{self, Dimension, Figures};
 
 use super::context::ContextExt as _;
 use super::error::GqlResult;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::scalars::Date;
 
 /// What statistics can be grouped by. DISTRICT and TOWN are those of the team's area (of the
@@ -83,7 +83,7 @@ impl StatsQuery {
         #[graphql(default)] group_by: Vec<StatsDimension>,
     ) -> GqlResult<ParticipationStats> {
         let actor = ctx.request().actor().await?;
-        let area = AreaId(ids::decode_as(&area_id, NodeType::Area, "areaId")?);
+        let area = AreaId::parse(&area_id, "areaId")?;
         let group_by: Vec<Dimension> = group_by.into_iter().map(Into::into).collect();
         let stats = ctx
             .services()

@@ -20,7 +20,7 @@ use super::context::ContextExt as _;
 use super::enums::NotificationKind;
 use super::error::{GqlError, GqlResult};
 use super::event::Event;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::signup::SignUp;
 
 /// Something that happened to one of the caller's sign-ups.
@@ -133,8 +133,7 @@ impl SubscriptionRoot {
         // the first read.
         let services: Arc<Services> = ctx.services().clone();
         let changes = changes(&services, ctx.request().token_expiry());
-        let id =
-            EventId(ids::decode_as(&event_id, NodeType::Event, "eventId").map_err(Error::from)?);
+        let id = EventId::parse(&event_id, "eventId").map_err(Error::from)?;
         let viewer = ctx.request().viewer().await.map_err(Error::from)?.clone();
         services
             .events

@@ -3,18 +3,18 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use feihong_domain::ids::{AreaId, MembershipId, TeamId, VolunteerId};
-use feihong_domain::policy::Relation;
+use feihong_domain::policy::{self, Relation};
 use feihong_domain::tallies;
 use feihong_domain::teams::{self, CreateTeam, TeamFilter as DomainTeamFilter, UpdateTeam};
 use feihong_domain::values::mask_phone;
 
-use super::leaderboard::Period;
+use super::enums::Period;
 
 use super::area::Area;
 use super::context::ContextExt as _;
 use super::enums::{JoinPolicy, MemberRole, MembershipStatus, TeamKind};
 use super::error::GqlResult;
-use super::ids::{self, NodeType};
+use super::ids::GlobalId as _;
 use super::limits::cost;
 use super::scalars::{ListConnection, connection, page_request};
 use super::volunteer::Volunteer;
@@ -25,7 +25,7 @@ pub struct Team(pub teams::Team);
 #[Object]
 impl Team {
     pub async fn id(&self) -> ID {
-        ids::encode(NodeType::Team, self.0.id.0)
+        self.0.id.to_global()
     }
 
     async fn name(&self) -> &str {
@@ -49,18 +49,12 @@ impl Team {
         let Some(parent) = self.0.parent_team_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .request()
-            .loaders
-            .teams
-            .load_one(parent)
-            .await?
-            .map(Team))
+        ctx.request().load(|l| &l.teams, parent, Team).await
     }
 
     #[graphql(complexity = "cost::list(20, child_complexity)")]
     async fn sub_teams(&self, ctx: &Context<'_>) -> GqlResult<Vec<Team>> {
-        let teams = ctx.request().loaders.sub_teams.load_one(self.0.id).await?;
+        let teams = ctx.request().find(|l| &l.sub_teams, self.0.id).await?;
         Ok(teams.unwrap_or_default().into_iter().map(Team).collect())
     }
 
@@ -68,9 +62,7 @@ impl Team {
     async fn member_count(&self, ctx: &Context<'_>) -> GqlResult<i64> {
         Ok(ctx
             .request()
-            .loaders
-            .member_counts
-            .load_one(self.0.id)
+            .find(|l| &l.member_counts, self.0.id)
             .await?
             .unwrap_or(0))
     }
@@ -79,9 +71,7 @@ impl Team {
     async fn leaders(&self, ctx: &Context<'_>) -> GqlResult<Vec<Volunteer>> {
         let ids = ctx
             .request()
-            .loaders
-            .leaders
-            .load_one(self.0.id)
+            .find(|l| &l.leaders, self.0.id)
             .await?
             .unwrap_or_default();
         let found = ctx
@@ -113,9 +103,10 @@ impl Team {
             .teams
             .members(actor, self.0.id, pending, page_request(first, after)?)
             .await?;
+        let reader = policy::member_list_reader(phones);
         Ok(connection(page, |membership| Membership {
             inner: membership,
-            show_phone: phones,
+            reader,
         }))
     }
 
@@ -128,9 +119,7 @@ impl Team {
         let key = (self.0.id, tallies::Period::from(period));
         Ok(ctx
             .request()
-            .loaders
-            .team_minutes
-            .load_one(key)
+            .find(|l| &l.team_minutes, key)
             .await?
             .unwrap_or(0))
     }
@@ -144,9 +133,7 @@ impl Team {
         let key = (self.0.id, tallies::Period::from(period));
         Ok(ctx
             .request()
-            .loaders
-            .active_members
-            .load_one(key)
+            .find(|l| &l.active_members, key)
             .await?
             .unwrap_or(0))
     }
@@ -159,59 +146,41 @@ impl Team {
 /// A volunteer's place in a team.
 pub struct Membership {
     pub inner: teams::Membership,
-    /// Whether the viewer runs the team and so sees the member's (masked) phone.
-    pub show_phone: bool,
-}
-
-impl Membership {
-    /// Those who see the member's phone run the team; the other readers of a membership are
-    /// its members (or the member themself, recognised by `Volunteer`).
-    fn relation(&self) -> Relation {
-        if self.show_phone {
-            Relation::Supervisor
-        } else {
-            Relation::Teammate
-        }
-    }
+    /// How the reader stands to the member, as known where the membership was reached.
+    pub reader: Relation,
 }
 
 #[Object]
 impl Membership {
     pub async fn id(&self) -> ID {
-        ids::encode(NodeType::Membership, self.inner.id.0)
+        self.inner.id.to_global()
     }
 
     async fn team(&self, ctx: &Context<'_>) -> GqlResult<Option<Team>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .teams
-            .load_one(self.inner.team_id)
-            .await?
-            .map(Team))
+        ctx.request()
+            .load(|l| &l.teams, self.inner.team_id, Team)
+            .await
     }
 
     async fn volunteer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {
-        Ok(ctx
-            .request()
-            .loaders
-            .volunteers
-            .load_one(self.inner.volunteer_id)
-            .await?
-            .map(|v| Volunteer::seen_as(v, self.relation())))
+        ctx.request()
+            .load(
+                |l| &l.volunteers,
+                self.inner.volunteer_id,
+                |v| Volunteer::seen_as(v, self.reader),
+            )
+            .await
     }
 
     /// The member's phone, masked (`138****5678`), for the team's leaders and deputies; null for
     /// everyone else.
     async fn phone(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
-        if !self.show_phone {
+        if !self.reader.sees_member_phone() {
             return Ok(None);
         }
         let volunteer = ctx
             .request()
-            .loaders
-            .volunteers
-            .load_one(self.inner.volunteer_id)
+            .find(|l| &l.volunteers, self.inner.volunteer_id)
             .await?;
         Ok(volunteer.map(|v| mask_phone(v.phone.as_str())))
     }
@@ -257,10 +226,6 @@ pub struct TeamFilter {
     pub name_contains: Option<String>,
 }
 
-fn team_id(id: &ID, field: &str) -> GqlResult<TeamId> {
-    ids::decode_as(id, NodeType::Team, field).map(TeamId)
-}
-
 #[derive(Default)]
 pub struct TeamQuery;
 
@@ -279,7 +244,7 @@ impl TeamQuery {
         let domain = DomainTeamFilter {
             area_id: filter
                 .area_id
-                .map(|id| ids::decode_as(&id, NodeType::Area, "filter.areaId").map(AreaId))
+                .map(|id| AreaId::parse(&id, "filter.areaId"))
                 .transpose()?,
             kind: filter.kind.map(Into::into),
             name_contains: filter.name_contains,
@@ -293,8 +258,8 @@ impl TeamQuery {
     }
 
     async fn team(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Team>> {
-        let id = team_id(&id, "id")?;
-        Ok(ctx.request().loaders.teams.load_one(id).await?.map(Team))
+        let id = TeamId::parse(&id, "id")?;
+        ctx.request().load(|l| &l.teams, id, Team).await
     }
 }
 
@@ -309,21 +274,15 @@ impl TeamMutation {
         let create = CreateTeam {
             name: input.name,
             kind: input.kind.into(),
-            area_id: AreaId(ids::decode_as(
-                &input.area_id,
-                NodeType::Area,
-                "input.areaId",
-            )?),
+            area_id: AreaId::parse(&input.area_id, "input.areaId")?,
             join_policy: input.join_policy.into(),
             parent_team_id: input
                 .parent_team_id
-                .map(|id| team_id(&id, "input.parentTeamId"))
+                .map(|id| TeamId::parse(&id, "input.parentTeamId"))
                 .transpose()?,
             leader_id: input
                 .leader_id
-                .map(|id| {
-                    ids::decode_as(&id, NodeType::Volunteer, "input.leaderId").map(VolunteerId)
-                })
+                .map(|id| VolunteerId::parse(&id, "input.leaderId"))
                 .transpose()?,
         };
         Ok(Team(ctx.services().teams.create_team(actor, create).await?))
@@ -336,7 +295,7 @@ impl TeamMutation {
         input: UpdateTeamInput,
     ) -> GqlResult<Team> {
         let actor = ctx.request().actor().await?;
-        let id = self::team_id(&team_id, "teamId")?;
+        let id = TeamId::parse(&team_id, "teamId")?;
         let update = UpdateTeam {
             name: input.name,
             kind: input.kind.map(Into::into),
@@ -353,11 +312,11 @@ impl TeamMutation {
         let membership = ctx
             .services()
             .teams
-            .join_team(actor, self::team_id(&team_id, "teamId")?)
+            .join_team(actor, TeamId::parse(&team_id, "teamId")?)
             .await?;
         Ok(Membership {
             inner: membership,
-            show_phone: false,
+            reader: Relation::Own,
         })
     }
 
@@ -368,19 +327,16 @@ impl TeamMutation {
         approve: bool,
     ) -> GqlResult<Membership> {
         let actor = ctx.request().actor().await?;
-        let id = MembershipId(ids::decode_as(
-            &membership_id,
-            NodeType::Membership,
-            "membershipId",
-        )?);
+        let id = MembershipId::parse(&membership_id, "membershipId")?;
         let membership = ctx
             .services()
             .teams
             .review_membership(actor, id, approve)
             .await?;
+        // Only those who run the team review memberships and change roles.
         Ok(Membership {
             inner: membership,
-            show_phone: true,
+            reader: Relation::Supervisor,
         })
     }
 
@@ -393,20 +349,17 @@ impl TeamMutation {
         role: MemberRole,
     ) -> GqlResult<Membership> {
         let actor = ctx.request().actor().await?;
-        let team = self::team_id(&team_id, "teamId")?;
-        let volunteer = VolunteerId(ids::decode_as(
-            &volunteer_id,
-            NodeType::Volunteer,
-            "volunteerId",
-        )?);
+        let team = TeamId::parse(&team_id, "teamId")?;
+        let volunteer = VolunteerId::parse(&volunteer_id, "volunteerId")?;
         let membership = ctx
             .services()
             .teams
             .set_member_role(actor, team, volunteer, role.into())
             .await?;
+        // Only those who run the team review memberships and change roles.
         Ok(Membership {
             inner: membership,
-            show_phone: true,
+            reader: Relation::Supervisor,
         })
     }
 
@@ -415,11 +368,11 @@ impl TeamMutation {
         let membership = ctx
             .services()
             .teams
-            .leave_team(actor, self::team_id(&team_id, "teamId")?)
+            .leave_team(actor, TeamId::parse(&team_id, "teamId")?)
             .await?;
         Ok(Membership {
             inner: membership,
-            show_phone: false,
+            reader: Relation::Own,
         })
     }
 }

@@ -6,7 +6,7 @@ use feihong_domain::accounts;
 use feihong_domain::policy::{self, Relation};
 use feihong_domain::tallies;
 
-use super::leaderboard::Period;
+use super::enums::Period;
 
 use super::area::Area;
 use super::context::ContextExt as _;
@@ -56,9 +56,7 @@ impl Volunteer {
         let key = (self.inner.id, tallies::Period::AllTime);
         Ok(ctx
             .request()
-            .loaders
-            .volunteer_minutes
-            .load_one(key)
+            .find(|l| &l.volunteer_minutes, key)
             .await?
             .unwrap_or(0))
     }
@@ -156,9 +154,7 @@ impl Volunteer {
         let key = (self.inner.id, tallies::Period::from(period));
         Ok(Some(
             ctx.request()
-                .loaders
-                .volunteer_minutes
-                .load_one(key)
+                .find(|l| &l.volunteer_minutes, key)
                 .await?
                 .unwrap_or(0),
         ))
@@ -171,9 +167,7 @@ impl Volunteer {
         }
         Ok(Some(
             ctx.request()
-                .loaders
-                .pending_minutes
-                .load_one(self.inner.id)
+                .find(|l| &l.pending_minutes, self.inner.id)
                 .await?
                 .unwrap_or(0),
         ))
@@ -223,9 +217,7 @@ impl Volunteer {
         }
         let roles = ctx
             .request()
-            .loaders
-            .admin_roles
-            .load_one(self.inner.id)
+            .find(|l| &l.admin_roles, self.inner.id)
             .await?;
         Ok(roles.unwrap_or_default().into_iter().map(Role).collect())
     }

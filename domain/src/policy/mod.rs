@@ -3,7 +3,9 @@
 
 mod people;
 
-pub use people::{CallerRoles, Relation, TeamTie, relation_to};
+pub use people::{
+    CallerRoles, Relation, TeamTie, anonymous_on_leaderboards, member_list_reader, relation_to,
+};
 
 use crate::actor::{Actor, Viewer};
 use crate::areas::AreaTree;

@@ -43,6 +43,32 @@ impl Relation {
     pub fn finds_by_id(self) -> bool {
         self >= Self::Teammate
     }
+
+    /// A member's phone on their membership, masked (`138****5678`): for those who run the
+    /// team.
+    pub fn sees_member_phone(self) -> bool {
+        self == Self::Supervisor
+    }
+}
+
+/// How the reader of a team's member list stands to its members: those who run the team
+/// (leaders, deputies, admins of its area) supervise them; any other reader is a member.
+pub fn member_list_reader(runs_team: bool) -> Relation {
+    if runs_team {
+        Relation::Supervisor
+    } else {
+        Relation::Teammate
+    }
+}
+
+/// Whether a leaderboard line shows its volunteer anonymously: they opted out of appearing by
+/// name, and the caller is not them (nobody is anonymous to themself).
+pub fn anonymous_on_leaderboards(
+    viewer: Option<VolunteerId>,
+    subject: VolunteerId,
+    shows_on_leaderboards: bool,
+) -> bool {
+    !shows_on_leaderboards && viewer != Some(subject)
 }
 
 /// One of a volunteer's memberships, as the relation rules see it.
@@ -121,6 +147,25 @@ mod tests {
 
     fn relation(viewer: &Viewer, roles: CallerRoles<'_>, ties: &[TeamTie]) -> Relation {
         relation_to(viewer, roles, &tree(), SUBJECT, AreaId(2), ties)
+    }
+
+    #[test]
+    fn an_opted_out_volunteer_is_anonymous_on_boards_to_everyone_but_themself() {
+        assert!(anonymous_on_leaderboards(None, SUBJECT, false));
+        assert!(anonymous_on_leaderboards(
+            Some(VolunteerId(1)),
+            SUBJECT,
+            false
+        ));
+        assert!(!anonymous_on_leaderboards(Some(SUBJECT), SUBJECT, false));
+        assert!(!anonymous_on_leaderboards(None, SUBJECT, true));
+    }
+
+    #[test]
+    fn only_those_who_run_the_team_see_members_phones() {
+        assert!(member_list_reader(true).sees_member_phone());
+        assert!(!member_list_reader(false).sees_member_phone());
+        assert!(!Relation::Own.sees_member_phone());
     }
 
     #[test]
