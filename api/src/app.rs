@@ -85,6 +85,14 @@ pub fn router(state: AppState) -> Router {
             "/admin/exports/participation.csv",
             get(http::exports::participation_csv),
         )
+        .route(
+            "/teams/{id}/exports/roster.csv",
+            get(http::team_exports::roster_csv),
+        )
+        .route(
+            "/events/{id}/exports/attendance.csv",
+            get(http::team_exports::attendance_csv),
+        )
         .route("/admin", get(http::admin::index))
         .route("/admin/dashboard.js", get(http::admin::script))
         .route("/admin/dashboard.css", get(http::admin::stylesheet))

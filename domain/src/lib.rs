@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actor;
 pub mod areas;
 pub mod attendance;
+pub mod attendance_sheet;
 pub mod audit;
 pub mod budget;
 pub mod bus;
@@ -95,6 +96,8 @@ pub struct Services {
     pub events: Arc<Events>,
     pub sign_ups: SignUps,
     pub attendance: AttendanceService,
+    /// Attendance sheets of events, for export.
+    pub attendance_sheets: attendance_sheet::AttendanceSheets,
     pub service_records: ServiceRecords,
     pub audit: AuditLog,
     pub tallies: Tallies,
@@ -146,6 +149,7 @@ impl Services {
         Ok(Self {
             sign_ups: SignUps::new(deps.clone(), teams.clone(), events.clone()),
             attendance: AttendanceService::new(deps.clone(), teams.clone(), events.clone()),
+            attendance_sheets: attendance_sheet::AttendanceSheets::new(deps.clone(), teams.clone()),
             service_records: ServiceRecords::new(deps.clone(), teams.clone()),
             audit: AuditLog::new(deps.clone(), teams.clone()),
             tallies: Tallies { deps: deps.clone() },

@@ -1,7 +1,8 @@
 //! The admin dashboard (`/admin`) in a real browser: headless Chromium driven by chromedriver
 //! over WebDriver. Seeds service hours through the API, signs in through the page's form and
-//! reads the figures the page shows. Saves a full-page screenshot to
-//! `$CARGO_TARGET_DIR/dashboard-screenshot.png`.
+//! reads the figures the page shows: totals, months, districts, team kinds, the top teams, the
+//! sortable teams table with its roster exports, and a drill-down from the city into a district.
+//! Saves a full-page screenshot to `$CARGO_TARGET_DIR/dashboard-screenshot.png`.
 //!
 //! Without `chromium` and `chromedriver` the test says it is skipped; with
 //! FEIHONG_REQUIRE_SERVICES=1 it fails instead.
@@ -391,6 +392,18 @@ async fn an_admin_reads_the_dashboard_in_a_browser() {
     let path = screenshot(&browser).await;
     println!("dashboard screenshot: {}", path.display());
 
+    // The menu holds the city and every district and town below it.
+    let options = |level: &str| format!("#area option[data-level=\"{level}\"]");
+    let count = |css: String| {
+        let browser = browser.clone();
+        async move { browser.find_all(Locator::Css(&css)).await.unwrap().len() }
+    };
+    assert_eq!(count(options("CITY")).await, 1);
+    assert_eq!(count(options("DISTRICT")).await, 5);
+    assert!(count(options("TOWN")).await >= 5);
+
+    teams_table(&browser, &shunde.id, &chancheng.id, shunde_this_year).await;
+
     // The CSV export downloads through the page (fetch with the bearer token, then a blob).
     browser
         .find(Locator::Id("export"))
@@ -400,9 +413,35 @@ async fn an_admin_reads_the_dashboard_in_a_browser() {
         .await
         .unwrap();
     wait_for(&browser, "#export[data-bytes]").await;
-    let csv = downloaded_csv(downloads.path()).await;
+    let csv = downloaded_csv(downloads.path(), "participation").await;
     assert!(csv.contains("顺德区"), "{csv}");
     assert!(csv.lines().any(|line| line.ends_with(",45")), "{csv}");
+
+    // Each team's roster downloads from its row: the admin sees the numbers masked.
+    let roster = format!(
+        "#table-all-teams button[data-export=\"roster\"][data-team-id=\"{}\"]",
+        shunde.id
+    );
+    browser
+        .find(Locator::Css(&roster))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&browser, &format!("{roster}[data-bytes]")).await;
+    let csv = downloaded_csv(downloads.path(), "roster_").await;
+    assert!(csv.starts_with('\u{feff}'), "UTF-8 with BOM");
+    assert!(csv.contains("手机号 Phone"), "{csv}");
+    let masked = format!("{}****{}", &a.phone[..3], &a.phone[7..]);
+    assert!(csv.contains(&masked) && !csv.contains(&a.phone), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        4,
+        "the header, the leader and two members: {csv}"
+    );
+
+    drill_down(&browser, &app.area_id("440606").await, &shunde.id).await;
 
     // A volunteer who is no admin is told so, in plain words.
     browser
@@ -434,18 +473,121 @@ async fn an_admin_reads_the_dashboard_in_a_browser() {
     browser.close().await.unwrap();
 }
 
-/// The exported file, once Chromium has finished writing it.
-async fn downloaded_csv(dir: &Path) -> String {
+/// The exported file whose name starts with `prefix`, once Chromium has finished writing it.
+async fn downloaded_csv(dir: &Path, prefix: &str) -> String {
     for _ in 0..100 {
         let done = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(Result::ok)
             .map(|entry| entry.path())
-            .find(|path| path.extension().is_some_and(|ext| ext == "csv"));
+            .find(|path| {
+                path.extension().is_some_and(|ext| ext == "csv")
+                    && path
+                        .file_name()
+                        .is_some_and(|name| name.to_string_lossy().starts_with(prefix))
+            });
         if let Some(path) = done {
             return std::fs::read_to_string(path).unwrap();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no CSV was downloaded to {}", dir.display());
+}
+
+/// The ids of the teams table's rows, top to bottom.
+async fn team_rows(browser: &Client) -> Vec<String> {
+    let mut ids = Vec::new();
+    for row in browser
+        .find_all(Locator::Css("#table-all-teams tbody tr"))
+        .await
+        .unwrap()
+    {
+        ids.push(row.attr("data-team-id").await.unwrap().unwrap_or_default());
+    }
+    ids
+}
+
+async fn sort_by(browser: &Client, key: &str) {
+    let css = format!("#table-all-teams button[data-sort=\"{key}\"]");
+    browser
+        .find(Locator::Css(&css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The city's teams with their members and hours, sorted by hours this year, then by name
+/// (pinyin: 禅城 before 顺德), then by hours again.
+async fn teams_table(browser: &Client, shunde: &str, chancheng: &str, shunde_minutes: i64) {
+    let cell = |team: &str, metric: &str| {
+        format!("#table-all-teams tr[data-team-id=\"{team}\"] td[data-metric=\"{metric}\"]")
+    };
+    assert_eq!(team_rows(browser).await, [shunde, chancheng]);
+    assert_eq!(text(browser, &cell(shunde, "name")).await, "顺德功夫巡逻队");
+    assert_eq!(text(browser, &cell(chancheng, "name")).await, TRICKY_TEAM);
+    assert_eq!(number(browser, &cell(shunde, "memberCount")).await, "3");
+    assert_eq!(number(browser, &cell(shunde, "activeMembers")).await, "2");
+    let hours = format!("{:.1}", shunde_minutes as f64 / 60.0);
+    assert_eq!(text(browser, &cell(shunde, "minutesYear")).await, hours);
+    assert_eq!(text(browser, &cell(shunde, "minutesAll")).await, "4.5");
+    assert_eq!(number(browser, &cell(chancheng, "memberCount")).await, "2");
+    assert_eq!(text(browser, &cell(chancheng, "minutesYear")).await, "0.8");
+    assert!(text(browser, "#teams-note").await.contains("2 teams"));
+
+    sort_by(browser, "name").await;
+    wait_for(
+        browser,
+        "#table-all-teams table[data-sort=\"name\"][data-order=\"asc\"]",
+    )
+    .await;
+    assert_eq!(team_rows(browser).await, [chancheng, shunde]);
+    sort_by(browser, "name").await;
+    wait_for(
+        browser,
+        "#table-all-teams table[data-sort=\"name\"][data-order=\"desc\"]",
+    )
+    .await;
+    assert_eq!(team_rows(browser).await, [shunde, chancheng]);
+    sort_by(browser, "memberCount").await;
+    wait_for(
+        browser,
+        "#table-all-teams table[data-sort=\"memberCount\"][data-order=\"desc\"]",
+    )
+    .await;
+    assert_eq!(team_rows(browser).await, [shunde, chancheng]);
+    let sorted = browser
+        .find(Locator::Css(
+            "#table-all-teams th[aria-sort=\"descending\"]",
+        ))
+        .await
+        .unwrap();
+    assert!(sorted.text().await.unwrap().contains("成员"));
+}
+
+/// The city's admin picks Shunde district: its figures only, broken down by town (its team
+/// sits at the district, 区直属), and its one team.
+async fn drill_down(browser: &Client, district: &str, shunde: &str) {
+    browser
+        .find(Locator::Id("area"))
+        .await
+        .unwrap()
+        .select_by_value(district)
+        .await
+        .unwrap();
+    wait_for(
+        browser,
+        &format!("#dashboard[data-state=\"ready\"][data-area=\"{district}\"]"),
+    )
+    .await;
+    assert_eq!(
+        number(browser, "#totals [data-metric=\"approvedMinutes\"]").await,
+        "270"
+    );
+    assert!(text(browser, "#heading-area").await.contains("By town"));
+    let town = "#table-district td[data-metric=\"approvedMinutes\"][data-key=\"区直属\"]";
+    assert_eq!(number(browser, town).await, "270");
+    assert_eq!(team_rows(browser).await, [shunde]);
+    assert!(text(browser, "#teams-note").await.contains("1 team"));
 }

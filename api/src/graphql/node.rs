@@ -101,13 +101,7 @@ async fn own_record(
     let services = ctx.services();
     let (owner, node) = match node_type {
         NodeType::Membership => match services.teams.membership(MembershipId(number)).await? {
-            Some(m) => (
-                m.volunteer_id,
-                Node::Membership(Membership {
-                    inner: m,
-                    reader: policy::Relation::Own,
-                }),
-            ),
+            Some(m) => (m.volunteer_id, Node::Membership(Membership::own(m))),
             None => return Ok(None),
         },
         NodeType::SignUp => match services.sign_ups.sign_up_by_id(SignUpId(number)).await? {

@@ -3,10 +3,9 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use feihong_domain::ids::{AreaId, MembershipId, TeamId, VolunteerId};
-use feihong_domain::policy::{self, Relation};
+use feihong_domain::policy::{self, PhoneShown, Relation};
 use feihong_domain::tallies;
 use feihong_domain::teams::{self, CreateTeam, TeamFilter as DomainTeamFilter, UpdateTeam};
-use feihong_domain::values::mask_phone;
 
 use super::enums::Period;
 
@@ -88,7 +87,8 @@ impl Team {
     }
 
     /// The members, for the team's own members and area admins. With `pending`, the join
-    /// requests waiting for review (for leaders and deputies).
+    /// requests waiting for review (for leaders, deputies and area admins). What each reader
+    /// sees of a member's phone: see `Membership.phone`.
     #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn members(
         &self,
@@ -98,15 +98,16 @@ impl Team {
         #[graphql(default = false)] pending: bool,
     ) -> GqlResult<ListConnection<Membership>> {
         let actor = ctx.request().actor().await?;
-        let (page, phones) = ctx
+        let (page, reader) = ctx
             .services()
             .teams
             .members(actor, self.0.id, pending, page_request(first, after)?)
             .await?;
-        let reader = policy::member_list_reader(phones);
+        let relation = policy::member_list_reader(reader.runs_team());
         Ok(connection(page, |membership| Membership {
+            phone: policy::member_phone(reader, membership.status),
             inner: membership,
-            reader,
+            reader: relation,
         }))
     }
 
@@ -148,6 +149,30 @@ pub struct Membership {
     pub inner: teams::Membership,
     /// How the reader stands to the member, as known where the membership was reached.
     pub reader: Relation,
+    /// How much of the member's phone number the reader sees (`policy::member_phone`).
+    pub phone: PhoneShown,
+}
+
+impl Membership {
+    /// The member's own membership (joining, leaving, `node(id:)`): their number is on
+    /// `Volunteer.phone`, not here.
+    pub fn own(inner: teams::Membership) -> Self {
+        Self {
+            inner,
+            reader: Relation::Own,
+            phone: PhoneShown::Hidden,
+        }
+    }
+
+    /// The answer to a leader's or admin's change (a reviewed request, a new role): the number
+    /// masked, whoever of them made it; the member list shows it as the reader may see it.
+    fn supervised(inner: teams::Membership) -> Self {
+        Self {
+            inner,
+            reader: Relation::Supervisor,
+            phone: PhoneShown::Masked,
+        }
+    }
 }
 
 #[Object]
@@ -172,17 +197,19 @@ impl Membership {
             .await
     }
 
-    /// The member's phone, masked (`138****5678`), for the team's leaders and deputies; null for
-    /// everyone else.
+    /// The member's phone number on `Team.members`: in full (`13812345678`) for the team's
+    /// leaders and deputies when the member is ACTIVE; masked (`138****5678`) for them on join
+    /// requests, for admins of the team's area, and on the answers of `reviewMembership` and
+    /// `setMemberRole`; null for plain members and on one's own membership.
     async fn phone(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
-        if !self.reader.sees_member_phone() {
+        if self.phone == PhoneShown::Hidden {
             return Ok(None);
         }
         let volunteer = ctx
             .request()
             .find(|l| &l.volunteers, self.inner.volunteer_id)
             .await?;
-        Ok(volunteer.map(|v| mask_phone(v.phone.as_str())))
+        Ok(volunteer.and_then(|v| self.phone.apply(v.phone.as_str())))
     }
 
     async fn role(&self) -> MemberRole {
@@ -314,10 +341,7 @@ impl TeamMutation {
             .teams
             .join_team(actor, TeamId::parse(&team_id, "teamId")?)
             .await?;
-        Ok(Membership {
-            inner: membership,
-            reader: Relation::Own,
-        })
+        Ok(Membership::own(membership))
     }
 
     async fn review_membership(
@@ -334,10 +358,7 @@ impl TeamMutation {
             .review_membership(actor, id, approve)
             .await?;
         // Only those who run the team review memberships and change roles.
-        Ok(Membership {
-            inner: membership,
-            reader: Relation::Supervisor,
-        })
+        Ok(Membership::supervised(membership))
     }
 
     /// Leaders appoint leaders and deputies; a team keeps at least one leader.
@@ -357,10 +378,7 @@ impl TeamMutation {
             .set_member_role(actor, team, volunteer, role.into())
             .await?;
         // Only those who run the team review memberships and change roles.
-        Ok(Membership {
-            inner: membership,
-            reader: Relation::Supervisor,
-        })
+        Ok(Membership::supervised(membership))
     }
 
     async fn leave_team(&self, ctx: &Context<'_>, team_id: ID) -> GqlResult<Membership> {
@@ -370,9 +388,6 @@ impl TeamMutation {
             .teams
             .leave_team(actor, TeamId::parse(&team_id, "teamId")?)
             .await?;
-        Ok(Membership {
-            inner: membership,
-            reader: Relation::Own,
-        })
+        Ok(Membership::own(membership))
     }
 }

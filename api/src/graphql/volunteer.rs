@@ -122,8 +122,8 @@ impl Volunteer {
         }
     }
 
-    /// The phone number, for the volunteer themself only; null for everyone else (leaders see a
-    /// masked number on `Membership.phone`).
+    /// The phone number, for the volunteer themself only; null for everyone else (a team's
+    /// leaders and deputies see their members' numbers on `Team.members`, `Membership.phone`).
     async fn phone(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
         Ok(self
             .relation(ctx)

@@ -1,6 +1,6 @@
-//! HTTP endpoints: GraphQL (POST and WebSocket), GraphiQL, the certificate page, the CSV export,
-//! the admins' dashboard, health and readiness; and what they share: errors, the bearer token,
-//! the request id.
+//! HTTP endpoints: GraphQL (POST and WebSocket), GraphiQL, the certificate page, the CSV exports
+//! (participation; a team's roster and an event's attendance), the admins' dashboard, health and
+//! readiness; and what they share: errors, the bearer token, the request id.
 
 pub mod admin;
 pub mod auth;
@@ -15,6 +15,7 @@ pub mod panics;
 pub mod request_id;
 pub mod retry;
 pub mod subscriptions;
+pub mod team_exports;
 
 /// Request bodies (and WebSocket messages) larger than this are refused before they are read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -1,8 +1,10 @@
 //! Authorization decisions: pure functions of who asks and what is asked for, so each rule is
 //! tested on its own and the API only calls them (`check_*` refuses, `can_*` answers).
 
+mod members;
 mod people;
 
+pub use members::{PhoneShown, TeamReader, check_reads_members, member_phone};
 pub use people::{
     CallerRoles, Relation, TeamTie, anonymous_on_leaderboards, member_list_reader, relation_to,
 };
@@ -71,20 +73,10 @@ pub fn check_leads_team(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Resu
     }
 }
 
-/// Sees the team's member list: its members (names), managers and area admins.
+/// Sees the team's member list: its members (names), managers and area admins
+/// ([`check_reads_members`], which also says how they read it).
 pub fn check_sees_members(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Result<()> {
-    if team.actor_role.is_some() || is_admin_of(actor, tree, team.area) {
-        Ok(())
-    } else {
-        Err(Error::forbidden(
-            "only members of this team see its members",
-        ))
-    }
-}
-
-/// Members' phone numbers (masked) are for those who run the team.
-pub fn can_see_member_phones(actor: &Actor, tree: &AreaTree, team: TeamScope) -> bool {
-    check_manages_team(actor, tree, team).is_ok()
+    check_reads_members(actor, tree, team).map(|_| ())
 }
 
 /// Reviews a service record: a manager of its team or an admin of its area, never for their own

@@ -43,12 +43,6 @@ impl Relation {
     pub fn finds_by_id(self) -> bool {
         self >= Self::Teammate
     }
-
-    /// A member's phone on their membership, masked (`138****5678`): for those who run the
-    /// team.
-    pub fn sees_member_phone(self) -> bool {
-        self == Self::Supervisor
-    }
 }
 
 /// How the reader of a team's member list stands to its members: those who run the team
@@ -162,10 +156,9 @@ mod tests {
     }
 
     #[test]
-    fn only_those_who_run_the_team_see_members_phones() {
-        assert!(member_list_reader(true).sees_member_phone());
-        assert!(!member_list_reader(false).sees_member_phone());
-        assert!(!Relation::Own.sees_member_phone());
+    fn those_who_run_the_team_supervise_its_members_and_members_are_teammates() {
+        assert_eq!(member_list_reader(true), Relation::Supervisor);
+        assert_eq!(member_list_reader(false), Relation::Teammate);
     }
 
     #[test]

@@ -283,19 +283,20 @@ impl Teams {
     }
 
     /// The team's ACTIVE members (and, for those who run it, PENDING requests first when
-    /// `pending` is set), in joining order. Returns whether the viewer may see phones.
+    /// `pending` is set), in joining order. Returns how the viewer reads them (which phone
+    /// numbers they see: `policy::member_phone`).
     pub async fn members(
         &self,
         actor: &Actor,
         team_id: TeamId,
         pending: bool,
         page: PageRequest,
-    ) -> Result<(Page<Membership>, bool)> {
+    ) -> Result<(Page<Membership>, policy::TeamReader)> {
         let db = &self.deps.store.db;
         let team = self.find(db, team_id).await?;
         let scope = self.scope_for(db, Some(actor), &team).await?;
         policy::check_sees_members(actor, &self.deps.areas, scope)?;
-        let phones = policy::can_see_member_phones(actor, &self.deps.areas, scope);
+        let reader = policy::check_reads_members(actor, &self.deps.areas, scope)?;
         let status = if pending {
             policy::check_manages_team(actor, &self.deps.areas, scope)?;
             MembershipStatus::Pending
@@ -314,7 +315,7 @@ impl Teams {
         Ok((
             Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id))
                 .map(Membership::from),
-            phones,
+            reader,
         ))
     }
 

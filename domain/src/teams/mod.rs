@@ -2,6 +2,7 @@
 
 mod members;
 mod relations;
+mod roster;
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ use sea_orm::{
 use serde::Serialize;
 
 pub use members::Membership;
+pub use roster::{ROSTER_PAGE, RosterExport, RosterLine, RosterPage};
 
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};

@@ -102,7 +102,7 @@ pub(crate) fn node_ids(connection: &Value) -> Vec<String> {
         .collect()
 }
 
-/// `138****5678`, as leaders should see a member's phone.
+/// `138****5678`, as area admins (and leaders, on join requests) see a member's phone.
 pub(crate) fn masked(phone: &str) -> String {
     format!("{}****{}", &phone[..3], &phone[7..])
 }

@@ -227,7 +227,7 @@ on_every_backend! {
         app.graphql_as(&other, LEAVE_TEAM, json!({ "id": team.id })).await.expect_error("CONFLICT", None);
     }
 
-    async fn leaders_and_deputies_see_masked_phones_members_see_none_and_outsiders_nothing(app: TestApp) {
+    async fn leaders_and_deputies_see_full_phones_members_see_none_and_outsiders_nothing(app: TestApp) {
         let team = app.team("祖庙功夫巡逻队", "440604", "OPEN").await;
         let deputy = app.member(&team).await;
         let plain = app.member(&team).await;
@@ -247,11 +247,18 @@ on_every_backend! {
             assert_eq!(nodes.len(), 4);
             for (node, member) in nodes.iter().zip(everyone) {
                 assert_eq!(node["volunteer"]["id"], member.volunteer_id.as_str());
-                assert_eq!(node["phone"], masked(&member.phone), "Membership.phone is masked for those who run the team");
+                assert_eq!(node["phone"], member.phone.as_str(), "leaders and deputies see their active members' numbers in full");
                 let full = if member.volunteer_id == viewer.volunteer_id { json!(member.phone) } else { Value::Null };
                 assert_eq!(node["volunteer"]["phone"], full, "Volunteer.phone is only ever the viewer's own");
             }
         }
+
+        // The area's admin reads every number masked.
+        let seen = app.graphql_as(&team.admin, MEMBERS, json!({ "id": team.id, "pending": false })).await;
+        let nodes = seen.data()["team"]["members"]["nodes"].as_array().unwrap().clone();
+        let phones: Vec<&Value> = nodes.iter().map(|node| &node["phone"]).collect();
+        let expected: Vec<Value> = everyone.iter().map(|member| json!(masked(&member.phone))).collect();
+        assert_eq!(phones, expected.iter().collect::<Vec<_>>());
 
         let seen = app.graphql_as(&plain, MEMBERS, json!({ "id": team.id, "pending": false })).await;
         let nodes = seen.data()["team"]["members"]["nodes"].as_array().unwrap().clone();

@@ -1,5 +1,6 @@
-// Feihong admin dashboard: sign in, pick an area and a date range, read participation
-// statistics as charts and tables, export them as CSV. Plain JavaScript, no libraries.
+// Feihong admin dashboard: sign in, pick an area (the admin's own, or any district or town below
+// it) and a date range, read participation statistics as charts and tables, list the area's
+// teams (sortable, each with its roster export), export CSV. Plain JavaScript, no libraries.
 //
 // Safety: every value from the server reaches the page through textContent, text nodes or
 // setAttribute — never through HTML parsing — so names typed by users cannot inject markup.
@@ -17,15 +18,21 @@
     refreshSession(refreshToken: $token) { accessToken refreshToken }
   }`;
   const LOGOUT = 'mutation($token: String!) { logout(refreshToken: $token) }';
-  const ME = '{ me { displayName roles { kind area { id name nameEn } } } }';
+  // The admin's areas with two levels below them: a city admin drills into its districts and
+  // their towns, a district admin into its towns and their communities.
+  const AREA = 'id code name nameEn level';
+  const ME = `{ me { displayName roles { kind area {
+    ${AREA} children { ${AREA} children { ${AREA} } }
+  } } } }`;
   const FIGURES =
     'key activeVolunteers newVolunteers eventsHeld signUps attended noShows approvedMinutes';
-  // One request for the whole page: the three groupings and the top teams.
-  const DASHBOARD = `query($area: ID!, $from: Date!, $to: Date!) {
+  // One request for the statistics: the three groupings and the top teams. The area is broken
+  // down by district for a city, by town below it.
+  const DASHBOARD = `query($area: ID!, $from: Date!, $to: Date!, $by: StatsDimension!) {
     byMonth: participationStats(areaId: $area, from: $from, to: $to, groupBy: [MONTH]) {
       totals { ${FIGURES} } rows { ${FIGURES} }
     }
-    byDistrict: participationStats(areaId: $area, from: $from, to: $to, groupBy: [DISTRICT]) {
+    byArea: participationStats(areaId: $area, from: $from, to: $to, groupBy: [$by]) {
       rows { ${FIGURES} }
     }
     byKind: participationStats(areaId: $area, from: $from, to: $to, groupBy: [TEAM_KIND]) {
@@ -35,6 +42,19 @@
       rank minutes team { id name kind area { name } }
     }
   }`;
+
+  // The area's teams, a page at a time (their counters come batched, one query per field).
+  const TEAMS = `query($area: ID!, $after: String) {
+    teams(filter: { areaId: $area }, first: 100, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor }
+      nodes {
+        id name kind area { name } memberCount activeMembers(period: YEAR)
+        minutesYear: serviceMinutes(period: YEAR) minutesAll: serviceMinutes(period: ALL_TIME)
+      }
+    }
+  }`;
+  // The teams table reads at most this many: past it, drill into a district or town.
+  const MAX_TEAMS = 500;
 
   const KIND_LABELS = {
     KUNG_FU_PATROL: '功夫巡逻队',
@@ -65,6 +85,8 @@
     refreshToken: null,
     areas: [],
     loads: 0,
+    teams: [],
+    teamSort: { key: 'minutesYear', descending: true },
   };
 
   const $ = (id) => document.getElementById(id);
@@ -232,10 +254,7 @@
       showSignIn();
       return;
     }
-    const seen = new Set();
-    state.areas = data.me.roles
-      .filter((role) => role.kind === 'ADMIN' && role.area && !seen.has(role.area.id))
-      .map((role) => (seen.add(role.area.id), role.area));
+    state.areas = areaMenu(data.me.roles);
     if (!state.areas.length) {
       const name = data.me.displayName;
       await signOut();
@@ -246,9 +265,12 @@
     $('who').hidden = false;
     const select = $('area');
     select.replaceChildren(
-      ...state.areas.map((area) => {
+      ...state.areas.map(({ area, depth }) => {
         const label = area.nameEn && area.nameEn !== area.name ? `${area.name} ${area.nameEn}` : area.name;
-        return el('option', { value: area.id }, label);
+        // Indented by depth (U+3000 ideographic spaces), as text: names never become markup.
+        return el('option', {
+          value: area.id, 'data-code': area.code, 'data-level': area.level, 'data-depth': depth,
+        }, `${'\u3000'.repeat(depth)}${label}`);
       }),
     );
     if (!$('from').value || !$('to').value) {
@@ -259,6 +281,26 @@
     $('sign-in').hidden = true;
     $('dashboard').hidden = false;
     await load();
+  }
+
+  // Each administered area, then the areas below it (depth first), once each: an admin of the
+  // city and of one of its districts sees the district once, under the city.
+  function areaMenu(roles) {
+    const seen = new Set();
+    const menu = [];
+    const visit = (area, depth) => {
+      if (!area || seen.has(area.id)) return;
+      seen.add(area.id);
+      menu.push({ area, depth });
+      for (const child of area.children || []) visit(child, depth + 1);
+    };
+    for (const role of roles) if (role.kind === 'ADMIN') visit(role.area, 0);
+    return menu;
+  }
+
+  function selectedLevel() {
+    const option = $('area').selectedOptions[0];
+    return (option && option.dataset.level) || 'CITY';
   }
 
   // ---- Dates (periods are cut in the city's time zone, Asia/Shanghai) -----------------------
@@ -320,10 +362,16 @@
     board.dataset.state = 'loading';
     $('apply').disabled = true;
     status('加载中… Loading…');
+    const by = selectedLevel() === 'CITY' ? 'DISTRICT' : 'TOWN';
     try {
-      const data = await graphql(DASHBOARD, { area, from, to });
+      // One after the other: should the token have expired, the first refreshes it once.
+      const data = await graphql(DASHBOARD, { area, from, to, by });
+      const teams = await areaTeams(area);
       if (ticket !== state.loads) return;
-      render(data, from, to);
+      render(data, from, to, by);
+      state.teams = teams.nodes;
+      renderTeamTable(teams.total);
+      board.dataset.area = area;
       board.dataset.state = 'ready';
       status(`已更新 Updated ${new Date().toLocaleTimeString('zh-CN', { timeZone: ZONE })}`);
     } catch (error) {
@@ -357,7 +405,21 @@
     return [`${zh} `, el('small', { lang: 'en' }, en)];
   }
 
-  function render(data, from, to) {
+  // The area's teams: up to MAX_TEAMS of them, a hundred a request.
+  async function areaTeams(area) {
+    const nodes = [];
+    let after = null;
+    let total = 0;
+    do {
+      const page = (await graphql(TEAMS, { area, after })).teams;
+      nodes.push(...page.nodes);
+      total = page.totalCount;
+      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    } while (after && nodes.length < MAX_TEAMS);
+    return { nodes, total };
+  }
+
+  function render(data, from, to, by) {
     $('range-label').textContent = `${from} – ${to}`;
     renderTotals(data.byMonth.totals);
 
@@ -380,7 +442,9 @@
     })), { metric: 'activeVolunteers', barClass: 'bar alt', integer: true });
     monthTable($('table-month'), months);
 
-    renderCategory('district', data.byDistrict.rows, ['区', 'District']);
+    const heading = by === 'DISTRICT' ? ['按区', 'By district'] : ['按镇街', 'By town'];
+    $('heading-area').replaceChildren(...bilingual(heading));
+    renderCategory('district', data.byArea.rows, by === 'DISTRICT' ? ['区', 'District'] : ['镇街', 'Town']);
     renderCategory('kind', data.byKind.rows, ['队伍类型', 'Team kind']);
     renderTeams(data.topTeams);
   }
@@ -511,6 +575,90 @@
     $('table-teams').replaceChildren(entries.length ? table : empty());
   }
 
+  // The sortable columns of the teams table: key, heading, text, numeric.
+  const TEAM_COLUMNS = [
+    ['name', ['队伍', 'Team'], (t) => t.name, false],
+    ['kind', ['类型', 'Kind'], (t) => KIND_LABELS[t.kind] || t.kind, false],
+    ['area', ['区域', 'Area'], (t) => (t.area && t.area.name) || '', false],
+    ['memberCount', ['成员', 'Members'], (t) => count(t.memberCount), true],
+    ['activeMembers', ['本年活跃成员', 'Active this year'], (t) => count(t.activeMembers), true],
+    ['minutesYear', ['本年时长（小时）', 'Hours this year'], (t) => hours(t.minutesYear), true],
+    ['minutesAll', ['累计时长（小时）', 'Hours, all time'], (t) => hours(t.minutesAll), true],
+  ];
+
+  function sortValue(team, key) {
+    if (key === 'kind') return KIND_LABELS[team.kind] || team.kind;
+    if (key === 'area') return (team.area && team.area.name) || '';
+    return team[key];
+  }
+
+  function sortedTeams() {
+    const { key, descending } = state.teamSort;
+    const collator = new Intl.Collator('zh-CN');
+    const sign = descending ? -1 : 1;
+    return [...state.teams].sort((a, b) => {
+      const x = sortValue(a, key);
+      const y = sortValue(b, key);
+      const order = typeof x === 'number' ? x - y : collator.compare(x, y);
+      return sign * order || collator.compare(a.name, b.name);
+    });
+  }
+
+  function renderTeamTable(total) {
+    if (total !== undefined) {
+      $('teams-note').textContent = total > state.teams.length
+        ? `显示前 ${count(state.teams.length)} 支，共 ${count(total)} 支；请选择下级区域 ` +
+          `Showing ${count(state.teams.length)} of ${count(total)} teams; choose a district or town`
+        : `共 ${count(total)} 支 ${count(total)} ${total === 1 ? 'team' : 'teams'}`;
+    }
+    const { key: sortKey, descending } = state.teamSort;
+    const head = el('tr');
+    for (const [key, label, , numeric] of TEAM_COLUMNS) {
+      const sorted = key === sortKey;
+      const th = el('th', {
+        class: numeric ? 'num' : '',
+        'aria-sort': sorted ? (descending ? 'descending' : 'ascending') : 'none',
+      }, el('button', { type: 'button', class: 'sort', 'data-sort': key }, ...bilingual(label),
+        sorted ? (descending ? ' ▼' : ' ▲') : ''));
+      head.append(th);
+    }
+    head.append(el('th', {}, ...bilingual(['导出', 'Export'])));
+    const body = el('tbody');
+    for (const team of sortedTeams()) {
+      const tr = el('tr', { 'data-team-id': team.id });
+      for (const [key, , text, numeric] of TEAM_COLUMNS) {
+        tr.append(el('td', { class: numeric ? 'num' : '', 'data-metric': key }, text(team)));
+      }
+      tr.append(el('td', {}, el('button', {
+        type: 'button', class: 'link', 'data-export': 'roster', 'data-team-id': team.id,
+        'data-team-name': team.name,
+      }, ...bilingual(['花名册', 'Roster CSV']))));
+      body.append(tr);
+    }
+    const table = el('table', { class: 'data', 'data-sort': sortKey, 'data-order': descending ? 'desc' : 'asc' },
+      el('thead', {}, head), body);
+    $('table-all-teams').replaceChildren(state.teams.length ? table : empty());
+  }
+
+  function onTeamTableClick(event) {
+    const sort = event.target.closest('button[data-sort]');
+    if (sort) {
+      const key = sort.dataset.sort;
+      const numeric = TEAM_COLUMNS.find(([k]) => k === key)[3];
+      state.teamSort = key === state.teamSort.key
+        ? { key, descending: !state.teamSort.descending }
+        : { key, descending: numeric };
+      renderTeamTable();
+      return;
+    }
+    const exporter = event.target.closest('button[data-export="roster"]');
+    if (exporter) {
+      const id = exporter.dataset.teamId;
+      const name = exporter.dataset.teamName.replace(/[\\/:*?"<>|\s]+/g, '_');
+      downloadCsv(`/teams/${encodeURIComponent(id)}/exports/roster.csv`, `roster_${name}.csv`, exporter);
+    }
+  }
+
   function empty() {
     return el('p', { class: 'empty' }, ...bilingual(['暂无数据', 'No data in this range']));
   }
@@ -602,17 +750,22 @@
 
   // ---- Export -------------------------------------------------------------------------------
 
-  async function exportCsv() {
-    clearError();
+  function exportCsv() {
     const from = $('from').value;
     const to = $('to').value;
     const params = new URLSearchParams({ areaId: $('area').value, from, to, groupBy: 'DISTRICT,MONTH' });
-    const fetchCsv = () => fetch(`/admin/exports/participation.csv?${params}`, {
+    downloadCsv(`/admin/exports/participation.csv?${params}`, `participation_${from}_${to}.csv`, $('export'));
+  }
+
+  // Fetches a CSV with the bearer token and hands it to the browser as a download; the button
+  // is disabled meanwhile and carries the size it got (`data-bytes`).
+  async function downloadCsv(path, filename, button) {
+    clearError();
+    const fetchCsv = () => fetch(path, {
       headers: authHeaders(),
       credentials: 'omit',
       cache: 'no-store',
     });
-    const button = $('export');
     button.disabled = true;
     status('正在导出… Exporting…');
     try {
@@ -629,13 +782,13 @@
       }
       const blob = await response.blob();
       const url = URL.createObjectURL(blob);
-      const link = el('a', { href: url, download: `participation_${from}_${to}.csv` });
+      const link = el('a', { href: url, download: filename });
       document.body.append(link);
       link.click();
       link.remove();
       // The download has started from the URL; it only needs to outlive the click.
       setTimeout(() => URL.revokeObjectURL(url), 60000);
-      $('export').dataset.bytes = String(blob.size);
+      button.dataset.bytes = String(blob.size);
       status(`已导出 Exported (${count(blob.size)} bytes)`);
     } catch (error) {
       status('');
@@ -654,6 +807,7 @@
   });
   $('area').addEventListener('change', load);
   $('export').addEventListener('click', exportCsv);
+  $('table-all-teams').addEventListener('click', onTeamTableClick);
   $('sign-out').addEventListener('click', signOut);
   if (state.token) start().catch((error) => report(error));
   else showSignIn();

@@ -1,11 +1,12 @@
 //! `/admin`: the admins' dashboard in the browser. Three static files compiled into the binary,
 //! so the server alone serves it (no Node build, nothing to deploy beside the binary). The page
-//! talks to the same origin only: `POST /graphql` and the CSV export.
+//! talks to the same origin only: `POST /graphql` and the CSV exports (participation, a team's
+//! roster).
 //!
 //! Every response carries a strict Content-Security-Policy: no inline script or style, no other
 //! origins, no framing. `form-action 'none'` and `base-uri 'none'` go beyond `default-src`
 //! (which does not cover them): the sign-in form is handled by script, so the browser never
-//! submits it anywhere, even if the script failed to load. The CSV is downloaded through a
+//! submits it anywhere, even if the script failed to load. A CSV is downloaded through a
 //! `blob:` URL on an `<a download>`; that is a download, not a fetch or a subresource, so no
 //! directive has to allow `blob:`.
 
