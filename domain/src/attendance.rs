@@ -11,7 +11,6 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::is_unique_violation;
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::deps::Deps;
@@ -23,6 +22,7 @@ use crate::ids::{AreaId, AttendanceId, EventId, SignUpId, TeamId, VolunteerId};
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::policy;
 use crate::stats;
+use crate::store::is_unique_violation;
 use crate::teams::Teams;
 use crate::workers::{self, SetAside};
 

@@ -111,13 +111,13 @@ pub fn classify(error: &sea_orm::DbErr) -> DbFailure {
 
 /// An outage becomes `Unavailable` (the client is told to retry; no database text reaches it),
 /// anything else `Internal`. A lost connection is noted for the request's one retry
-/// (`store::RequestWrites`).
+/// (`request_writes`).
 impl From<sea_orm::DbErr> for Error {
     fn from(error: sea_orm::DbErr) -> Self {
         match classify(&error) {
             DbFailure::ConnectionLost => {
                 tracing::warn!(%error, "database connection lost");
-                crate::store::note_connection_lost();
+                crate::request_writes::note_connection_lost();
                 Self::Unavailable("the database")
             }
             DbFailure::PoolTimedOut => {

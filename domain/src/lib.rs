@@ -26,6 +26,7 @@ pub mod notifications;
 pub mod page;
 pub mod policy;
 pub mod redis_store;
+mod request_writes;
 pub mod service_records;
 pub mod signups;
 pub mod stats;
@@ -124,8 +125,10 @@ impl Services {
                 redis.clone(),
             ),
         };
+        let bus = Arc::new(Bus::new(redis.clone()));
+        let store = Arc::new(Store::new(db.clone(), bus.clone()));
         let accounts = Accounts::new(
-            db.clone(),
+            store.clone(),
             areas.clone(),
             hasher,
             tokens,
@@ -133,10 +136,9 @@ impl Services {
             settings.refresh_token_ttl,
             settings.timezone,
         )?;
-        let bus = Arc::new(Bus::new(redis.clone()));
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
         let deps = Deps {
-            store: Arc::new(Store::new(db.clone(), bus.clone())),
+            store,
             areas: areas.clone(),
             timezone: settings.timezone,
             tally_changed: Arc::new(tokio::sync::Notify::new()),

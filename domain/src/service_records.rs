@@ -19,8 +19,8 @@ use crate::ids::{AreaId, EventId, ServiceRecordId, TeamId, VolunteerId};
 use crate::kinds::{MembershipStatus, RecordStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
-use crate::signups::lock_volunteer;
 use crate::stats;
+use crate::store::lock_volunteer;
 use crate::tallies::{self, TallyChange};
 use crate::teams::Teams;
 

@@ -16,12 +16,11 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::is_unique_violation;
 use crate::actor::{Actor, Viewer};
 use crate::audit::{self, AuditRecord};
 use crate::bus::Change;
 use crate::deps::Deps;
-use crate::entity::{attendances, events, sign_ups, volunteers};
+use crate::entity::{attendances, events, sign_ups};
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::ids::{EventId, SignUpId, TeamId, VolunteerId};
@@ -30,7 +29,7 @@ use crate::notifications::notify;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 use crate::stats;
-use crate::store::WriteTxn;
+use crate::store::{WriteTxn, is_unique_violation, lock_event, lock_volunteer};
 use crate::teams::Teams;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,38 +63,6 @@ impl From<sign_ups::Model> for SignUp {
 pub enum When {
     Upcoming,
     Past,
-}
-
-/// Takes the volunteer's row lock for the transaction: one volunteer's sign-ups are decided one at
-/// a time, so two overlapping sign-ups cannot both slip past the overlap check.
-pub(crate) async fn lock_volunteer(
-    conn: &impl ConnectionTrait,
-    volunteer: VolunteerId,
-) -> Result<()> {
-    volunteers::Entity::update_many()
-        .col_expr(
-            volunteers::Column::UpdatedAt,
-            Expr::col(volunteers::Column::UpdatedAt),
-        )
-        .filter(volunteers::Column::Id.eq(volunteer.0))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Takes the event row's lock, the one sign-ups take when they claim a seat. A cancellation
-/// takes it before touching its sign-up row: every transaction locks the event before sign-ups
-/// (see `WriteTxn`), so a cancellation and a sign-up or promotion can never wait on each other.
-async fn lock_event(conn: &impl ConnectionTrait, event: EventId) -> Result<()> {
-    events::Entity::update_many()
-        .col_expr(
-            events::Column::UpdatedAt,
-            Expr::col(events::Column::UpdatedAt),
-        )
-        .filter(events::Column::Id.eq(event.0))
-        .exec(conn)
-        .await?;
-    Ok(())
 }
 
 /// Claims one seat if the event is published and not full. Locks the event row.

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -22,7 +22,7 @@ use crate::entity::{
 use crate::error::{Error, Result};
 use crate::ids::AreaId;
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
-use crate::store::WriteTxn;
+use crate::store::{DirtyDay, WriteTxn};
 use crate::tallies::Period;
 use crate::workers;
 
@@ -70,50 +70,6 @@ pub fn placement(tree: &AreaTree, area: AreaId) -> (i64, i64) {
     }
 }
 
-/// A statistics key (a team's, an area's or a place's local day, or a place's week or month)
-/// whose rows must be recomputed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct DirtyDay {
-    kind: &'static str,
-    ref_id: i64,
-    day: NaiveDate,
-}
-
-/// Writes the marks in key order. Inside a write transaction this runs at commit (see
-/// `WriteTxn`), so the marks are always the last rows a transaction locks.
-pub(crate) async fn write_dirty_days(
-    conn: &impl ConnectionTrait,
-    days: impl IntoIterator<Item = DirtyDay>,
-) -> Result<()> {
-    let mut days: Vec<DirtyDay> = days.into_iter().collect();
-    days.sort_unstable();
-    days.dedup();
-    for chunk in days.chunks(200) {
-        let rows = chunk.iter().map(|dirty| stats_dirty::ActiveModel {
-            kind: Set(dirty.kind.to_owned()),
-            ref_id: Set(dirty.ref_id),
-            day: Set(dirty.day),
-            generation: Set(1),
-            ..Default::default()
-        });
-        let conflict = OnConflict::columns([
-            stats_dirty::Column::Kind,
-            stats_dirty::Column::RefId,
-            stats_dirty::Column::Day,
-        ])
-        .value(
-            stats_dirty::Column::Generation,
-            Expr::col((stats_dirty::Entity, stats_dirty::Column::Generation)).add(1),
-        )
-        .to_owned();
-        stats_dirty::Entity::insert_many(rows)
-            .on_conflict(conflict)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Marks the team's statistics of the local day containing `at` for recomputation.
 pub(crate) fn mark_team_day(txn: &WriteTxn<'_>, timezone: Tz, team: i64, at: DateTime<Utc>) {
     mark_team_date(txn, team, local_day(at, timezone));
@@ -127,19 +83,14 @@ pub(crate) fn mark_team_date(txn: &WriteTxn<'_>, team: i64, day: NaiveDate) {
     });
 }
 
-/// Marks an area's day directly (registration writes outside a multi-statement transaction).
-pub(crate) async fn mark_area_day(
-    conn: &impl ConnectionTrait,
-    timezone: Tz,
-    area: i64,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let dirty = DirtyDay {
+/// Marks the area's statistics of the local day containing `at` (a registration) for
+/// recomputation.
+pub(crate) fn mark_area_day(txn: &WriteTxn<'_>, timezone: Tz, area: i64, at: DateTime<Utc>) {
+    txn.mark_dirty(DirtyDay {
         kind: AREA_DAY,
         ref_id: area,
         day: local_day(at, timezone),
-    };
-    write_dirty_days(conn, [dirty]).await
+    });
 }
 
 /// Every day a team has statistics for, to recompute after the team changed kind.
