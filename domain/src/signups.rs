@@ -1,7 +1,7 @@
 //! Sign-ups with waitlists. The database decides every race: a seat is taken by a conditional
 //! update of the event's confirmed count (never past capacity), one active sign-up per volunteer
 //! and event is a unique index, and a freed seat passes to the head of the waitlist inside the
-//! transaction that freed it.
+//! transaction that freed it (`seats`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveEnum as _, ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Alias, Expr, ExprTrait as _, Query, QueryStatementBuilder as _, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -20,7 +19,7 @@ use crate::actor::{Actor, Viewer};
 use crate::audit::{self, AuditRecord};
 use crate::bus::Change;
 use crate::deps::Deps;
-use crate::entity::{attendances, events, sign_ups};
+use crate::entity::{attendances, sign_ups};
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::ids::{EventId, SignUpId, TeamId, VolunteerId};
@@ -28,8 +27,9 @@ use crate::kinds::{EventStatus, NotificationKind, SignUpStatus};
 use crate::notifications::notify;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
+use crate::seats::{promote_waitlisted, release_seat, take_seat};
 use crate::stats;
-use crate::store::{WriteTxn, is_unique_violation, lock_event, lock_volunteer};
+use crate::store::{is_unique_violation, lock_event, lock_volunteer};
 use crate::teams::Teams;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,88 +63,6 @@ impl From<sign_ups::Model> for SignUp {
 pub enum When {
     Upcoming,
     Past,
-}
-
-/// Claims one seat if the event is published and not full. Locks the event row.
-async fn take_seat(conn: &impl ConnectionTrait, event: EventId) -> Result<bool> {
-    let taken = events::Entity::update_many()
-        .col_expr(
-            events::Column::ConfirmedCount,
-            Expr::col(events::Column::ConfirmedCount).add(1),
-        )
-        .filter(events::Column::Id.eq(event.0))
-        .filter(events::Column::Status.eq(EventStatus::Published))
-        .filter(Expr::col(events::Column::ConfirmedCount).lt(Expr::col(events::Column::Capacity)))
-        .exec(conn)
-        .await?;
-    Ok(taken.rows_affected == 1)
-}
-
-async fn release_seat(conn: &impl ConnectionTrait, event: EventId) -> Result<()> {
-    events::Entity::update_many()
-        .col_expr(
-            events::Column::ConfirmedCount,
-            Expr::col(events::Column::ConfirmedCount).sub(1),
-        )
-        .filter(events::Column::Id.eq(event.0))
-        .filter(events::Column::ConfirmedCount.gt(0))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Fills free seats from the head of the waitlist, first in first out; each promoted volunteer is
-/// told. Runs inside the transaction that freed the seats.
-pub(crate) async fn promote_waitlisted(
-    txn: &WriteTxn<'_>,
-    event: EventId,
-) -> Result<Vec<SignUpId>> {
-    let conn = &**txn;
-    let mut promoted = Vec::new();
-    loop {
-        let head = sign_ups::Entity::find()
-            .filter(sign_ups::Column::EventId.eq(event.0))
-            .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
-            .order_by_asc(sign_ups::Column::Id)
-            .one(conn)
-            .await?;
-        let Some(head) = head else { break };
-        if !take_seat(conn, event).await? {
-            break;
-        }
-        let moved = sign_ups::Entity::update_many()
-            .col_expr(
-                sign_ups::Column::Status,
-                Expr::value(SignUpStatus::Confirmed),
-            )
-            .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(sign_ups::Column::Id.eq(head.id))
-            .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
-            .exec(conn)
-            .await?;
-        if moved.rows_affected != 1 {
-            // The head left the queue meanwhile: give the seat back and look again.
-            release_seat(conn, event).await?;
-            continue;
-        }
-        let title = events::Entity::find_by_id(event.0)
-            .one(conn)
-            .await?
-            .map(|e| e.title)
-            .unwrap_or_default();
-        let message = format!("你已从候补转为正式报名「{title}」/ You have a seat at {title}");
-        notify(
-            txn,
-            VolunteerId(head.volunteer_id),
-            NotificationKind::Promoted,
-            Some(event),
-            Some(SignUpId(head.id)),
-            message,
-        )
-        .await?;
-        promoted.push(SignUpId(head.id));
-    }
-    Ok(promoted)
 }
 
 pub struct SignUps {

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
-use feihong_domain::audit::{self, AuditFilter as DomainAuditFilter};
+use feihong_domain::audit_log::{self, AuditFilter as DomainAuditFilter};
 use feihong_domain::ids::{AreaId, EventId, ServiceRecordId, TeamId, VolunteerId};
 use feihong_domain::policy::Relation;
 use feihong_domain::service_records::{self, RecordFilter, RecordService};
@@ -131,7 +131,7 @@ pub struct ServiceRecordFilter {
 }
 
 /// Who did what to which record, and when.
-pub struct AuditEntry(pub audit::AuditEntry);
+pub struct AuditEntry(pub audit_log::AuditEntry);
 
 #[Object]
 impl AuditEntry {

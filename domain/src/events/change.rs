@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::ids::{EventId, TeamId};
 use crate::kinds::{EventStatus, NotificationKind};
 use crate::notifications::notify;
-use crate::signups;
+use crate::seats;
 use crate::stats;
 use crate::store::WriteTxn;
 
@@ -178,7 +178,7 @@ impl Events {
                 .exec(conn)
                 .await?;
         }
-        signups::promote_waitlisted(txn, id).await?;
+        seats::promote_waitlisted(txn, id).await?;
         txn.changed(Change::Event(id));
         let event = Event::from(self.find(conn, id).await?);
         stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, before.starts_at);
