@@ -193,13 +193,13 @@ impl AttendanceService {
         if sign_up.volunteer_id == actor.volunteer.0 {
             return Ok(Recorder::SelfByGps);
         }
-        let team = self.teams.find(conn, TeamId(event.team_id)).await?;
-        policy::check_manages_team(
-            actor,
-            &self.deps.areas,
-            self.teams.scope_for(conn, Some(actor), &team).await?,
-        )
-        .map_err(|_| Error::NotFound("sign-up"))?;
+        // Someone else's sign-up is not there for whoever may not record it.
+        self.teams
+            .require(conn, actor, TeamId(event.team_id), |actor, tree, scope| {
+                policy::check_manages_team(actor, tree, scope)
+                    .map_err(|_| Error::NotFound("sign-up"))
+            })
+            .await?;
         Ok(Recorder::Leader)
     }
 

@@ -57,12 +57,10 @@ impl AuditLog {
         let db = &self.deps.store.db;
         let condition = match (filter.team_id, filter.area_id) {
             (Some(team), _) => {
-                let team = self.teams.find(db, team).await?;
-                policy::check_manages_team(
-                    actor,
-                    &self.deps.areas,
-                    self.teams.scope_for(db, Some(actor), &team).await?,
-                )?;
+                let (team, _) = self
+                    .teams
+                    .require(db, actor, team, policy::check_manages_team)
+                    .await?;
                 Condition::all().add(audit_entries::Column::TeamId.eq(team.id))
             }
             (None, Some(area)) => {

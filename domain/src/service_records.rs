@@ -156,12 +156,10 @@ impl ServiceRecords {
             ));
         }
         let txn = self.deps.store.write().await?;
-        let team = self.teams.find(&*txn, input.team_id).await?;
-        policy::check_manages_team(
-            actor,
-            &self.deps.areas,
-            self.teams.scope_for(&*txn, Some(actor), &team).await?,
-        )?;
+        let (team, _) = self
+            .teams
+            .require(&*txn, actor, input.team_id, policy::check_manages_team)
+            .await?;
         let member = crate::entity::memberships::Entity::find()
             .filter(crate::entity::memberships::Column::TeamId.eq(team.id))
             .filter(crate::entity::memberships::Column::VolunteerId.eq(input.volunteer_id.0))
@@ -282,8 +280,6 @@ impl ServiceRecords {
             .one(&*txn)
             .await?
             .ok_or(Error::NotFound("service record"))?;
-        let team = self.teams.find(&*txn, TeamId(row.team_id)).await?;
-        let scope = self.teams.scope_for(&*txn, Some(actor), &team).await?;
         let new_minutes = minutes.unwrap_or(row.minutes);
         let new_status = match decision {
             Decision::Approve => RecordStatus::Approved,
@@ -292,7 +288,12 @@ impl ServiceRecords {
         // Who may review at all is decided first: nothing about the volunteer's day is computed
         // (or shown in an error) for someone who may not review.
         let owner = VolunteerId(row.volunteer_id);
-        policy::check_reviews_record(actor, &self.deps.areas, scope, owner, false)?;
+        let (team, scope) = self
+            .teams
+            .require(&*txn, actor, TeamId(row.team_id), |actor, tree, scope| {
+                policy::check_reviews_record(actor, tree, scope, owner, false)
+            })
+            .await?;
         if decision == Decision::Approve {
             if let Some(event) = row.event_id {
                 let event = events::Entity::find_by_id(event)
@@ -417,12 +418,10 @@ impl ServiceRecords {
         let db = &self.deps.store.db;
         let mut condition = Condition::all();
         if let Some(team) = filter.team_id {
-            let team = self.teams.find(db, team).await?;
-            policy::check_manages_team(
-                actor,
-                &self.deps.areas,
-                self.teams.scope_for(db, Some(actor), &team).await?,
-            )?;
+            let (team, _) = self
+                .teams
+                .require(db, actor, team, policy::check_manages_team)
+                .await?;
             condition = condition.add(service_records::Column::TeamId.eq(team.id));
             if let Some(volunteer) = filter.volunteer_id {
                 condition = condition.add(service_records::Column::VolunteerId.eq(volunteer.0));

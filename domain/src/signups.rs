@@ -186,13 +186,13 @@ impl SignUps {
         let row = find().await?;
         if row.volunteer_id != actor.volunteer.0 {
             let event = self.events.find(&*txn, EventId(row.event_id)).await?;
-            let team = self.teams.find(&*txn, TeamId(event.team_id)).await?;
-            policy::check_manages_team(
-                actor,
-                &self.deps.areas,
-                self.teams.scope_for(&*txn, Some(actor), &team).await?,
-            )
-            .map_err(|_| Error::NotFound("sign-up"))?;
+            // Someone else's sign-up is not there for whoever may not cancel it.
+            self.teams
+                .require(&*txn, actor, TeamId(event.team_id), |actor, tree, scope| {
+                    policy::check_manages_team(actor, tree, scope)
+                        .map_err(|_| Error::NotFound("sign-up"))
+                })
+                .await?;
         }
         if Utc::now() >= row.starts_at {
             return Err(Error::conflict(
@@ -416,12 +416,9 @@ impl SignUps {
     ) -> Result<Page<SignUp>> {
         let db = &self.deps.store.db;
         let event = self.events.find(db, event_id).await?;
-        let team = self.teams.find(db, TeamId(event.team_id)).await?;
-        policy::check_manages_team(
-            actor,
-            &self.deps.areas,
-            self.teams.scope_for(db, Some(actor), &team).await?,
-        )?;
+        self.teams
+            .require(db, actor, TeamId(event.team_id), policy::check_manages_team)
+            .await?;
         let base = sign_ups::Entity::find()
             .filter(sign_ups::Column::EventId.eq(event_id.0))
             .filter(sign_ups::Column::Status.is_in([

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::ids::{EventId, TeamId};
 use crate::kinds::{EventStatus, NotificationKind};
 use crate::notifications::notify;
+use crate::policy;
 use crate::seats;
 use crate::stats;
 use crate::store::WriteTxn;
@@ -114,7 +115,9 @@ impl Events {
             .exec(conn)
             .await?;
         let row = self.find(conn, id).await?;
-        self.manager_scope(conn, actor, TeamId(row.team_id)).await?;
+        self.teams
+            .require(conn, actor, TeamId(row.team_id), policy::check_manages_team)
+            .await?;
         if !matches!(row.status, EventStatus::Draft | EventStatus::Published) {
             return Err(Error::conflict(
                 "a cancelled or completed event cannot be changed",

@@ -80,8 +80,10 @@ impl Events {
         let Some(row) = events::Entity::find_by_id(id.0).one(db).await? else {
             return Ok(None);
         };
-        let team = self.teams.find(db, TeamId(row.team_id)).await?;
-        let scope = self.teams.scope_for(db, viewer.actor(), &team).await?;
+        let (_, scope) = self
+            .teams
+            .scope_for(db, viewer.actor(), TeamId(row.team_id))
+            .await?;
         Ok(
             policy::can_see_event(viewer, &self.deps.areas, scope, row.visibility, row.status)
                 .then(|| Event::from(row)),

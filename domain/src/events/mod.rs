@@ -28,7 +28,7 @@ use crate::geo::Position;
 use crate::ids::{AreaId, EventId, ScheduleId, SignUpId, TeamId, VolunteerId};
 use crate::kinds::{EventKind, EventStatus, NotificationKind, SignUpStatus, Visibility};
 use crate::notifications::notify;
-use crate::policy::{self, TeamScope};
+use crate::policy;
 use crate::stats;
 use crate::store::WriteTxn;
 use crate::teams::Teams;
@@ -247,18 +247,6 @@ impl Events {
             .ok_or(Error::NotFound("event"))
     }
 
-    async fn manager_scope(
-        &self,
-        conn: &impl ConnectionTrait,
-        actor: &Actor,
-        team: TeamId,
-    ) -> Result<TeamScope> {
-        let team = self.teams.find(conn, team).await?;
-        let scope = self.teams.scope_for(conn, Some(actor), &team).await?;
-        policy::check_manages_team(actor, &self.deps.areas, scope)?;
-        Ok(scope)
-    }
-
     pub async fn create_event(&self, actor: &Actor, input: CreateEvent) -> Result<Event> {
         let title = text(&input.title, "input.title", 1, 120, false)?;
         let description = text(
@@ -277,7 +265,10 @@ impl Events {
         )?;
         let location = input.location.parse("input.location")?;
         let txn = self.deps.store.write().await?;
-        let scope = self.manager_scope(&*txn, actor, input.team_id).await?;
+        let (_, scope) = self
+            .teams
+            .require(&*txn, actor, input.team_id, policy::check_manages_team)
+            .await?;
         let now = Utc::now();
         let row = events::ActiveModel {
             team_id: Set(input.team_id.0),
@@ -315,7 +306,13 @@ impl Events {
     pub async fn publish_event(&self, actor: &Actor, id: EventId) -> Result<Event> {
         let txn = self.deps.store.write().await?;
         let row = self.find(&*txn, id).await?;
-        self.manager_scope(&*txn, actor, TeamId(row.team_id))
+        self.teams
+            .require(
+                &*txn,
+                actor,
+                TeamId(row.team_id),
+                policy::check_manages_team,
+            )
             .await?;
         let published = events::Entity::update_many()
             .col_expr(events::Column::Status, Expr::value(EventStatus::Published))
@@ -348,7 +345,13 @@ impl Events {
         let reason = text(reason, "reason", 1, 500, false)?;
         let txn = self.deps.store.write().await?;
         let row = self.find(&*txn, id).await?;
-        self.manager_scope(&*txn, actor, TeamId(row.team_id))
+        self.teams
+            .require(
+                &*txn,
+                actor,
+                TeamId(row.team_id),
+                policy::check_manages_team,
+            )
             .await?;
         let (before, after) = self.cancel_in(&txn, row, &reason).await?;
         audit::record(

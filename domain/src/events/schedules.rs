@@ -233,7 +233,10 @@ impl Events {
         .collect();
 
         let txn = self.deps.store.write().await?;
-        let scope = self.manager_scope(&*txn, actor, input.team_id).await?;
+        let (_, scope) = self
+            .teams
+            .require(&*txn, actor, input.team_id, policy::check_manages_team)
+            .await?;
         let schedule = patrol_schedules::ActiveModel {
             team_id: Set(input.team_id.0),
             title: Set(title.clone()),
@@ -321,7 +324,10 @@ impl Events {
             .one(conn)
             .await?
             .ok_or(Error::NotFound("patrol schedule"))?;
-        let scope = self.manager_scope(conn, actor, TeamId(row.team_id)).await?;
+        let (_, scope) = self
+            .teams
+            .require(conn, actor, TeamId(row.team_id), policy::check_manages_team)
+            .await?;
         if row.status == ScheduleStatus::Cancelled {
             return Err(Error::conflict(if_cancelled));
         }
@@ -422,8 +428,10 @@ impl Events {
         let Some(row) = patrol_schedules::Entity::find_by_id(id.0).one(db).await? else {
             return Ok(None);
         };
-        let team = self.teams.find(db, TeamId(row.team_id)).await?;
-        let scope = self.teams.scope_for(db, viewer.actor(), &team).await?;
+        let (_, scope) = self
+            .teams
+            .scope_for(db, viewer.actor(), TeamId(row.team_id))
+            .await?;
         let visible = policy::can_see_event(
             viewer,
             &self.deps.areas,

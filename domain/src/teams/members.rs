@@ -161,12 +161,15 @@ impl Teams {
             .one(&*txn)
             .await?
             .ok_or(Error::NotFound("membership"))?;
-        let team = lock_team(&*txn, TeamId(row.team_id)).await?;
-        policy::check_manages_team(
-            actor,
-            &self.deps.areas,
-            self.scope_for(&*txn, Some(actor), &team).await?,
-        )?;
+        lock_team(&*txn, TeamId(row.team_id)).await?;
+        let (team, _) = self
+            .require(
+                &*txn,
+                actor,
+                TeamId(row.team_id),
+                policy::check_manages_team,
+            )
+            .await?;
         let row = memberships::Entity::find_by_id(id.0)
             .one(&*txn)
             .await?
@@ -208,12 +211,10 @@ impl Teams {
         role: MemberRole,
     ) -> Result<Membership> {
         let txn = self.deps.store.write().await?;
-        let team = lock_team(&*txn, team_id).await?;
-        policy::check_leads_team(
-            actor,
-            &self.deps.areas,
-            self.scope_for(&*txn, Some(actor), &team).await?,
-        )?;
+        lock_team(&*txn, team_id).await?;
+        let (team, _) = self
+            .require(&*txn, actor, team_id, policy::check_leads_team)
+            .await?;
         let row = membership_row(&*txn, team_id, volunteer)
             .await?
             .filter(|row| row.status == MembershipStatus::Active)
@@ -292,9 +293,9 @@ impl Teams {
         page: PageRequest,
     ) -> Result<(Page<Membership>, bool)> {
         let db = &self.deps.store.db;
-        let team = self.find(db, team_id).await?;
-        let scope = self.scope_for(db, Some(actor), &team).await?;
-        policy::check_sees_members(actor, &self.deps.areas, scope)?;
+        let (_, scope) = self
+            .require(db, actor, team_id, policy::check_sees_members)
+            .await?;
         let phones = policy::can_see_member_phones(actor, &self.deps.areas, scope);
         let status = if pending {
             policy::check_manages_team(actor, &self.deps.areas, scope)?;

@@ -18,6 +18,7 @@ use serde::Serialize;
 pub use members::Membership;
 
 use crate::actor::Actor;
+use crate::areas::AreaTree;
 use crate::audit::{self, AuditRecord};
 use crate::deps::{Deps, text};
 use crate::entity::{memberships, teams, volunteers};
@@ -96,7 +97,7 @@ impl Teams {
         Self { deps }
     }
 
-    pub(crate) async fn find(
+    async fn find(
         &self,
         conn: &impl ConnectionTrait,
         id: TeamId,
@@ -123,21 +124,39 @@ impl Teams {
             .map(|row| row.role))
     }
 
-    /// The authorization facts of `team` for `actor`.
-    pub async fn scope_for(
+    /// The team, and the facts about it that `actor`'s authorization depends on (for a `policy`
+    /// answer such as `can_see_event`; to refuse, use `require`).
+    pub(crate) async fn scope_for(
         &self,
         conn: &impl ConnectionTrait,
         actor: Option<&Actor>,
-        team: &teams::Model,
-    ) -> Result<TeamScope> {
+        team: TeamId,
+    ) -> Result<(teams::Model, TeamScope)> {
+        let team = self.find(conn, team).await?;
         let actor_role = match actor {
             Some(actor) => self.role_of(conn, actor.volunteer, TeamId(team.id)).await?,
             None => None,
         };
-        Ok(TeamScope {
+        let scope = TeamScope {
             area: AreaId(team.area_id),
             actor_role,
-        })
+        };
+        Ok((team, scope))
+    }
+
+    /// Finds the team and lets `check` (a `policy` rule such as `policy::check_manages_team`)
+    /// decide whether the actor may act on it: the one way a service authorizes an action on a
+    /// team. Returns the team and its scope, for what follows.
+    pub(crate) async fn require(
+        &self,
+        conn: &impl ConnectionTrait,
+        actor: &Actor,
+        team: TeamId,
+        check: impl FnOnce(&Actor, &AreaTree, TeamScope) -> Result<()>,
+    ) -> Result<(teams::Model, TeamScope)> {
+        let (team, scope) = self.scope_for(conn, Some(actor), team).await?;
+        check(actor, &self.deps.areas, scope)?;
+        Ok((team, scope))
     }
 
     /// Every team the volunteer is an ACTIVE member of, with their role.
@@ -237,12 +256,9 @@ impl Teams {
             .map(|name| text(name, "input.name", 1, 80, false))
             .transpose()?;
         let txn = self.deps.store.write().await?;
-        let row = self.find(&*txn, id).await?;
-        policy::check_manages_team(
-            actor,
-            &self.deps.areas,
-            self.scope_for(&*txn, Some(actor), &row).await?,
-        )?;
+        let (row, _) = self
+            .require(&*txn, actor, id, policy::check_manages_team)
+            .await?;
         let before = Team::from(row.clone());
         let mut active: teams::ActiveModel = row.into();
         if let Some(name) = name {
