@@ -135,23 +135,20 @@ impl ServiceRecords {
         actor: &Actor,
         input: RecordService,
     ) -> Result<ServiceRecord> {
-        check_minutes(input.minutes, "input.minutes")?;
+        check_minutes(input.minutes, "minutes")?;
         let note = input
             .note
             .as_deref()
-            .map(|n| text(n, "input.note", 0, 500, true))
+            .map(|n| text(n, "note", 0, 500, true))
             .transpose()?;
-        crate::dates::check_day(input.service_date, "input.serviceDate")?;
+        crate::dates::check_day(input.service_date, "serviceDate")?;
         let today = Utc::now().with_timezone(&self.deps.timezone).date_naive();
         if input.service_date > today {
-            return Err(Error::invalid(
-                "input.serviceDate",
-                "must not be in the future",
-            ));
+            return Err(Error::invalid("serviceDate", "must not be in the future"));
         }
         if input.service_date < today - Duration::days(366) {
             return Err(Error::invalid(
-                "input.serviceDate",
+                "serviceDate",
                 "must be within the last year",
             ));
         }
@@ -168,22 +165,19 @@ impl ServiceRecords {
             .await?;
         if member.is_none() {
             return Err(Error::invalid(
-                "input.volunteerId",
+                "volunteerId",
                 "is not an active member of this team",
             ));
         }
         if let Some(event) = input.event_id {
             let event = events::Entity::find_by_id(event.0).one(&*txn).await?;
             let Some(event) = event.filter(|event| event.team_id == team.id) else {
-                return Err(Error::invalid(
-                    "input.eventId",
-                    "is not an event of this team",
-                ));
+                return Err(Error::invalid("eventId", "is not an event of this team"));
             };
             let length = (event.ends_at - event.starts_at).num_minutes();
             if i64::from(input.minutes) > length {
                 return Err(Error::invalid(
-                    "input.minutes",
+                    "minutes",
                     format!("must not exceed the event's {length} minutes"),
                 ));
             }

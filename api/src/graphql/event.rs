@@ -387,11 +387,12 @@ impl EventQuery {
             near,
         };
         let viewer = ctx.request().viewer().await?;
-        let page = ctx
-            .services()
-            .events
-            .events(viewer, domain, page_request(first, after)?)
-            .await?;
+        let page = page_request(first, after)?;
+        let services = ctx.services();
+        let domain = domain
+            .check(&services.areas)
+            .map_err(|e| e.in_argument("filter"))?;
+        let page = services.events.events(viewer, domain, page).await?;
         Ok(connection(page, Event))
     }
 
@@ -427,7 +428,11 @@ impl EventMutation {
             sign_up_closes_at: input.sign_up_closes_at,
         };
         Ok(Event(
-            ctx.services().events.create_event(actor, create).await?,
+            ctx.services()
+                .events
+                .create_event(actor, create)
+                .await
+                .map_err(|e| e.in_argument("input"))?,
         ))
     }
 
@@ -453,7 +458,8 @@ impl EventMutation {
             ctx.services()
                 .events
                 .update_event(actor, self::event_id(&event_id, "eventId")?, update)
-                .await?,
+                .await
+                .map_err(|e| e.in_argument("input"))?,
         ))
     }
 
@@ -510,7 +516,8 @@ impl EventMutation {
             .services()
             .events
             .schedule_patrols(actor, schedule)
-            .await?;
+            .await
+            .map_err(|e| e.in_argument("input"))?;
         Ok(PatrolSchedule(schedule))
     }
 
@@ -537,7 +544,8 @@ impl EventMutation {
             ctx.services()
                 .events
                 .update_schedule(actor, id, update)
-                .await?,
+                .await
+                .map_err(|e| e.in_argument("input"))?,
         ))
     }
 

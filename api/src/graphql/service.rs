@@ -342,18 +342,22 @@ impl ServiceMutation {
             idempotency_key.as_deref(),
             "recordService",
             &key_input,
-            || {
-                services.service_records.record_service(
-                    actor,
-                    RecordService {
-                        volunteer_id: volunteer,
-                        team_id: team,
-                        event_id: event,
-                        minutes: input.minutes,
-                        service_date: input.service_date.0,
-                        note: input.note,
-                    },
-                )
+            || async {
+                services
+                    .service_records
+                    .record_service(
+                        actor,
+                        RecordService {
+                            volunteer_id: volunteer,
+                            team_id: team,
+                            event_id: event,
+                            minutes: input.minutes,
+                            service_date: input.service_date.0,
+                            note: input.note,
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.in_argument("input"))
             },
         )
         .await?;

@@ -97,7 +97,7 @@ async fn add_volunteer(
     .await
     .map_err(|error| {
         if is_unique_violation(&error) {
-            Error::conflict("input.phone: this phone number is already registered")
+            Error::conflict("this phone number is already registered")
         } else {
             error.into()
         }
@@ -150,11 +150,11 @@ impl Accounts {
     /// Creates an account and signs it in. Registrations are limited per client address, and a
     /// phone already registered costs the same work (a password hash, an insert) as a new one.
     pub async fn register(&self, input: RegisterInput) -> Result<Session> {
-        let phone = Phone::parse(&input.phone, "input.phone")?;
-        let display_name = DisplayName::parse(&input.display_name, "input.displayName")?;
-        let password = Password::parse(&input.password, &phone, "input.password")?;
+        let phone = Phone::parse(&input.phone, "phone")?;
+        let display_name = DisplayName::parse(&input.display_name, "displayName")?;
+        let password = Password::parse(&input.password, &phone, "password")?;
         if self.areas.get(input.area_id).is_none() {
-            return Err(Error::invalid("input.areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no such area"));
         }
         self.registrations.reserve(&input.client_address).await?;
         // Hashed before the transaction opens: the write lock is never held while hashing.

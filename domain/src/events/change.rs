@@ -54,19 +54,19 @@ pub(crate) struct EventChange {
 impl EventChange {
     pub(crate) fn parse(input: &UpdateEvent) -> Result<Self> {
         if let Some(capacity) = input.capacity {
-            check_capacity(capacity, "input.capacity")?;
+            check_capacity(capacity)?;
         }
         Ok(Self {
             kind: input.kind,
             title: input
                 .title
                 .as_deref()
-                .map(|t| text(t, "input.title", 1, 120, false))
+                .map(|t| text(t, "title", 1, 120, false))
                 .transpose()?,
             description: input
                 .description
                 .as_deref()
-                .map(|d| text(d, "input.description", 0, 5_000, true))
+                .map(|d| text(d, "description", 0, 5_000, true))
                 .transpose()?,
             starts_at: input.starts_at.map(whole_seconds),
             ends_at: input.ends_at.map(whole_seconds),
@@ -74,7 +74,7 @@ impl EventChange {
             location: input
                 .location
                 .as_ref()
-                .map(|l| l.parse("input.location"))
+                .map(|l| l.parse("location"))
                 .transpose()?,
             visibility: input.visibility,
             sign_up_closes_at: input.sign_up_closes_at.map(whole_seconds),
@@ -131,13 +131,13 @@ impl Events {
             || change.ends_at.is_some()
             || change.sign_up_closes_at.is_some()
         {
-            check_times(starts_at, ends_at, closes_at, "input.")?;
+            check_times(starts_at, ends_at, closes_at)?;
         }
         if let Some(capacity) = change.capacity
             && capacity < row.confirmed_count
         {
             return Err(Error::invalid(
-                "input.capacity",
+                "capacity",
                 format!(
                     "must not be below the {} confirmed sign-ups",
                     row.confirmed_count

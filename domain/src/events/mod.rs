@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub(crate) use change::EventChange;
 pub use change::UpdateEvent;
-pub use list::EventFilter;
+pub use list::{CheckedEventFilter, EventFilter};
 pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule, Weekday};
 
 use crate::actor::Actor;
@@ -135,11 +135,11 @@ pub struct CreateEvent {
     pub sign_up_closes_at: Option<DateTime<Utc>>,
 }
 
-pub(crate) fn check_capacity(capacity: i32, field: &str) -> Result<()> {
+pub(crate) fn check_capacity(capacity: i32) -> Result<()> {
     if (1..=MAX_CAPACITY).contains(&capacity) {
         Ok(())
     } else {
-        Err(Error::invalid(field, "must be from 1 to 100000"))
+        Err(Error::invalid("capacity", "must be from 1 to 100000"))
     }
 }
 
@@ -149,41 +149,28 @@ pub(crate) fn check_times(
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     closes_at: Option<DateTime<Utc>>,
-    prefix: &str,
 ) -> Result<()> {
-    crate::dates::check_instant(starts_at, &format!("{prefix}startsAt"))?;
-    crate::dates::check_instant(ends_at, &format!("{prefix}endsAt"))?;
-    crate::dates::check_optional_instant(closes_at, &format!("{prefix}signUpClosesAt"))?;
+    crate::dates::check_instant(starts_at, "startsAt")?;
+    crate::dates::check_instant(ends_at, "endsAt")?;
+    crate::dates::check_optional_instant(closes_at, "signUpClosesAt")?;
     let now = Utc::now();
     if starts_at < now - Duration::days(30) {
         return Err(Error::invalid(
-            format!("{prefix}startsAt"),
+            "startsAt",
             "must not be more than 30 days in the past",
         ));
     }
     if starts_at > now + Duration::days(crate::dates::PLAN_AHEAD_DAYS) {
-        return Err(Error::invalid(
-            format!("{prefix}startsAt"),
-            "must be within two years",
-        ));
+        return Err(Error::invalid("startsAt", "must be within two years"));
     }
     if ends_at <= starts_at {
-        return Err(Error::invalid(
-            format!("{prefix}endsAt"),
-            "must be after startsAt",
-        ));
+        return Err(Error::invalid("endsAt", "must be after startsAt"));
     }
     if ends_at - starts_at > Duration::days(7) {
-        return Err(Error::invalid(
-            format!("{prefix}endsAt"),
-            "an event lasts at most 7 days",
-        ));
+        return Err(Error::invalid("endsAt", "an event lasts at most 7 days"));
     }
     if closes_at.is_some_and(|closes| closes > ends_at) {
-        return Err(Error::invalid(
-            format!("{prefix}signUpClosesAt"),
-            "must not be after endsAt",
-        ));
+        return Err(Error::invalid("signUpClosesAt", "must not be after endsAt"));
     }
     Ok(())
 }
@@ -248,22 +235,17 @@ impl Events {
     }
 
     pub async fn create_event(&self, actor: &Actor, input: CreateEvent) -> Result<Event> {
-        let title = text(&input.title, "input.title", 1, 120, false)?;
+        let title = text(&input.title, "title", 1, 120, false)?;
         let description = text(
             input.description.as_deref().unwrap_or(""),
-            "input.description",
+            "description",
             0,
             5_000,
             true,
         )?;
-        check_capacity(input.capacity, "input.capacity")?;
-        check_times(
-            input.starts_at,
-            input.ends_at,
-            input.sign_up_closes_at,
-            "input.",
-        )?;
-        let location = input.location.parse("input.location")?;
+        check_capacity(input.capacity)?;
+        check_times(input.starts_at, input.ends_at, input.sign_up_closes_at)?;
+        let location = input.location.parse("location")?;
         let txn = self.deps.store.write().await?;
         let (_, scope) = self
             .teams

@@ -1,5 +1,6 @@
 //! Teams: creating and updating them (admins), and reading them.
 
+mod list;
 mod members;
 mod relations;
 
@@ -7,14 +8,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, ExprTrait as _, Func, LikeExpr},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde::Serialize;
 
+pub use list::{CheckedTeamFilter, TeamFilter};
 pub use members::Membership;
 
 use crate::actor::Actor;
@@ -25,7 +24,6 @@ use crate::entity::{memberships, teams, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, TeamId, VolunteerId};
 use crate::kinds::{JoinPolicy, MemberRole, MembershipStatus, TeamKind};
-use crate::page::{Cursor, Page, PageRequest};
 use crate::policy::{self, TeamScope};
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,24 +70,8 @@ pub struct UpdateTeam {
     pub join_policy: Option<JoinPolicy>,
 }
 
-#[derive(Default)]
-pub struct TeamFilter {
-    pub area_id: Option<AreaId>,
-    pub kind: Option<TeamKind>,
-    pub name_contains: Option<String>,
-}
-
 pub struct Teams {
     deps: Deps,
-}
-
-/// Escapes LIKE wildcards so a search for `50%` finds just that.
-fn like_pattern(needle: &str) -> String {
-    let escaped = needle
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 impl Teams {
@@ -97,11 +79,7 @@ impl Teams {
         Self { deps }
     }
 
-    async fn find(
-        &self,
-        conn: &impl ConnectionTrait,
-        id: TeamId,
-    ) -> Result<teams::Model> {
+    async fn find(&self, conn: &impl ConnectionTrait, id: TeamId) -> Result<teams::Model> {
         teams::Entity::find_by_id(id.0)
             .one(conn)
             .await?
@@ -176,9 +154,9 @@ impl Teams {
     }
 
     pub async fn create_team(&self, actor: &Actor, input: CreateTeam) -> Result<Team> {
-        let name = text(&input.name, "input.name", 1, 80, false)?;
+        let name = text(&input.name, "name", 1, 80, false)?;
         if self.deps.areas.get(input.area_id).is_none() {
-            return Err(Error::invalid("input.areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no such area"));
         }
         policy::check_admin_of(actor, &self.deps.areas, input.area_id)?;
         let leader = input.leader_id.unwrap_or(actor.volunteer);
@@ -187,14 +165,14 @@ impl Teams {
             let parent = teams::Entity::find_by_id(parent.0)
                 .one(&*txn)
                 .await?
-                .ok_or_else(|| Error::invalid("input.parentTeamId", "no such team"))?;
+                .ok_or_else(|| Error::invalid("parentTeamId", "no such team"))?;
             if !self
                 .deps
                 .areas
                 .is_within(input.area_id, AreaId(parent.area_id))
             {
                 return Err(Error::invalid(
-                    "input.parentTeamId",
+                    "parentTeamId",
                     "a sub-team lies inside its parent team's area",
                 ));
             }
@@ -204,7 +182,7 @@ impl Teams {
             .await?
             .is_none()
         {
-            return Err(Error::invalid("input.leaderId", "no such volunteer"));
+            return Err(Error::invalid("leaderId", "no such volunteer"));
         }
         let now = Utc::now();
         let row = teams::ActiveModel {
@@ -253,7 +231,7 @@ impl Teams {
         let name = input
             .name
             .as_deref()
-            .map(|name| text(name, "input.name", 1, 80, false))
+            .map(|name| text(name, "name", 1, 80, false))
             .transpose()?;
         let txn = self.deps.store.write().await?;
         let (row, _) = self
@@ -310,47 +288,6 @@ impl Teams {
             .into_iter()
             .map(|row| (TeamId(row.id), Team::from(row)))
             .collect())
-    }
-
-    /// Teams matching the filter, in creation order. An area covers its whole subtree.
-    pub async fn teams(&self, filter: TeamFilter, page: PageRequest) -> Result<Page<Team>> {
-        let mut condition = Condition::all();
-        if let Some(area) = filter.area_id {
-            if self.deps.areas.get(area).is_none() {
-                return Err(Error::invalid("filter.areaId", "no such area"));
-            }
-            condition = condition.add(
-                teams::Column::AreaId.is_in(self.deps.areas.subtree(area).into_iter().map(|a| a.0)),
-            );
-        }
-        if let Some(kind) = filter.kind {
-            condition = condition.add(teams::Column::Kind.eq(kind));
-        }
-        if let Some(needle) = filter
-            .name_contains
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            let needle = text(needle, "filter.nameContains", 1, 80, false)?;
-            // Case-insensitive on every backend (PostgreSQL's LIKE is case-sensitive, SQLite's is not).
-            let lowered = Expr::expr(Func::lower(Expr::col(teams::Column::Name)));
-            let pattern = LikeExpr::new(like_pattern(&needle.to_lowercase())).escape('\\');
-            condition = condition.add(lowered.like(pattern));
-        }
-        let db = &self.deps.store.db;
-        let total = teams::Entity::find()
-            .filter(condition.clone())
-            .count(db)
-            .await?;
-        let mut query = teams::Entity::find()
-            .filter(condition)
-            .order_by_asc(teams::Column::Id);
-        if let Some(after) = page.after_id()? {
-            query = query.filter(teams::Column::Id.gt(after));
-        }
-        let rows = query.limit(page.first + 1).all(db).await?;
-        Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Team::from))
     }
 
     /// Sub-teams of each team, for DataLoaders.
