@@ -2,6 +2,7 @@
 
 mod change;
 mod list;
+mod patrol_plan;
 mod schedules;
 
 use std::collections::HashMap;
@@ -16,7 +17,8 @@ use serde::Serialize;
 pub(crate) use change::EventChange;
 pub use change::UpdateEvent;
 pub use list::{CheckedEventFilter, EventFilter};
-pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule, Weekday};
+pub use patrol_plan::Weekday;
+pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule};
 
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
@@ -144,16 +146,16 @@ pub(crate) fn check_capacity(capacity: i32) -> Result<()> {
 }
 
 /// Start, end and sign-up deadline: the end after the start, at most 7 days long, not more than
-/// 30 days in the past (for recording recent activities) nor 2 years ahead.
+/// 30 days before `now` (for recording recent activities) nor 2 years after it.
 pub(crate) fn check_times(
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     closes_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> Result<()> {
     crate::dates::check_instant(starts_at, "startsAt")?;
     crate::dates::check_instant(ends_at, "endsAt")?;
     crate::dates::check_optional_instant(closes_at, "signUpClosesAt")?;
-    let now = Utc::now();
     if starts_at < now - Duration::days(30) {
         return Err(Error::invalid(
             "startsAt",
@@ -173,6 +175,39 @@ pub(crate) fn check_times(
         return Err(Error::invalid("signUpClosesAt", "must not be after endsAt"));
     }
     Ok(())
+}
+
+/// A published two-hour event a day after `now`, with 5 of 10 seats taken: for unit tests.
+#[cfg(test)]
+pub(crate) fn test_event(now: DateTime<Utc>) -> Event {
+    let starts_at = now + Duration::days(1);
+    Event {
+        id: EventId(1),
+        team_id: TeamId(1),
+        area_id: AreaId(4),
+        schedule_id: None,
+        kind: EventKind::Patrol,
+        title: "夜巡".into(),
+        description: String::new(),
+        starts_at,
+        ends_at: starts_at + Duration::hours(2),
+        capacity: 10,
+        confirmed_count: 5,
+        location: Location {
+            address: "祖庙路".into(),
+            position: Position {
+                lat: 23.03,
+                lng: 113.11,
+            },
+            radius_m: 200,
+        },
+        visibility: Visibility::Public,
+        status: EventStatus::Published,
+        sign_up_closes_at: None,
+        cancel_reason: None,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 pub struct Events {
@@ -244,7 +279,12 @@ impl Events {
             true,
         )?;
         check_capacity(input.capacity)?;
-        check_times(input.starts_at, input.ends_at, input.sign_up_closes_at)?;
+        check_times(
+            input.starts_at,
+            input.ends_at,
+            input.sign_up_closes_at,
+            Utc::now(),
+        )?;
         let location = input.location.parse("location")?;
         let txn = self.deps.store.write().await?;
         let (_, scope) = self
