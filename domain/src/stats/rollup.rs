@@ -155,6 +155,50 @@ async fn recompute_team_day(
     Ok(())
 }
 
+/// What a team's day adds up to, from its raw rows.
+#[derive(Debug, PartialEq, Eq)]
+struct TeamDay {
+    events_held: i32,
+    sign_ups: i32,
+    attended: i32,
+    no_shows: i32,
+    approved_minutes: i64,
+    /// The volunteers credited approved minutes that day, each once, in order.
+    volunteers: Vec<i64>,
+}
+
+/// Adds up a team's day: how many events it `held`, their sign-ups (confirmed, waitlisted or
+/// no-show), no-shows and attendances, and the (volunteer, minutes) of its approved records.
+/// None when it neither held an event nor had minutes approved: a day without a rollup row.
+fn team_day(
+    held: usize,
+    sign_ups: u64,
+    no_shows: u64,
+    attended: u64,
+    served: &[(i64, i32)],
+) -> Option<TeamDay> {
+    if held == 0 && served.is_empty() {
+        return None;
+    }
+    let mut volunteers: Vec<i64> = served
+        .iter()
+        .filter(|(_, minutes)| *minutes > 0)
+        .map(|(volunteer, _)| *volunteer)
+        .collect();
+    volunteers.sort_unstable();
+    volunteers.dedup();
+    Some(TeamDay {
+        events_held: held as i32,
+        sign_ups: sign_ups as i32,
+        attended: attended as i32,
+        no_shows: no_shows as i32,
+        approved_minutes: served.iter().map(|(_, m)| i64::from(*m)).sum(),
+        volunteers,
+    })
+}
+
+/// Rewrites a team's day from its raw rows: its `stats_team_days` row and one
+/// `stats_volunteer_days` row per volunteer credited that day.
 async fn write_team_day(
     conn: &impl ConnectionTrait,
     deps: &Deps,
@@ -174,7 +218,20 @@ async fn write_team_day(
     let Some(team) = teams::Entity::find_by_id(team_id).one(conn).await? else {
         return Ok(());
     };
-    let (from, to) = day_bounds(day, deps.timezone)?;
+    match read_team_day(conn, deps.timezone, team_id, day).await? {
+        Some(figures) => insert_team_day(conn, &deps.areas, &team, day, figures).await,
+        None => Ok(()),
+    }
+}
+
+/// Reads a team's day from the raw rows: events held, sign-ups, attendance, approved minutes.
+async fn read_team_day(
+    conn: &impl ConnectionTrait,
+    timezone: Tz,
+    team_id: i64,
+    day: NaiveDate,
+) -> Result<Option<TeamDay>> {
+    let (from, to) = day_bounds(day, timezone)?;
     let held: Vec<i64> = events::Entity::find()
         .select_only()
         .column(events::Column::Id)
@@ -214,11 +271,23 @@ async fn write_team_day(
         .into_tuple()
         .all(conn)
         .await?;
-    let minutes: i64 = served.iter().map(|(_, m)| i64::from(*m)).sum();
-    if held.is_empty() && served.is_empty() {
-        return Ok(());
-    }
-    let (district, town) = placement(&deps.areas, AreaId(team.area_id));
+    Ok(team_day(
+        held.len(),
+        sign_up_count,
+        no_shows,
+        attended,
+        &served,
+    ))
+}
+
+async fn insert_team_day(
+    conn: &impl ConnectionTrait,
+    areas: &AreaTree,
+    team: &teams::Model,
+    day: NaiveDate,
+    figures: TeamDay,
+) -> Result<()> {
+    let (district, town) = placement(areas, AreaId(team.area_id));
     let (week, month) = keys(day);
     let kind = <crate::kinds::TeamKind as sea_orm::ActiveEnum>::to_value(&team.kind);
     stats_team_days::Entity::insert(stats_team_days::ActiveModel {
@@ -228,25 +297,19 @@ async fn write_team_day(
         area_id: Set(team.area_id),
         district_id: Set(district),
         town_id: Set(town),
-        team_id: Set(team_id),
+        team_id: Set(team.id),
         team_kind: Set(kind.clone()),
-        events_held: Set(held.len() as i32),
-        sign_ups: Set(sign_up_count as i32),
-        attended: Set(attended as i32),
-        no_shows: Set(no_shows as i32),
-        approved_minutes: Set(minutes),
+        events_held: Set(figures.events_held),
+        sign_ups: Set(figures.sign_ups),
+        attended: Set(figures.attended),
+        no_shows: Set(figures.no_shows),
+        approved_minutes: Set(figures.approved_minutes),
         ..Default::default()
     })
     .exec_without_returning(conn)
     .await?;
-    let mut volunteers: Vec<i64> = served
-        .iter()
-        .filter(|(_, m)| *m > 0)
-        .map(|(v, _)| *v)
-        .collect();
-    volunteers.sort_unstable();
-    volunteers.dedup();
-    let rows = volunteers
+    let rows: Vec<_> = figures
+        .volunteers
         .into_iter()
         .map(|volunteer| stats_volunteer_days::ActiveModel {
             day: Set(day),
@@ -255,12 +318,12 @@ async fn write_team_day(
             area_id: Set(team.area_id),
             district_id: Set(district),
             town_id: Set(town),
-            team_id: Set(team_id),
+            team_id: Set(team.id),
             volunteer_id: Set(volunteer),
             team_kind: Set(kind.clone()),
             ..Default::default()
-        });
-    let rows: Vec<_> = rows.collect();
+        })
+        .collect();
     if !rows.is_empty() {
         stats_volunteer_days::Entity::insert_many(rows)
             .exec_without_returning(conn)
@@ -405,4 +468,46 @@ async fn recompute_mark(deps: &Deps, mark: &stats_dirty::Model) -> Result<()> {
         .exec(&*txn)
         .await?;
     txn.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_without_events_or_approved_minutes_has_no_row() {
+        assert_eq!(team_day(0, 0, 0, 0, &[]), None);
+    }
+
+    #[test]
+    fn a_team_s_day_sums_its_minutes_and_lists_each_credited_volunteer_once() {
+        let served = [(7, 60), (3, 30), (7, 45)];
+        assert_eq!(
+            team_day(0, 0, 0, 0, &served),
+            Some(TeamDay {
+                events_held: 0,
+                sign_ups: 0,
+                attended: 0,
+                no_shows: 0,
+                approved_minutes: 135,
+                volunteers: vec![3, 7],
+            })
+        );
+        let day = team_day(2, 12, 1, 9, &[]).unwrap();
+        assert_eq!(
+            (day.events_held, day.sign_ups, day.no_shows, day.attended),
+            (2, 12, 1, 9)
+        );
+        assert!(day.volunteers.is_empty());
+    }
+
+    #[test]
+    fn a_local_day_is_cut_in_the_city_s_time_zone() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let (from, to) = day_bounds(day, chrono_tz::Asia::Shanghai).unwrap();
+        assert_eq!(from.to_rfc3339(), "2026-11-30T16:00:00+00:00");
+        assert_eq!(to - from, Duration::hours(24));
+        assert_eq!(local_day(from, chrono_tz::Asia::Shanghai), day);
+        assert!(day_bounds(NaiveDate::MAX, chrono_tz::Asia::Shanghai).is_err());
+    }
 }
