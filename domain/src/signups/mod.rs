@@ -1,7 +1,9 @@
 //! Sign-ups with waitlists. The database decides every race: a seat is taken by a conditional
 //! update of the event's confirmed count (never past capacity), one active sign-up per volunteer
 //! and event is a unique index, and a freed seat passes to the head of the waitlist inside the
-//! transaction that freed it (`seats`).
+//! transaction that freed it (`seats`). Cancelling is `cancel`.
+
+mod cancel;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,26 +12,25 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveEnum as _, ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Alias, Expr, ExprTrait as _, Query, QueryStatementBuilder as _, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, Viewer};
-use crate::audit::{self, AuditRecord};
 use crate::bus::Change;
 use crate::deps::Deps;
-use crate::entity::{attendances, sign_ups};
+use crate::entity::sign_ups;
 use crate::error::{Error, Result};
-use crate::events::Events;
+use crate::events::{Event, Events};
 use crate::ids::{EventId, SignUpId, TeamId, VolunteerId};
-use crate::kinds::{EventStatus, NotificationKind, SignUpStatus};
-use crate::notifications::notify;
+use crate::kinds::{EventStatus, SignUpStatus, Visibility};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
-use crate::seats::{promote_waitlisted, release_seat, take_seat};
+use crate::seats::take_seat;
 use crate::stats;
-use crate::store::{is_unique_violation, lock_event, lock_volunteer};
+use crate::store::{is_unique_violation, lock_volunteer};
 use crate::teams::Teams;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +66,56 @@ pub enum When {
     Past,
 }
 
+/// Whether an event takes sign-ups at `now`: published, not started, and before its sign-up
+/// deadline.
+fn check_open(event: &Event, now: DateTime<Utc>) -> Result<()> {
+    match event.status {
+        EventStatus::Published => {}
+        EventStatus::Cancelled => return Err(Error::conflict("this event was cancelled")),
+        EventStatus::Draft => return Err(Error::conflict("this event is not published yet")),
+        EventStatus::Completed => return Err(Error::conflict("this event is over")),
+    }
+    if now >= event.starts_at {
+        return Err(Error::conflict("this event has started; sign-up is closed"));
+    }
+    if event.sign_up_closes_at.is_some_and(|closes| now >= closes) {
+        return Err(Error::conflict("sign-up for this event has closed"));
+    }
+    Ok(())
+}
+
+/// Whether the volunteer is free for the event: not signed up for it already, and with no
+/// confirmed sign-up overlapping it. Read under the volunteer's lock, so two sign-ups of one
+/// volunteer cannot both pass.
+async fn check_free(
+    conn: &impl ConnectionTrait,
+    volunteer: VolunteerId,
+    event: &Event,
+) -> Result<()> {
+    let active = sign_ups::Entity::find()
+        .filter(sign_ups::Column::EventId.eq(event.id.0))
+        .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
+        .filter(sign_ups::Column::Status.is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]))
+        .one(conn)
+        .await?;
+    if active.is_some() {
+        return Err(Error::conflict("you are already signed up for this event"));
+    }
+    let overlapping = sign_ups::Entity::find()
+        .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
+        .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+        .filter(sign_ups::Column::StartsAt.lt(event.ends_at))
+        .filter(sign_ups::Column::EndsAt.gt(event.starts_at))
+        .one(conn)
+        .await?;
+    if overlapping.is_some() {
+        return Err(Error::conflict(
+            "you already have a confirmed sign-up at that time",
+        ));
+    }
+    Ok(())
+}
+
 pub struct SignUps {
     deps: Deps,
     teams: Arc<Teams>,
@@ -89,19 +140,8 @@ impl SignUps {
             .await?
             .ok_or(Error::NotFound("event"))?;
         let now = Utc::now();
-        match event.status {
-            EventStatus::Published => {}
-            EventStatus::Cancelled => return Err(Error::conflict("this event was cancelled")),
-            EventStatus::Draft => return Err(Error::conflict("this event is not published yet")),
-            EventStatus::Completed => return Err(Error::conflict("this event is over")),
-        }
-        if now >= event.starts_at {
-            return Err(Error::conflict("this event has started; sign-up is closed"));
-        }
-        if event.sign_up_closes_at.is_some_and(|closes| now >= closes) {
-            return Err(Error::conflict("sign-up for this event has closed"));
-        }
-        if event.visibility == crate::kinds::Visibility::Team
+        check_open(&event, now)?;
+        if event.visibility == Visibility::Team
             && self
                 .teams
                 .role_of(&self.deps.store.db, actor.volunteer, event.team_id)
@@ -110,32 +150,9 @@ impl SignUps {
         {
             return Err(Error::forbidden("this event is for members of its team"));
         }
-
         let txn = self.deps.store.write().await?;
         lock_volunteer(&*txn, actor.volunteer).await?;
-        let active = sign_ups::Entity::find()
-            .filter(sign_ups::Column::EventId.eq(event_id.0))
-            .filter(sign_ups::Column::VolunteerId.eq(actor.volunteer.0))
-            .filter(
-                sign_ups::Column::Status.is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]),
-            )
-            .one(&*txn)
-            .await?;
-        if active.is_some() {
-            return Err(Error::conflict("you are already signed up for this event"));
-        }
-        let overlapping = sign_ups::Entity::find()
-            .filter(sign_ups::Column::VolunteerId.eq(actor.volunteer.0))
-            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
-            .filter(sign_ups::Column::StartsAt.lt(event.ends_at))
-            .filter(sign_ups::Column::EndsAt.gt(event.starts_at))
-            .one(&*txn)
-            .await?;
-        if overlapping.is_some() {
-            return Err(Error::conflict(
-                "you already have a confirmed sign-up at that time",
-            ));
-        }
+        check_free(&*txn, actor.volunteer, &event).await?;
         let status = if take_seat(&*txn, event_id).await? {
             SignUpStatus::Confirmed
         } else {
@@ -169,114 +186,6 @@ impl SignUps {
         txn.changed(Change::Event(event_id));
         txn.commit().await?;
         Ok(row.into())
-    }
-
-    /// Cancels the volunteer's own sign-up (or, for those who run the team, anyone's) before the
-    /// event starts. A freed seat goes to the head of the waitlist in the same transaction.
-    pub async fn cancel_sign_up(&self, actor: &Actor, id: SignUpId) -> Result<SignUp> {
-        let txn = self.deps.store.write().await?;
-        let find = || async {
-            sign_ups::Entity::find_by_id(id.0)
-                .one(&*txn)
-                .await?
-                .ok_or(Error::NotFound("sign-up"))
-        };
-        lock_event(&*txn, EventId(find().await?.event_id)).await?;
-        // Read again under the lock: a promotion may have changed it meanwhile.
-        let row = find().await?;
-        if row.volunteer_id != actor.volunteer.0 {
-            let event = self.events.find(&*txn, EventId(row.event_id)).await?;
-            // Someone else's sign-up is not there for whoever may not cancel it.
-            self.teams
-                .require(&*txn, actor, TeamId(event.team_id), |actor, tree, scope| {
-                    policy::check_manages_team(actor, tree, scope)
-                        .map_err(|_| Error::NotFound("sign-up"))
-                })
-                .await?;
-        }
-        if Utc::now() >= row.starts_at {
-            return Err(Error::conflict(
-                "the event has started; a sign-up can no longer be cancelled",
-            ));
-        }
-        let was = row.status;
-        if !matches!(was, SignUpStatus::Confirmed | SignUpStatus::Waitlisted) {
-            return Err(Error::conflict("this sign-up is already cancelled"));
-        }
-        let cancelled = sign_ups::Entity::update_many()
-            .col_expr(
-                sign_ups::Column::Status,
-                Expr::value(SignUpStatus::Cancelled),
-            )
-            .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(sign_ups::Column::Id.eq(id.0))
-            .filter(sign_ups::Column::Status.eq(was))
-            .exec(&*txn)
-            .await?;
-        if cancelled.rows_affected != 1 {
-            return Err(Error::conflict("this sign-up changed meanwhile; try again"));
-        }
-        // Read after the update, which waited for any check-in holding the row: this statement
-        // sees that check-in once it committed.
-        let checked_in = attendances::Entity::find()
-            .filter(attendances::Column::SignUpId.eq(id.0))
-            .count(&*txn)
-            .await?;
-        if checked_in > 0 {
-            return Err(Error::conflict(
-                "you have checked in; a sign-up can no longer be cancelled",
-            ));
-        }
-        let event = EventId(row.event_id);
-        let event_row = self.events.find(&*txn, event).await?;
-        stats::mark_team_day(
-            &txn,
-            self.deps.timezone,
-            event_row.team_id,
-            event_row.starts_at,
-        );
-        txn.changed(Change::Event(event));
-        if was == SignUpStatus::Confirmed {
-            release_seat(&*txn, event).await?;
-            promote_waitlisted(&txn, event).await?;
-        }
-        let after = sign_ups::Entity::find_by_id(id.0)
-            .one(&*txn)
-            .await?
-            .ok_or(Error::NotFound("sign-up"))?;
-        if row.volunteer_id != actor.volunteer.0 {
-            let event_row = self.events.find(&*txn, event).await?;
-            let title = &event_row.title;
-            let message = format!(
-                "你在「{title}」的报名已被队长取消 / Your sign-up for {title} was cancelled by the team"
-            );
-            notify(
-                &txn,
-                VolunteerId(row.volunteer_id),
-                NotificationKind::SignUpCancelled,
-                Some(event),
-                Some(id),
-                message,
-            )
-            .await?;
-            let (before, after) = (SignUp::from(row.clone()), SignUp::from(after.clone()));
-            audit::record(
-                &*txn,
-                AuditRecord {
-                    actor: Some(actor.volunteer),
-                    action: "sign_up.cancel",
-                    entity_type: "sign_up",
-                    entity_id: id.0,
-                    area: Some(crate::ids::AreaId(event_row.area_id)),
-                    team_id: Some(event_row.team_id),
-                    before: Some(&before),
-                    after: Some(&after),
-                },
-            )
-            .await?;
-        }
-        txn.commit().await?;
-        Ok(after.into())
     }
 
     pub async fn sign_up_by_id(&self, id: SignUpId) -> Result<Option<SignUp>> {
@@ -433,5 +342,53 @@ impl SignUps {
         }
         let rows = query.limit(page.first + 1).all(db).await?;
         Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(SignUp::from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone as _};
+
+    use super::*;
+
+    fn conflict(result: Result<()>) -> String {
+        match result {
+            Err(Error::Conflict(message)) => message,
+            other => panic!("not a conflict: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_published_event_takes_sign_ups_until_it_starts_or_its_deadline() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+        let event = crate::events::test_event(now);
+        assert!(check_open(&event, now).is_ok());
+        let at_start = event.starts_at;
+        assert!(conflict(check_open(&event, at_start)).contains("started"));
+        let closed = Event {
+            sign_up_closes_at: Some(now),
+            ..crate::events::test_event(now)
+        };
+        assert!(conflict(check_open(&closed, now)).contains("closed"));
+        assert!(check_open(&closed, now - Duration::seconds(1)).is_ok());
+    }
+
+    #[test]
+    fn only_a_published_event_takes_sign_ups() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+        for (status, says) in [
+            (EventStatus::Draft, "not published"),
+            (EventStatus::Cancelled, "cancelled"),
+            (EventStatus::Completed, "over"),
+        ] {
+            let event = Event {
+                status,
+                ..crate::events::test_event(now)
+            };
+            assert!(
+                conflict(check_open(&event, now)).contains(says),
+                "{status:?}"
+            );
+        }
     }
 }
