@@ -1,5 +1,8 @@
 //! Attendance: checking in and out on site (by GPS, or by hand by a leader), and the PENDING
-//! service record a check-out creates (invariant 6).
+//! service record a check-out creates (invariant 6). The workers' upkeep (closing stale
+//! check-ins, marking no-shows) is `upkeep`.
+
+mod upkeep;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +27,7 @@ use crate::policy;
 use crate::stats;
 use crate::store::is_unique_violation;
 use crate::teams::Teams;
-use crate::workers::{self, SetAside};
+use crate::workers::SetAside;
 
 /// Self check-in opens this long before the start.
 pub const CHECK_IN_OPENS_BEFORE: Duration = Duration::minutes(30);
@@ -116,20 +119,6 @@ async fn restore_attended(conn: &impl ConnectionTrait, sign_up: i64) -> Result<(
     Ok(())
 }
 
-/// `NOT EXISTS` an attendance of the sign-up: an anti-join on the unique `sign_up_id` index
-/// (PostgreSQL rescans a `NOT IN` subquery per row).
-fn no_check_in() -> sea_orm::sea_query::SimpleExpr {
-    let checked_in = attendances::Entity::find()
-        .select_only()
-        .expr(Expr::value(1))
-        .filter(sea_orm::sea_query::ExprTrait::equals(
-            Expr::col((attendances::Entity, attendances::Column::SignUpId)),
-            (sign_ups::Entity, sign_ups::Column::Id),
-        ))
-        .into_query();
-    sea_orm::sea_query::ExprTrait::not(Expr::exists(checked_in))
-}
-
 /// Check-ins and check-outs a leader records for a member are audited like every leader write.
 async fn audit_by_leader(
     conn: &impl ConnectionTrait,
@@ -153,6 +142,115 @@ async fn audit_by_leader(
         },
     )
     .await
+}
+
+/// When a moment happened: the time the phone sent (it was offline), never in the future beyond
+/// a little clock skew, else now.
+fn moment(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    match at {
+        Some(at) if at > now + FUTURE_SKEW => {
+            Err(Error::invalid("at", "must not be in the future"))
+        }
+        Some(at) => crate::dates::check_instant(at, "at"),
+        None => Ok(now),
+    }
+}
+
+/// Whether a check-in at `at` may be recorded: on a confirmed sign-up of an event that was not
+/// cancelled, from 30 minutes before its start until its end (`window`). A time the phone `sent`
+/// outside the window is bad input; the present moment outside it, a conflict.
+fn check_in_allowed(
+    sign_up: SignUpStatus,
+    event: EventStatus,
+    (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
+    at: DateTime<Utc>,
+    sent: bool,
+) -> Result<()> {
+    if sign_up != SignUpStatus::Confirmed {
+        return Err(Error::conflict("only a confirmed sign-up can check in"));
+    }
+    if event == EventStatus::Cancelled {
+        return Err(Error::conflict("this event was cancelled"));
+    }
+    if at < starts_at - CHECK_IN_OPENS_BEFORE || at > ends_at {
+        let message = "check-in is open from 30 minutes before the start until the end";
+        return Err(if sent {
+            Error::invalid("at", message)
+        } else {
+            Error::conflict(message)
+        });
+    }
+    Ok(())
+}
+
+/// A volunteer checking themself in must be within the event's radius.
+fn check_position(event: &events::Model, position: Option<(Position, Option<f64>)>) -> Result<()> {
+    let Some((position, _)) = position else {
+        return Err(Error::invalid(
+            "position",
+            "is required to check in by yourself",
+        ));
+    };
+    let distance = position.distance_m(&Position {
+        lat: event.lat,
+        lng: event.lng,
+    });
+    if distance > f64::from(event.radius_m) {
+        return Err(Error::conflict(format!(
+            "you are {} m from the event; check in within {} m",
+            distance.round(),
+            event.radius_m
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a check-out at `at` may close an attendance checked in at `checked_in_at`: not before
+/// it, and a time the phone `sent` no later than two hours after the event's end.
+fn check_out_allowed(
+    at: DateTime<Utc>,
+    checked_in_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    sent: bool,
+) -> Result<()> {
+    if at < checked_in_at {
+        return Err(Error::invalid("at", "must not be before the check-in"));
+    }
+    if sent && at > ends_at + AUTO_CLOSE_AFTER {
+        return Err(Error::invalid(
+            "at",
+            "must be within two hours after the event's end",
+        ));
+    }
+    Ok(())
+}
+
+/// Latitude, longitude and accuracy as stored, from a phone's report.
+fn coordinates(
+    position: Option<(Position, Option<f64>)>,
+) -> (Option<f64>, Option<f64>, Option<f64>) {
+    match position {
+        Some((position, accuracy)) => (Some(position.lat), Some(position.lng), accuracy),
+        None => (None, None, None),
+    }
+}
+
+/// Holds the sign-up while it is still confirmed: a cancellation landing meanwhile waits, then
+/// finds a check-in, instead of leaving one behind on a cancelled sign-up.
+async fn hold_confirmed(conn: &impl ConnectionTrait, sign_up: i64) -> Result<()> {
+    let held = sign_ups::Entity::update_many()
+        .col_expr(
+            sign_ups::Column::UpdatedAt,
+            Expr::col(sign_ups::Column::UpdatedAt),
+        )
+        .filter(sign_ups::Column::Id.eq(sign_up))
+        .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+        .exec(conn)
+        .await?;
+    if held.rows_affected != 1 {
+        return Err(Error::conflict("only a confirmed sign-up can check in"));
+    }
+    Ok(())
 }
 
 pub struct AttendanceService {
@@ -183,105 +281,42 @@ impl AttendanceService {
         }
     }
 
-    async fn recorder(
+    /// The sign-up, its event and who records a moment of it: the volunteer themself, or a
+    /// leader of the team (for whoever may not, someone else's sign-up is not there).
+    async fn open(
         &self,
         conn: &impl ConnectionTrait,
         actor: &Actor,
-        sign_up: &sign_ups::Model,
-        event: &events::Model,
-    ) -> Result<Recorder> {
+        sign_up: SignUpId,
+    ) -> Result<(sign_ups::Model, events::Model, Recorder)> {
+        let sign_up = sign_ups::Entity::find_by_id(sign_up.0)
+            .one(conn)
+            .await?
+            .ok_or(Error::NotFound("sign-up"))?;
+        let event = self.events.find(conn, EventId(sign_up.event_id)).await?;
         if sign_up.volunteer_id == actor.volunteer.0 {
-            return Ok(Recorder::SelfByGps);
+            return Ok((sign_up, event, Recorder::SelfByGps));
         }
-        // Someone else's sign-up is not there for whoever may not record it.
         self.teams
             .require(conn, actor, TeamId(event.team_id), |actor, tree, scope| {
                 policy::check_manages_team(actor, tree, scope)
                     .map_err(|_| Error::NotFound("sign-up"))
             })
             .await?;
-        Ok(Recorder::Leader)
-    }
-
-    fn moment(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-        match at {
-            Some(at) if at > now + FUTURE_SKEW => {
-                Err(Error::invalid("at", "must not be in the future"))
-            }
-            Some(at) => crate::dates::check_instant(at, "at"),
-            None => Ok(now),
-        }
-    }
-
-    fn check_position(
-        event: &events::Model,
-        position: Option<(Position, Option<f64>)>,
-    ) -> Result<()> {
-        let Some((position, _)) = position else {
-            return Err(Error::invalid(
-                "position",
-                "is required to check in by yourself",
-            ));
-        };
-        let distance = position.distance_m(&Position {
-            lat: event.lat,
-            lng: event.lng,
-        });
-        if distance > f64::from(event.radius_m) {
-            return Err(Error::conflict(format!(
-                "you are {} m from the event; check in within {} m",
-                distance.round(),
-                event.radius_m
-            )));
-        }
-        Ok(())
+        Ok((sign_up, event, Recorder::Leader))
     }
 
     pub async fn check_in(&self, actor: &Actor, input: CheckInput) -> Result<Attendance> {
-        let now = Utc::now();
-        let at = Self::moment(input.at, now)?;
+        let at = moment(input.at, Utc::now())?;
         let txn = self.deps.store.write().await?;
-        let sign_up = sign_ups::Entity::find_by_id(input.sign_up_id.0)
-            .one(&*txn)
-            .await?
-            .ok_or(Error::NotFound("sign-up"))?;
-        let event = self.events.find(&*txn, EventId(sign_up.event_id)).await?;
-        let recorder = self.recorder(&*txn, actor, &sign_up, &event).await?;
-        if sign_up.status != SignUpStatus::Confirmed {
-            return Err(Error::conflict("only a confirmed sign-up can check in"));
-        }
-        if event.status == EventStatus::Cancelled {
-            return Err(Error::conflict("this event was cancelled"));
-        }
-        if at < event.starts_at - CHECK_IN_OPENS_BEFORE || at > event.ends_at {
-            let message = "check-in is open from 30 minutes before the start until the end";
-            return Err(if input.at.is_some() {
-                Error::invalid("at", message)
-            } else {
-                Error::conflict(message)
-            });
-        }
+        let (sign_up, event, recorder) = self.open(&*txn, actor, input.sign_up_id).await?;
+        let window = (event.starts_at, event.ends_at);
+        check_in_allowed(sign_up.status, event.status, window, at, input.at.is_some())?;
         if matches!(recorder, Recorder::SelfByGps) {
-            Self::check_position(&event, input.position)?;
+            check_position(&event, input.position)?;
         }
-        // Hold the sign-up while it is still confirmed: a cancellation landing meanwhile waits,
-        // then finds a check-in, instead of leaving one behind on a cancelled sign-up.
-        let held = sign_ups::Entity::update_many()
-            .col_expr(
-                sign_ups::Column::UpdatedAt,
-                Expr::col(sign_ups::Column::UpdatedAt),
-            )
-            .filter(sign_ups::Column::Id.eq(sign_up.id))
-            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
-            .exec(&*txn)
-            .await?;
-        if held.rows_affected != 1 {
-            return Err(Error::conflict("only a confirmed sign-up can check in"));
-        }
-        let (lat, lng, accuracy) = match input.position {
-            Some((position, accuracy)) => (Some(position.lat), Some(position.lng), accuracy),
-            None => (None, None, None),
-        };
+        hold_confirmed(&*txn, sign_up.id).await?;
+        let (lat, lng, accuracy) = coordinates(input.position);
         let row = attendances::ActiveModel {
             sign_up_id: Set(sign_up.id),
             event_id: Set(event.id),
@@ -310,15 +345,8 @@ impl AttendanceService {
         })?;
         let attendance = Attendance::from(row);
         if matches!(recorder, Recorder::Leader) {
-            audit_by_leader(
-                &*txn,
-                actor,
-                &event,
-                "attendance.check_in",
-                None,
-                &attendance,
-            )
-            .await?;
+            let action = "attendance.check_in";
+            audit_by_leader(&*txn, actor, &event, action, None, &attendance).await?;
         }
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id, event.starts_at);
         txn.commit().await?;
@@ -326,15 +354,9 @@ impl AttendanceService {
     }
 
     pub async fn check_out(&self, actor: &Actor, input: CheckInput) -> Result<Attendance> {
-        let now = Utc::now();
-        let at = Self::moment(input.at, now)?;
+        let at = moment(input.at, Utc::now())?;
         let txn = self.deps.store.write().await?;
-        let sign_up = sign_ups::Entity::find_by_id(input.sign_up_id.0)
-            .one(&*txn)
-            .await?
-            .ok_or(Error::NotFound("sign-up"))?;
-        let event = self.events.find(&*txn, EventId(sign_up.event_id)).await?;
-        let recorder = self.recorder(&*txn, actor, &sign_up, &event).await?;
+        let (sign_up, event, recorder) = self.open(&*txn, actor, input.sign_up_id).await?;
         if !attended_status(sign_up.status) || event.status == EventStatus::Cancelled {
             return Err(Error::conflict(
                 "this sign-up or event was cancelled; there is nothing to check out of",
@@ -349,19 +371,13 @@ impl AttendanceService {
         if attendance.check_out_at.is_some() {
             return Err(Error::conflict("already checked out"));
         }
-        if at < attendance.check_in_at {
-            return Err(Error::invalid("at", "must not be before the check-in"));
-        }
-        if input.at.is_some() && at > event.ends_at + AUTO_CLOSE_AFTER {
-            return Err(Error::invalid(
-                "at",
-                "must be within two hours after the event's end",
-            ));
-        }
-        let (lat, lng, accuracy) = match input.position {
-            Some((position, accuracy)) => (Some(position.lat), Some(position.lng), accuracy),
-            None => (None, None, None),
-        };
+        check_out_allowed(
+            at,
+            attendance.check_in_at,
+            event.ends_at,
+            input.at.is_some(),
+        )?;
+        let (lat, lng, accuracy) = coordinates(input.position);
         let closed = attendances::Entity::update_many()
             .col_expr(attendances::Column::CheckOutAt, Expr::value(at))
             .col_expr(attendances::Column::CheckOutLat, Expr::value(lat))
@@ -389,15 +405,8 @@ impl AttendanceService {
         let after = Attendance::from(row);
         if matches!(recorder, Recorder::Leader) {
             let before = Attendance::from(attendance);
-            audit_by_leader(
-                &*txn,
-                actor,
-                &event,
-                "attendance.check_out",
-                Some(&before),
-                &after,
-            )
-            .await?;
+            let action = "attendance.check_out";
+            audit_by_leader(&*txn, actor, &event, action, Some(&before), &after).await?;
         }
         txn.commit().await?;
         Ok(after)
@@ -448,135 +457,6 @@ impl AttendanceService {
         Ok(())
     }
 
-    /// Closes check-ins left open on events that ended more than two hours ago, at the event's
-    /// end, flagging their records for review. Returns how many it closed. Each event on its
-    /// own: one that fails is logged and set aside (`workers`), the others are closed.
-    pub async fn close_stale(&self) -> Result<u64> {
-        let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
-        let with_open_check_ins = attendances::Entity::find()
-            .select_only()
-            .column(attendances::Column::EventId)
-            .filter(attendances::Column::CheckOutAt.is_null())
-            .into_query();
-        let stale_events = events::Entity::find()
-            .filter(events::Column::EndsAt.lt(cutoff))
-            .filter(events::Column::Id.in_subquery(with_open_check_ins))
-            .filter(events::Column::Id.is_not_in(self.stale_set_aside.waiting()))
-            .limit(200)
-            .all(&self.deps.store.db)
-            .await?;
-        let mut closed = 0;
-        for event in stale_events {
-            let id = event.id;
-            match workers::isolated(self.close_stale_of(event)).await {
-                Ok(count) => {
-                    self.stale_set_aside.succeeded(&id);
-                    closed += count;
-                }
-                Err(error) if workers::is_outage(&error) => return Err(error),
-                Err(error) => {
-                    let attempts = self.stale_set_aside.failed(id);
-                    tracing::warn!(event = id, attempts, %error, "closing stale check-ins failed; set aside");
-                }
-            }
-        }
-        Ok(closed)
-    }
-
-    async fn close_stale_of(&self, event: events::Model) -> Result<u64> {
-        let mut closed = 0;
-        let txn = self.deps.store.write().await?;
-        let stale = attendances::Entity::find()
-            .filter(attendances::Column::EventId.eq(event.id))
-            .filter(attendances::Column::CheckOutAt.is_null())
-            .all(&*txn)
-            .await?;
-        for attendance in stale {
-            // The sign-up before its attendance, the order check-out takes them in.
-            restore_attended(&*txn, attendance.sign_up_id).await?;
-            let updated = attendances::Entity::update_many()
-                .col_expr(attendances::Column::CheckOutAt, Expr::value(event.ends_at))
-                .col_expr(attendances::Column::AutoClosed, Expr::value(true))
-                .filter(attendances::Column::Id.eq(attendance.id))
-                .filter(attendances::Column::CheckOutAt.is_null())
-                .exec(&*txn)
-                .await?;
-            // A cancelled event or sign-up earns no minutes, but its check-in is still closed.
-            let sign_up = sign_ups::Entity::find_by_id(attendance.sign_up_id)
-                .one(&*txn)
-                .await?;
-            let counts = event.status != EventStatus::Cancelled
-                && sign_up.is_some_and(|s| attended_status(s.status));
-            if updated.rows_affected == 1 {
-                if counts {
-                    self.credit(&*txn, &attendance, &event, event.ends_at, true)
-                        .await?;
-                }
-                closed += 1;
-            }
-        }
-        txn.commit().await?;
-        Ok(closed)
-    }
-
-    /// Marks CONFIRMED sign-ups of events over for more than two hours, with no check-in, as
-    /// NO_SHOW (after `close_stale`, so nobody who checked in is marked). Returns how many. Each
-    /// event on its own, as in `close_stale`.
-    pub async fn mark_no_shows(&self) -> Result<u64> {
-        let cutoff = Utc::now() - AUTO_CLOSE_AFTER;
-        // NOT EXISTS (an anti-join on the unique sign_up_id index), not NOT IN: PostgreSQL
-        // rescans a NOT IN subquery per candidate row.
-        let missing = sign_ups::Entity::find()
-            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
-            .filter(sign_ups::Column::EndsAt.lt(cutoff))
-            // Only the last week: older events were settled by earlier runs.
-            .filter(sign_ups::Column::EndsAt.gt(cutoff - Duration::days(7)))
-            .filter(sign_ups::Column::EventId.is_not_in(self.no_shows_set_aside.waiting()))
-            .filter(no_check_in())
-            .limit(500)
-            .all(&self.deps.store.db)
-            .await?;
-        let mut by_event: HashMap<i64, Vec<i64>> = HashMap::new();
-        for sign_up in missing {
-            by_event
-                .entry(sign_up.event_id)
-                .or_default()
-                .push(sign_up.id);
-        }
-        let mut marked = 0;
-        for (event_id, ids) in by_event {
-            match workers::isolated(self.mark_no_shows_of(event_id, ids)).await {
-                Ok(count) => {
-                    self.no_shows_set_aside.succeeded(&event_id);
-                    marked += count;
-                }
-                Err(error) if workers::is_outage(&error) => return Err(error),
-                Err(error) => {
-                    let attempts = self.no_shows_set_aside.failed(event_id);
-                    tracing::warn!(event = event_id, attempts, %error, "marking no-shows failed; set aside");
-                }
-            }
-        }
-        Ok(marked)
-    }
-
-    async fn mark_no_shows_of(&self, event_id: i64, ids: Vec<i64>) -> Result<u64> {
-        let txn = self.deps.store.write().await?;
-        let event = self.events.find(&*txn, EventId(event_id)).await?;
-        let updated = sign_ups::Entity::update_many()
-            .col_expr(sign_ups::Column::Status, Expr::value(SignUpStatus::NoShow))
-            .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(sign_ups::Column::Id.is_in(ids))
-            .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
-            // Re-checked here: a check-in may have landed since the candidates were read.
-            .filter(no_check_in())
-            .exec(&*txn)
-            .await?;
-        stats::mark_team_day(&txn, self.deps.timezone, event.team_id, event.starts_at);
-        txn.commit().await?;
-        Ok(updated.rows_affected)
-    }
-
     /// Attendance of each sign-up, for DataLoaders.
     pub async fn for_sign_ups(&self, ids: &[SignUpId]) -> Result<HashMap<SignUpId, Attendance>> {
         let rows = attendances::Entity::find()
@@ -610,5 +490,75 @@ mod tests {
         );
         assert_eq!(credited_minutes(at(130), at(200), starts, ends), 0);
         assert_eq!(credited_minutes(at(10), at(10), starts, ends), 0);
+    }
+
+    fn field_or_conflict(result: Result<()>) -> String {
+        match result {
+            Err(Error::InvalidInput { field, .. }) => field,
+            Err(Error::Conflict(_)) => "CONFLICT".into(),
+            other => panic!("neither: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn check_in_opens_half_an_hour_before_the_start_and_closes_at_the_end() {
+        let window = (at(0), at(120));
+        let allowed = |at, sent| {
+            check_in_allowed(
+                SignUpStatus::Confirmed,
+                EventStatus::Published,
+                window,
+                at,
+                sent,
+            )
+        };
+        assert!(allowed(at(-30), false).is_ok());
+        assert!(allowed(at(120), true).is_ok());
+        // Outside the window: a time the phone sent is bad input, the present a conflict.
+        assert_eq!(field_or_conflict(allowed(at(-31), true)), "at");
+        assert_eq!(field_or_conflict(allowed(at(121), false)), "CONFLICT");
+    }
+
+    #[test]
+    fn only_a_confirmed_sign_up_of_a_live_event_checks_in() {
+        let window = (at(0), at(120));
+        for status in [SignUpStatus::Waitlisted, SignUpStatus::Cancelled] {
+            let result = check_in_allowed(status, EventStatus::Published, window, at(0), false);
+            assert_eq!(field_or_conflict(result), "CONFLICT");
+        }
+        let cancelled = check_in_allowed(
+            SignUpStatus::Confirmed,
+            EventStatus::Cancelled,
+            window,
+            at(0),
+            false,
+        );
+        assert_eq!(field_or_conflict(cancelled), "CONFLICT");
+    }
+
+    #[test]
+    fn a_check_out_follows_the_check_in_and_a_sent_time_the_end_by_two_hours_at_most() {
+        let (checked_in, ends) = (at(10), at(120));
+        assert!(check_out_allowed(at(60), checked_in, ends, true).is_ok());
+        assert_eq!(
+            field_or_conflict(check_out_allowed(at(9), checked_in, ends, false)),
+            "at"
+        );
+        assert!(check_out_allowed(at(240), checked_in, ends, true).is_ok());
+        assert_eq!(
+            field_or_conflict(check_out_allowed(at(241), checked_in, ends, true)),
+            "at"
+        );
+        // The present moment is never too late: the check-out is simply recorded.
+        assert!(check_out_allowed(at(600), checked_in, ends, false).is_ok());
+    }
+
+    #[test]
+    fn a_sent_moment_may_not_lie_in_the_future_beyond_clock_skew() {
+        let now = at(0);
+        assert_eq!(moment(None, now).unwrap(), now);
+        assert_eq!(moment(Some(at(-5)), now).unwrap(), at(-5));
+        assert!(moment(Some(now + FUTURE_SKEW), now).is_ok());
+        assert!(moment(Some(now + FUTURE_SKEW + Duration::seconds(1)), now).is_err());
     }
 }
