@@ -26,9 +26,9 @@ use sea_orm::{
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::bus::{Bus, Change};
-use crate::entity::{events, stats_dirty, volunteers};
-use crate::error::Result;
-use crate::ids::{EventId, VolunteerId};
+use crate::entity::{events, stats_dirty, teams, volunteers};
+use crate::error::{Error, Result};
+use crate::ids::{EventId, TeamId, VolunteerId};
 use crate::request_writes::{OpenTxn, note_commit};
 
 pub use crate::request_writes::{RequestWrites, watch_writes};
@@ -183,21 +183,31 @@ async fn write_dirty_days(conn: &impl ConnectionTrait, days: BTreeSet<DirtyDay>)
     Ok(())
 }
 
-/// Takes the volunteer's row lock for the transaction (the first lock of the order above): one
-/// volunteer's sign-ups, reviews and certificates are decided one at a time, so two overlapping
-/// sign-ups cannot both slip past the overlap check.
+/// Takes a row's lock for the rest of the transaction, by an update that changes nothing
+/// (`updated_at = updated_at`); whether the row exists.
+async fn lock_row<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    updated_at: E::Column,
+    id: E::Column,
+    value: i64,
+) -> Result<bool> {
+    let locked = E::update_many()
+        .col_expr(updated_at, Expr::col(updated_at))
+        .filter(id.eq(value))
+        .exec(conn)
+        .await?;
+    Ok(locked.rows_affected > 0)
+}
+
+/// Takes the volunteer's row lock (the first lock of the order above): one volunteer's sign-ups,
+/// reviews and certificates are decided one at a time, so two overlapping sign-ups cannot both
+/// slip past the overlap check.
 pub(crate) async fn lock_volunteer(
     conn: &impl ConnectionTrait,
     volunteer: VolunteerId,
 ) -> Result<()> {
-    volunteers::Entity::update_many()
-        .col_expr(
-            volunteers::Column::UpdatedAt,
-            Expr::col(volunteers::Column::UpdatedAt),
-        )
-        .filter(volunteers::Column::Id.eq(volunteer.0))
-        .exec(conn)
-        .await?;
+    use volunteers::{Column, Entity};
+    lock_row::<Entity>(conn, Column::UpdatedAt, Column::Id, volunteer.0).await?;
     Ok(())
 }
 
@@ -205,15 +215,20 @@ pub(crate) async fn lock_volunteer(
 /// touches the event's sign-up rows takes it first, so a cancellation, a change and a sign-up or
 /// promotion never wait on each other.
 pub(crate) async fn lock_event(conn: &impl ConnectionTrait, event: EventId) -> Result<()> {
-    events::Entity::update_many()
-        .col_expr(
-            events::Column::UpdatedAt,
-            Expr::col(events::Column::UpdatedAt),
-        )
-        .filter(events::Column::Id.eq(event.0))
-        .exec(conn)
-        .await?;
+    use events::{Column, Entity};
+    lock_row::<Entity>(conn, Column::UpdatedAt, Column::Id, event.0).await?;
     Ok(())
+}
+
+/// Takes the team's row lock, so membership changes of one team (and the "at least one leader"
+/// rule) are decided one at a time. `NotFound` for a team that does not exist.
+pub(crate) async fn lock_team(conn: &impl ConnectionTrait, team: TeamId) -> Result<()> {
+    use teams::{Column, Entity};
+    if lock_row::<Entity>(conn, Column::UpdatedAt, Column::Id, team.0).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound("team"))
+    }
 }
 
 /// Whether an insert lost to a unique index: the database's way of deciding that two requests

@@ -17,10 +17,9 @@ use crate::bus::Change;
 use crate::deps::{text, whole_seconds};
 use crate::entity::{events, sign_ups};
 use crate::error::{Error, Result};
-use crate::ids::{EventId, TeamId};
+use crate::ids::EventId;
 use crate::kinds::{EventStatus, NotificationKind};
 use crate::notifications::notify;
-use crate::policy;
 use crate::seats;
 use crate::stats;
 use crate::store::{WriteTxn, lock_event};
@@ -111,10 +110,7 @@ impl Events {
         let conn = &**txn;
         // Lock the event row first: sign-ups and cancellations wait for this change.
         lock_event(conn, id).await?;
-        let row = self.find(conn, id).await?;
-        self.teams
-            .require(conn, actor, TeamId(row.team_id), policy::check_manages_team)
-            .await?;
+        let row = self.find_managed(conn, actor, id).await?;
         let before = Event::from(row.clone());
         let plan = plan_change(&before, change, Utc::now())?;
         update_row(conn, row, change, &plan).await?;

@@ -269,6 +269,20 @@ impl Events {
             .ok_or(Error::NotFound("event"))
     }
 
+    /// The event, when the actor runs its team (`policy::check_manages_team`).
+    async fn find_managed(
+        &self,
+        conn: &impl ConnectionTrait,
+        actor: &Actor,
+        id: EventId,
+    ) -> Result<events::Model> {
+        let row = self.find(conn, id).await?;
+        self.teams
+            .require(conn, actor, TeamId(row.team_id), policy::check_manages_team)
+            .await?;
+        Ok(row)
+    }
+
     pub async fn create_event(&self, actor: &Actor, input: CreateEvent) -> Result<Event> {
         let title = text(&input.title, "title", 1, 120, false)?;
         let description = text(
@@ -327,15 +341,7 @@ impl Events {
 
     pub async fn publish_event(&self, actor: &Actor, id: EventId) -> Result<Event> {
         let txn = self.deps.store.write().await?;
-        let row = self.find(&*txn, id).await?;
-        self.teams
-            .require(
-                &*txn,
-                actor,
-                TeamId(row.team_id),
-                policy::check_manages_team,
-            )
-            .await?;
+        let row = self.find_managed(&*txn, actor, id).await?;
         let published = events::Entity::update_many()
             .col_expr(events::Column::Status, Expr::value(EventStatus::Published))
             .col_expr(events::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -366,15 +372,7 @@ impl Events {
     pub async fn cancel_event(&self, actor: &Actor, id: EventId, reason: &str) -> Result<Event> {
         let reason = text(reason, "reason", 1, 500, false)?;
         let txn = self.deps.store.write().await?;
-        let row = self.find(&*txn, id).await?;
-        self.teams
-            .require(
-                &*txn,
-                actor,
-                TeamId(row.team_id),
-                policy::check_manages_team,
-            )
-            .await?;
+        let row = self.find_managed(&*txn, actor, id).await?;
         let (before, after) = self.cancel_in(&txn, row, &reason).await?;
         audit::record(
             &*txn,
