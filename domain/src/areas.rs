@@ -127,30 +127,33 @@ impl AreaTree {
     }
 }
 
+/// City 1 with districts 2 and 3, and town 4 in district 2: the tree the unit tests share.
+#[cfg(test)]
+pub(crate) fn test_tree() -> AreaTree {
+    let area = |id: i64, parent: Option<i64>, level| Area {
+        id: AreaId(id),
+        code: format!("c{id}"),
+        name: format!("a{id}"),
+        name_en: format!("a{id}"),
+        level,
+        parent_id: parent.map(AreaId),
+        lat: 0.0,
+        lng: 0.0,
+    };
+    AreaTree::from_areas(vec![
+        area(1, None, AreaLevel::City),
+        area(2, Some(1), AreaLevel::District),
+        area(3, Some(1), AreaLevel::District),
+        area(4, Some(2), AreaLevel::Town),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn area(id: i64, parent: Option<i64>, level: AreaLevel) -> Area {
-        Area {
-            id: AreaId(id),
-            code: format!("c{id}"),
-            name: format!("a{id}"),
-            name_en: format!("a{id}"),
-            level,
-            parent_id: parent.map(AreaId),
-            lat: 0.0,
-            lng: 0.0,
-        }
-    }
-
     fn tree() -> AreaTree {
-        AreaTree::from_areas(vec![
-            area(1, None, AreaLevel::City),
-            area(2, Some(1), AreaLevel::District),
-            area(3, Some(1), AreaLevel::District),
-            area(4, Some(2), AreaLevel::Town),
-        ])
+        test_tree()
     }
 
     #[test]

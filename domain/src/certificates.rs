@@ -25,7 +25,7 @@ use crate::entity::{certificates, service_records, teams, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::{TeamId, VolunteerId};
 use crate::kinds::RecordStatus;
-use crate::signups::lock_volunteer;
+use crate::store::lock_volunteer;
 
 /// Who certifies the hours: the programme this deployment serves.
 pub const ISSUING_ORGANISATION: &str = "佛山市志愿服务联合会 Foshan Volunteer Federation";

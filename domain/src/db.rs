@@ -47,8 +47,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .await
         .map_err(|error| Error::Internal(format!("cannot open the database: {error}")))?;
     // Every statement is noted for the request running it, so a request that may have written
-    // is never retried (see `store`).
-    db.set_metric_callback(|info| crate::store::note_statement(&info.statement.sql));
+    // is never retried (see `request_writes`).
+    db.set_metric_callback(|info| crate::request_writes::note_statement(&info.statement.sql));
     Ok(db)
 }
 

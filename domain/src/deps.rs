@@ -70,19 +70,19 @@ mod tests {
     #[test]
     fn free_text_refuses_bidirectional_controls_and_invisible_only_values() {
         for raw in ["=1+2\u{202E}txt.exe", "巡逻\u{2067}队", "\u{200F}Team"] {
-            let error = text(raw, "input.name", 1, 80, false).unwrap_err();
+            let error = text(raw, "name", 1, 80, false).unwrap_err();
             assert!(
                 error.to_string().contains("bidirectional"),
                 "{raw:?}: {error}"
             );
         }
         for raw in ["\u{200B}", "\u{3164}\u{3164}", "\u{FEFF}"] {
-            assert!(text(raw, "input.title", 1, 120, false).is_err(), "{raw:?}");
+            assert!(text(raw, "title", 1, 120, false).is_err(), "{raw:?}");
         }
         // An optional field may still be empty, and ordinary text passes.
-        assert_eq!(text("  ", "input.description", 0, 10, true).unwrap(), "");
+        assert_eq!(text("  ", "description", 0, 10, true).unwrap(), "");
         assert_eq!(
-            text("祖庙 patrol\nline two", "input.description", 0, 100, true).unwrap(),
+            text("祖庙 patrol\nline two", "description", 0, 100, true).unwrap(),
             "祖庙 patrol\nline two"
         );
     }

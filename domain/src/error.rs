@@ -1,5 +1,13 @@
 //! The domain's one error type. The API maps each variant to a GraphQL error code in one place;
 //! `Internal` carries the cause for the log and never reaches a client.
+//!
+//! An `InvalidInput` names the offending value in the domain's own words, never by the API
+//! argument it arrived in: the field of the domain value it belongs to, in the contract's
+//! camelCase, nested with dots (`capacity`, `serviceDate`, `location.lat`, `near.radiusM`), or a
+//! plain parameter by its name (`reason`, `at`, `first`). Functions that check a value take that
+//! name as their `field` argument (`deps::text`, `dates::check_day`, `Position::parse`). The API
+//! adds the argument a value sits in with [`Error::in_argument`]: `capacity` of `createEvent`'s
+//! `input` is answered as `input.capacity`.
 
 use std::time::Duration;
 
@@ -15,7 +23,7 @@ pub enum Error {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// Input that cannot be accepted; `field` names the offending argument (`input.phone`).
+    /// Input that cannot be accepted; `field` names the offending value (`phone`; see above).
     #[error("{field}: {message}")]
     InvalidInput { field: String, message: String },
     #[error("{0}")]
@@ -111,13 +119,13 @@ pub fn classify(error: &sea_orm::DbErr) -> DbFailure {
 
 /// An outage becomes `Unavailable` (the client is told to retry; no database text reaches it),
 /// anything else `Internal`. A lost connection is noted for the request's one retry
-/// (`store::RequestWrites`).
+/// (`request_writes`).
 impl From<sea_orm::DbErr> for Error {
     fn from(error: sea_orm::DbErr) -> Self {
         match classify(&error) {
             DbFailure::ConnectionLost => {
                 tracing::warn!(%error, "database connection lost");
-                crate::store::note_connection_lost();
+                crate::request_writes::note_connection_lost();
                 Self::Unavailable("the database")
             }
             DbFailure::PoolTimedOut => {

@@ -14,11 +14,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
 
-use crate::accounts::is_unique_violation;
 use crate::entity::idempotency_records;
 use crate::error::{Error, Result};
 use crate::ids::VolunteerId;
-use crate::store;
+use crate::request_writes;
+use crate::store::is_unique_violation;
 
 const KEEP_FOR: chrono::Duration = chrono::Duration::hours(48);
 /// A first attempt that has not answered after this long is taken to have died.
@@ -137,7 +137,7 @@ where
         }
         Claim::Mine(record) => record,
     };
-    let commits_before = store::commits_sent();
+    let commits_before = request_writes::commits_sent();
     match run().await {
         Ok(value) => {
             let response = serde_json::to_string(&value).map_err(Error::internal)?;
@@ -153,8 +153,8 @@ where
             // the database went away while the work's commit was on its way: it may have
             // committed, so the claim stays (unanswered, it is taken as abandoned after a
             // minute).
-            let ambiguous =
-                matches!(error, Error::Unavailable(_)) && store::commits_sent() != commits_before;
+            let ambiguous = matches!(error, Error::Unavailable(_))
+                && request_writes::commits_sent() != commits_before;
             if !ambiguous {
                 forget_claim(db, record).await;
             }

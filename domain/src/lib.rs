@@ -7,6 +7,7 @@ pub mod areas;
 pub mod attendance;
 pub mod attendance_sheet;
 pub mod audit;
+pub mod audit_log;
 pub mod budget;
 pub mod bus;
 pub mod certificates;
@@ -27,6 +28,8 @@ pub mod notifications;
 pub mod page;
 pub mod policy;
 pub mod redis_store;
+mod request_writes;
+mod seats;
 pub mod service_records;
 pub mod signups;
 pub mod stats;
@@ -48,7 +51,7 @@ pub use error::{Error, Result};
 use accounts::{AccountLimits, Accounts};
 use areas::AreaTree;
 use attendance::AttendanceService;
-use audit::AuditLog;
+use audit_log::AuditLog;
 use bus::Bus;
 use deps::Deps;
 use events::Events;
@@ -127,8 +130,10 @@ impl Services {
                 redis.clone(),
             ),
         };
+        let bus = Arc::new(Bus::new(redis.clone()));
+        let store = Arc::new(Store::new(db.clone(), bus.clone()));
         let accounts = Accounts::new(
-            db.clone(),
+            store.clone(),
             areas.clone(),
             hasher,
             tokens,
@@ -136,10 +141,9 @@ impl Services {
             settings.refresh_token_ttl,
             settings.timezone,
         )?;
-        let bus = Arc::new(Bus::new(redis.clone()));
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
         let deps = Deps {
-            store: Arc::new(Store::new(db.clone(), bus.clone())),
+            store,
             areas: areas.clone(),
             timezone: settings.timezone,
             tally_changed: Arc::new(tokio::sync::Notify::new()),

@@ -4,34 +4,34 @@
 //! SQLite write transactions begin IMMEDIATE (taking the write lock up front, waiting on the busy
 //! timeout) and queue on one async lock first, so they wait in order instead of polling.
 //!
-//! Writes a request attempted: a request that failed because the database went away may be run
-//! once more, but only if it cannot have changed anything. [`watch_writes`] runs a request with a
-//! task-local record that the write path fills in: [`WriteTxn::commit`] notes the commit before
-//! sending it (what a `WriteTxn` does before its commit is rolled back when the connection
-//! breaks, so it does not count), and every other statement that reaches the database is noted
-//! unless it only reads ([`is_write_statement`], from the connection's statement callback
-//! installed by `db::connect`). That covers autocommitted writes outside a `WriteTxn`
-//! (registration, sessions, idempotency keys, and any added later) without each having to
-//! remember. A lost connection is noted by the error conversion (`Error::from(DbErr)`). The API's
-//! one retry asks [`RequestWrites`] after the request ran. (A request's writes run one after the
-//! other on its task: mutations resolve in sequence, so no autocommitted write of the same
-//! request runs while a `WriteTxn` is open.)
+//! Every write a request makes goes through [`Store::write`] (accounts and sessions included), so
+//! the lock order and the effects published after commit below hold for all of them. The one
+//! exception is an idempotency key's claim (`idempotency`), which must stand on its own before
+//! the work it guards begins; the background workers' bookkeeping (a failed item set aside, a
+//! delivered outbox row) is single statements on rows no request locks. What a request wrote is
+//! noted for the API's one retry after an outage (`request_writes`; [`watch_writes`],
+//! [`RequestWrites`]).
 
-use std::cell::Cell;
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::ops::Deref;
 use std::sync::{Arc, PoisonError};
 
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, SqlErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::bus::{Bus, Change};
-use crate::error::Result;
-use crate::stats::{DirtyDay, write_dirty_days};
+use crate::entity::{events, stats_dirty, teams, volunteers};
+use crate::error::{Error, Result};
+use crate::ids::{EventId, TeamId, VolunteerId};
+use crate::request_writes::{OpenTxn, note_commit};
+
+pub use crate::request_writes::{RequestWrites, watch_writes};
 
 pub struct Store {
     pub db: DatabaseConnection,
@@ -90,10 +90,7 @@ impl WriteTxn<'_> {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        note(|watched| {
-            watched.writes.wrote = true;
-            watched.commits += 1;
-        });
+        note_commit();
         write_dirty_days(&self.txn, dirty_days).await?;
         self.txn.commit().await?;
         let changes: Vec<Change> =
@@ -102,6 +99,12 @@ impl WriteTxn<'_> {
                 .collect();
         self.bus.publish(&changes);
         Ok(())
+    }
+
+    /// Rolls back now, rather than when dropped: for a transaction whose work is abandoned before
+    /// the same request writes again.
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.txn.rollback().await?)
     }
 }
 
@@ -141,167 +144,95 @@ impl Store {
     }
 }
 
-/// What one request did to the database, as far as a retry needs to know.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct RequestWrites {
-    /// A commit, or a statement that may change data outside a transaction, was sent: the
-    /// request may have changed something, so it must never run again.
-    pub wrote: bool,
-    /// A connection broke during the request (not merely: none came free in time).
-    pub connection_lost: bool,
+/// A statistics key (a team's, an area's or a place's local day, or a place's week or month)
+/// whose derived rows must be recomputed: `stats` names the kinds and recomputes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct DirtyDay {
+    pub kind: &'static str,
+    pub ref_id: i64,
+    pub day: NaiveDate,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Watched {
-    writes: RequestWrites,
-    /// `WriteTxn` commits sent so far.
-    commits: u32,
-    /// `WriteTxn`s open on this task: their statements are not writes until the commit.
-    open_transactions: u32,
-}
-
-tokio::task_local! {
-    static WATCHED: Cell<Watched>;
-}
-
-/// Counts an open `WriteTxn` for as long as it lives.
-struct OpenTxn;
-
-impl OpenTxn {
-    fn new() -> Self {
-        note(|watched| watched.open_transactions += 1);
-        Self
-    }
-}
-
-impl Drop for OpenTxn {
-    fn drop(&mut self) {
-        note(|watched| watched.open_transactions = watched.open_transactions.saturating_sub(1));
-    }
-}
-
-/// Runs `request` while noting what it does to the database. Work the request spawns onto other
-/// tasks is not watched: the domain writes only on the request's own task.
-pub async fn watch_writes<F: Future>(request: F) -> (F::Output, RequestWrites) {
-    WATCHED
-        .scope(Cell::new(Watched::default()), async move {
-            let output = request.await;
-            let writes = WATCHED.with(Cell::get).writes;
-            (output, writes)
-        })
-        .await
-}
-
-fn note(change: impl FnOnce(&mut Watched)) {
-    let _ = WATCHED.try_with(|cell| {
-        let mut watched = cell.get();
-        change(&mut watched);
-        cell.set(watched);
-    });
-}
-
-/// How many `WriteTxn` commits this request has sent so far; None outside a watched request.
-pub fn commits_sent() -> Option<u32> {
-    WATCHED.try_with(|cell| cell.get().commits).ok()
-}
-
-/// Notes that the request may have changed data (outside a watched request: nothing).
-pub fn note_write() {
-    note(|watched| watched.writes.wrote = true);
-}
-
-pub(crate) fn note_connection_lost() {
-    note(|watched| watched.writes.connection_lost = true);
-}
-
-/// Notes a statement that reached the database, when it may write outside a `WriteTxn`.
-pub fn note_statement(sql: &str) {
-    if is_write_statement(sql) {
-        note(|watched| {
-            if watched.open_transactions == 0 {
-                watched.writes.wrote = true;
-            }
+/// Writes the marks in key order, at commit (see `WriteTxn`), so they are always the last rows a
+/// transaction locks.
+async fn write_dirty_days(conn: &impl ConnectionTrait, days: BTreeSet<DirtyDay>) -> Result<()> {
+    let days: Vec<DirtyDay> = days.into_iter().collect();
+    for chunk in days.chunks(200) {
+        let rows = chunk.iter().map(|dirty| stats_dirty::ActiveModel {
+            kind: Set(dirty.kind.to_owned()),
+            ref_id: Set(dirty.ref_id),
+            day: Set(dirty.day),
+            generation: Set(1),
+            ..Default::default()
         });
+        let conflict = OnConflict::columns([
+            stats_dirty::Column::Kind,
+            stats_dirty::Column::RefId,
+            stats_dirty::Column::Day,
+        ])
+        .value(
+            stats_dirty::Column::Generation,
+            Expr::col((stats_dirty::Entity, stats_dirty::Column::Generation)).add(1),
+        )
+        .to_owned();
+        stats_dirty::Entity::insert_many(rows)
+            .on_conflict(conflict)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Takes a row's lock for the rest of the transaction, by an update that changes nothing
+/// (`updated_at = updated_at`); whether the row exists.
+async fn lock_row<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    updated_at: E::Column,
+    id: E::Column,
+    value: i64,
+) -> Result<bool> {
+    let locked = E::update_many()
+        .col_expr(updated_at, Expr::col(updated_at))
+        .filter(id.eq(value))
+        .exec(conn)
+        .await?;
+    Ok(locked.rows_affected > 0)
+}
+
+/// Takes the volunteer's row lock (the first lock of the order above): one volunteer's sign-ups,
+/// reviews and certificates are decided one at a time, so two overlapping sign-ups cannot both
+/// slip past the overlap check.
+pub(crate) async fn lock_volunteer(
+    conn: &impl ConnectionTrait,
+    volunteer: VolunteerId,
+) -> Result<()> {
+    use volunteers::{Column, Entity};
+    lock_row::<Entity>(conn, Column::UpdatedAt, Column::Id, volunteer.0).await?;
+    Ok(())
+}
+
+/// Takes the event row's lock, the one sign-ups take when they claim a seat. Whatever then
+/// touches the event's sign-up rows takes it first, so a cancellation, a change and a sign-up or
+/// promotion never wait on each other.
+pub(crate) async fn lock_event(conn: &impl ConnectionTrait, event: EventId) -> Result<()> {
+    use events::{Column, Entity};
+    lock_row::<Entity>(conn, Column::UpdatedAt, Column::Id, event.0).await?;
+    Ok(())
+}
+
+/// Takes the team's row lock, so membership changes of one team (and the "at least one leader"
+/// rule) are decided one at a time. `NotFound` for a team that does not exist.
+pub(crate) async fn lock_team(conn: &impl ConnectionTrait, team: TeamId) -> Result<()> {
+    use teams::{Column, Entity};
+    if lock_row::<Entity>(conn, Column::UpdatedAt, Column::Id, team.0).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound("team"))
     }
 }
 
-/// Whether a statement may change data. Only what plainly reads (or opens, ends without
-/// committing, or tunes a transaction) is not a write; anything else counts, to be safe.
-pub fn is_write_statement(sql: &str) -> bool {
-    let first = sql
-        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("");
-    const READS: [&str; 8] = [
-        "SELECT",
-        "BEGIN",
-        "START",
-        "SET",
-        "SHOW",
-        "SAVEPOINT",
-        "ROLLBACK",
-        "PRAGMA",
-    ];
-    !READS.iter().any(|read| first.eq_ignore_ascii_case(read))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_are_told_from_writes() {
-        for read in [
-            "SELECT 1",
-            "  select \"id\" FROM \"events\" WHERE id = $1 FOR UPDATE",
-            "(SELECT 1) UNION (SELECT 2)",
-            "BEGIN",
-            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-            "ROLLBACK",
-        ] {
-            assert!(!is_write_statement(read), "{read}");
-        }
-        for write in [
-            "INSERT INTO \"volunteers\" (phone) VALUES ($1)",
-            "UPDATE events SET confirmed_count = confirmed_count + 1",
-            "delete from idempotency_records",
-            "WITH moved AS (DELETE FROM x RETURNING *) SELECT * FROM moved",
-            "COMMIT",
-            "",
-        ] {
-            assert!(is_write_statement(write), "{write}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_watched_request_reports_its_writes() {
-        let ((), writes) = watch_writes(async { note_statement("SELECT 1") }).await;
-        assert_eq!(writes, RequestWrites::default());
-        let ((), writes) = watch_writes(async {
-            note_statement("SELECT 1");
-            note_statement("INSERT INTO t VALUES (1)");
-        })
-        .await;
-        assert!(writes.wrote && !writes.connection_lost);
-        let ((), writes) = watch_writes(async { note_connection_lost() }).await;
-        assert!(!writes.wrote && writes.connection_lost);
-        // Inside an open write transaction only the commit counts.
-        let ((), writes) = watch_writes(async {
-            let open = OpenTxn::new();
-            note_statement("INSERT INTO t VALUES (1)");
-            drop(open);
-        })
-        .await;
-        assert!(!writes.wrote);
-        let ((), writes) = watch_writes(async {
-            let _open = OpenTxn::new();
-            note_statement("INSERT INTO t VALUES (1)");
-            note_write();
-        })
-        .await;
-        assert!(writes.wrote);
-        // Outside a watched request, notes go nowhere.
-        note_write();
-    }
+/// Whether an insert lost to a unique index: the database's way of deciding that two requests
+/// wanted the same thing (one phone, one sign-up per event, one idempotency key).
+pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }

@@ -238,9 +238,9 @@ mod tests {
             "1381234567x",
             "８１３８１２３４５６７",
         ] {
-            let error = Phone::parse(raw, "input.phone").unwrap_err();
+            let error = Phone::parse(raw, "phone").unwrap_err();
             assert!(
-                matches!(error, Error::InvalidInput { ref field, .. } if field == "input.phone"),
+                matches!(error, Error::InvalidInput { ref field, .. } if field == "phone"),
                 "{raw}"
             );
         }
@@ -278,9 +278,9 @@ mod tests {
             "(+86) 138.1234.5678",
             "１３８１２３４５６７８",
         ] {
-            let error = Password::parse(raw, &phone(), "input.password").unwrap_err();
+            let error = Password::parse(raw, &phone(), "password").unwrap_err();
             assert!(
-                matches!(error, Error::InvalidInput { ref field, ref message } if field == "input.password" && message.contains("phone")),
+                matches!(error, Error::InvalidInput { ref field, ref message } if field == "password" && message.contains("phone")),
                 "{raw}: {error}"
             );
         }

@@ -84,7 +84,8 @@ impl AccountMutation {
                 area_id,
                 client_address,
             })
-            .await?;
+            .await
+            .map_err(|e| e.in_argument("input"))?;
         Ok(session.into())
     }
 

@@ -365,11 +365,12 @@ impl EventQuery {
             near,
         };
         let viewer = ctx.request().viewer().await?;
-        let page = ctx
-            .services()
-            .events
-            .events(viewer, domain, page_request(first, after)?)
-            .await?;
+        let page = page_request(first, after)?;
+        let services = ctx.services();
+        let domain = domain
+            .check(&services.areas)
+            .map_err(|e| e.in_argument("filter"))?;
+        let page = services.events.events(viewer, domain, page).await?;
         Ok(connection(page, Event))
     }
 
@@ -401,7 +402,11 @@ impl EventMutation {
             sign_up_closes_at: input.sign_up_closes_at,
         };
         Ok(Event(
-            ctx.services().events.create_event(actor, create).await?,
+            ctx.services()
+                .events
+                .create_event(actor, create)
+                .await
+                .map_err(|e| e.in_argument("input"))?,
         ))
     }
 
@@ -427,7 +432,8 @@ impl EventMutation {
             ctx.services()
                 .events
                 .update_event(actor, EventId::parse(&event_id, "eventId")?, update)
-                .await?,
+                .await
+                .map_err(|e| e.in_argument("input"))?,
         ))
     }
 
@@ -480,7 +486,8 @@ impl EventMutation {
             .services()
             .events
             .schedule_patrols(actor, schedule)
-            .await?;
+            .await
+            .map_err(|e| e.in_argument("input"))?;
         Ok(PatrolSchedule(schedule))
     }
 
@@ -503,7 +510,8 @@ impl EventMutation {
             ctx.services()
                 .events
                 .update_schedule(actor, id, update)
-                .await?,
+                .await
+                .map_err(|e| e.in_argument("input"))?,
         ))
     }
 

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
-use feihong_domain::audit::{self, AuditFilter as DomainAuditFilter};
+use feihong_domain::audit_log::{self, AuditFilter as DomainAuditFilter};
 use feihong_domain::ids::{AreaId, EventId, ServiceRecordId, TeamId, VolunteerId};
 use feihong_domain::policy::Relation;
 use feihong_domain::service_records::{self, RecordFilter, RecordService};
@@ -119,7 +119,7 @@ pub struct ServiceRecordFilter {
 }
 
 /// Who did what to which record, and when.
-pub struct AuditEntry(pub audit::AuditEntry);
+pub struct AuditEntry(pub audit_log::AuditEntry);
 
 #[Object]
 impl AuditEntry {
@@ -304,18 +304,22 @@ impl ServiceMutation {
             idempotency_key.as_deref(),
             "recordService",
             &key_input,
-            || {
-                services.service_records.record_service(
-                    actor,
-                    RecordService {
-                        volunteer_id: volunteer,
-                        team_id: team,
-                        event_id: event,
-                        minutes: input.minutes,
-                        service_date: input.service_date.0,
-                        note: input.note,
-                    },
-                )
+            || async {
+                services
+                    .service_records
+                    .record_service(
+                        actor,
+                        RecordService {
+                            volunteer_id: volunteer,
+                            team_id: team,
+                            event_id: event,
+                            minutes: input.minutes,
+                            service_date: input.service_date.0,
+                            note: input.note,
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.in_argument("input"))
             },
         )
         .await?;

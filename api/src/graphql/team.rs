@@ -276,11 +276,12 @@ impl TeamQuery {
             kind: filter.kind.map(Into::into),
             name_contains: filter.name_contains,
         };
-        let page = ctx
-            .services()
-            .teams
-            .teams(domain, page_request(first, after)?)
-            .await?;
+        let page = page_request(first, after)?;
+        let services = ctx.services();
+        let domain = domain
+            .check(&services.areas)
+            .map_err(|e| e.in_argument("filter"))?;
+        let page = services.teams.teams(domain, page).await?;
         Ok(connection(page, Team))
     }
 
@@ -312,7 +313,13 @@ impl TeamMutation {
                 .map(|id| VolunteerId::parse(&id, "input.leaderId"))
                 .transpose()?,
         };
-        Ok(Team(ctx.services().teams.create_team(actor, create).await?))
+        Ok(Team(
+            ctx.services()
+                .teams
+                .create_team(actor, create)
+                .await
+                .map_err(|e| e.in_argument("input"))?,
+        ))
     }
 
     async fn update_team(
@@ -329,7 +336,11 @@ impl TeamMutation {
             join_policy: input.join_policy.map(Into::into),
         };
         Ok(Team(
-            ctx.services().teams.update_team(actor, id, update).await?,
+            ctx.services()
+                .teams
+                .update_team(actor, id, update)
+                .await
+                .map_err(|e| e.in_argument("input"))?,
         ))
     }
 

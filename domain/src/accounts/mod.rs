@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
 pub use sessions::Session;
@@ -20,6 +19,8 @@ use crate::entity::{admin_roles, volunteers};
 use crate::error::{Error, Result};
 use crate::hashing::PasswordHasher;
 use crate::ids::{AreaId, VolunteerId};
+use crate::stats;
+use crate::store::{Store, WriteTxn, is_unique_violation};
 use crate::throttle::{LoginThrottle, RateLimiter};
 use crate::tokens::AccessTokens;
 use crate::values::{DisplayName, Password, Phone};
@@ -67,14 +68,54 @@ pub struct RegisterInput {
     pub client_address: String,
 }
 
+/// Inserts a volunteer whose password is hashed already, and marks the area's statistics of the
+/// day (a registration counts there), in `txn`. The unique index on the phone decides a taken
+/// phone, after the same work (a hash, an insert) as a free one, so a taken phone is not answered
+/// faster (which would tell who is registered).
+async fn add_volunteer(
+    txn: &WriteTxn<'_>,
+    timezone: chrono_tz::Tz,
+    phone: &Phone,
+    display_name: &DisplayName,
+    password_hash: String,
+    area_id: AreaId,
+) -> Result<Volunteer> {
+    let now = Utc::now();
+    let row = volunteers::ActiveModel {
+        phone: Set(phone.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        display_name: Set(display_name.as_str().to_owned()),
+        area_id: Set(area_id.0),
+        real_name: Set(None),
+        national_id: Set(None),
+        show_on_leaderboards: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&**txn)
+    .await
+    .map_err(|error| {
+        if is_unique_violation(&error) {
+            Error::conflict("this phone number is already registered")
+        } else {
+            error.into()
+        }
+    })?;
+    stats::mark_area_day(txn, timezone, row.area_id, row.created_at);
+    Ok(row.into())
+}
+
 /// What guards sign-in and registration against floods.
 pub struct AccountLimits {
     pub logins: LoginThrottle,
     pub registrations: RateLimiter,
 }
 
+/// Accounts read through the store's connection and write through `Store::write`, like every
+/// other service, so registrations and sessions keep the store's lock order and commit effects.
 pub struct Accounts {
-    db: DatabaseConnection,
+    store: Arc<Store>,
     areas: Arc<AreaTree>,
     hasher: PasswordHasher,
     tokens: AccessTokens,
@@ -84,13 +125,9 @@ pub struct Accounts {
     timezone: chrono_tz::Tz,
 }
 
-pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
-    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
 impl Accounts {
     pub fn new(
-        db: DatabaseConnection,
+        store: Arc<Store>,
         areas: Arc<AreaTree>,
         hasher: PasswordHasher,
         tokens: AccessTokens,
@@ -99,7 +136,7 @@ impl Accounts {
         timezone: chrono_tz::Tz,
     ) -> Result<Self> {
         Ok(Self {
-            db,
+            store,
             areas,
             hasher,
             tokens,
@@ -113,73 +150,42 @@ impl Accounts {
     /// Creates an account and signs it in. Registrations are limited per client address, and a
     /// phone already registered costs the same work (a password hash, an insert) as a new one.
     pub async fn register(&self, input: RegisterInput) -> Result<Session> {
-        let phone = Phone::parse(&input.phone, "input.phone")?;
-        let display_name = DisplayName::parse(&input.display_name, "input.displayName")?;
-        let password = Password::parse(&input.password, &phone, "input.password")?;
+        let phone = Phone::parse(&input.phone, "phone")?;
+        let display_name = DisplayName::parse(&input.display_name, "displayName")?;
+        let password = Password::parse(&input.password, &phone, "password")?;
         if self.areas.get(input.area_id).is_none() {
-            return Err(Error::invalid("input.areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no such area"));
         }
         self.registrations.reserve(&input.client_address).await?;
-        let volunteer = self
-            .insert_volunteer(&phone, &display_name, &password, input.area_id)
-            .await?;
+        // Hashed before the transaction opens: the write lock is never held while hashing.
+        let password_hash = self.hasher.hash(&password).await?;
+        let txn = self.store.write().await?;
+        let volunteer = add_volunteer(
+            &txn,
+            self.timezone,
+            &phone,
+            &display_name,
+            password_hash,
+            input.area_id,
+        )
+        .await?;
+        txn.commit().await?;
         self.throttle
             .remember(phone.as_str(), &input.client_address)
             .await;
         self.start_session(volunteer).await
     }
 
-    /// Hashes first and lets the unique index on the phone decide, so a taken phone is not
-    /// answered faster than a free one (which would tell who is registered).
-    async fn insert_volunteer(
-        &self,
-        phone: &Phone,
-        display_name: &DisplayName,
-        password: &Password,
-        area_id: AreaId,
-    ) -> Result<Volunteer> {
-        let password_hash = self.hasher.hash(password).await?;
-        let now = Utc::now();
-        let row = volunteers::ActiveModel {
-            phone: Set(phone.as_str().to_owned()),
-            password_hash: Set(password_hash),
-            display_name: Set(display_name.as_str().to_owned()),
-            area_id: Set(area_id.0),
-            real_name: Set(None),
-            national_id: Set(None),
-            show_on_leaderboards: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&self.db)
-        .await
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                Self::phone_taken()
-            } else {
-                error.into()
-            }
-        })?;
-        // Registration counts towards the area's statistics of the day.
-        crate::stats::mark_area_day(&self.db, self.timezone, row.area_id, row.created_at).await?;
-        Ok(row.into())
-    }
-
-    fn phone_taken() -> Error {
-        Error::conflict("input.phone: this phone number is already registered")
-    }
-
     async fn find_by_phone(&self, phone: &Phone) -> Result<Option<volunteers::Model>> {
         Ok(volunteers::Entity::find()
             .filter(volunteers::Column::Phone.eq(phone.as_str()))
-            .one(&self.db)
+            .one(&self.store.db)
             .await?)
     }
 
     pub async fn volunteer(&self, id: VolunteerId) -> Result<Option<Volunteer>> {
         Ok(volunteers::Entity::find_by_id(id.0)
-            .one(&self.db)
+            .one(&self.store.db)
             .await?
             .map(Volunteer::from))
     }
@@ -188,7 +194,7 @@ impl Accounts {
     pub async fn volunteers(&self, ids: &[VolunteerId]) -> Result<HashMap<VolunteerId, Volunteer>> {
         let rows = volunteers::Entity::find()
             .filter(volunteers::Column::Id.is_in(ids.iter().map(|id| id.0)))
-            .all(&self.db)
+            .all(&self.store.db)
             .await?;
         Ok(rows
             .into_iter()
@@ -204,7 +210,7 @@ impl Accounts {
         let rows = admin_roles::Entity::find()
             .filter(admin_roles::Column::VolunteerId.is_in(ids.iter().map(|id| id.0)))
             .order_by_asc(admin_roles::Column::Id)
-            .all(&self.db)
+            .all(&self.store.db)
             .await?;
         let mut out: HashMap<VolunteerId, Vec<AdminRole>> = HashMap::new();
         for row in rows {
@@ -268,8 +274,9 @@ impl Accounts {
             .as_deref()
             .map(|name| DisplayName::parse(name, "displayName"))
             .transpose()?;
+        let txn = self.store.write().await?;
         let row = volunteers::Entity::find_by_id(actor.volunteer.0)
-            .one(&self.db)
+            .one(&*txn)
             .await?
             .ok_or(Error::Unauthenticated)?;
         let mut active: volunteers::ActiveModel = row.into();
@@ -280,6 +287,8 @@ impl Accounts {
             active.show_on_leaderboards = Set(show);
         }
         active.updated_at = Set(Utc::now());
-        Ok(active.update(&self.db).await?.into())
+        let volunteer = active.update(&*txn).await?.into();
+        txn.commit().await?;
+        Ok(volunteer)
     }
 }

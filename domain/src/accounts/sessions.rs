@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 
 use super::{Accounts, Volunteer};
@@ -26,9 +26,11 @@ pub struct Session {
 impl Accounts {
     pub(super) async fn start_session(&self, volunteer: Volunteer) -> Result<Session> {
         let family = uuid::Uuid::new_v4().to_string();
+        let txn = self.store.write().await?;
         let refresh_token = self
-            .insert_refresh_token(&self.db, volunteer.id, &family)
+            .insert_refresh_token(&*txn, volunteer.id, &family)
             .await?;
+        txn.commit().await?;
         Ok(Session {
             access: self.tokens.issue(volunteer.id)?,
             refresh_token,
@@ -91,7 +93,7 @@ impl Accounts {
         let hash = hash_refresh_token(refresh_token);
         let row = refresh_tokens::Entity::find()
             .filter(refresh_tokens::Column::TokenHash.eq(&hash))
-            .one(&self.db)
+            .one(&self.store.db)
             .await?
             .ok_or(Error::Unauthenticated)?;
         let now = Utc::now();
@@ -102,14 +104,14 @@ impl Accounts {
             self.revoke_family_after_reuse(&row).await?;
             return Err(Error::Unauthenticated);
         }
-        let txn = self.db.begin().await?;
+        let txn = self.store.write().await?;
         // Conditional update: of two concurrent refreshes with one token, exactly one wins.
         let spent = refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
             .filter(refresh_tokens::Column::Id.eq(row.id))
             .filter(refresh_tokens::Column::UsedAt.is_null())
             .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .exec(&txn)
+            .exec(&*txn)
             .await?;
         if spent.rows_affected != 1 {
             txn.rollback().await?;
@@ -117,12 +119,12 @@ impl Accounts {
             return Err(Error::Unauthenticated);
         }
         let volunteer: Volunteer = volunteers::Entity::find_by_id(row.volunteer_id)
-            .one(&txn)
+            .one(&*txn)
             .await?
             .ok_or(Error::Unauthenticated)?
             .into();
         let next = self
-            .insert_refresh_token(&txn, volunteer.id, &row.family_id)
+            .insert_refresh_token(&*txn, volunteer.id, &row.family_id)
             .await?;
         txn.commit().await?;
         Ok(Session {
@@ -142,20 +144,21 @@ impl Accounts {
     }
 
     async fn revoke_family(&self, family: &str) -> Result<()> {
+        let txn = self.store.write().await?;
         refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
             .filter(refresh_tokens::Column::FamilyId.eq(family))
             .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&*txn)
             .await?;
-        Ok(())
+        txn.commit().await
     }
 
     /// Ends the login the refresh token belongs to. Returns false for a token never issued.
     pub async fn logout(&self, refresh_token: &str) -> Result<bool> {
         let row = refresh_tokens::Entity::find()
             .filter(refresh_tokens::Column::TokenHash.eq(hash_refresh_token(refresh_token)))
-            .one(&self.db)
+            .one(&self.store.db)
             .await?;
         match row {
             Some(row) => {

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::Expr,
 };
 
 use super::{
@@ -16,12 +17,12 @@ use crate::bus::Change;
 use crate::deps::{text, whole_seconds};
 use crate::entity::{events, sign_ups};
 use crate::error::{Error, Result};
-use crate::ids::{EventId, TeamId};
+use crate::ids::EventId;
 use crate::kinds::{EventStatus, NotificationKind};
 use crate::notifications::notify;
-use crate::signups;
+use crate::seats;
 use crate::stats;
-use crate::store::WriteTxn;
+use crate::store::{WriteTxn, lock_event};
 
 #[derive(Default)]
 pub struct UpdateEvent {
@@ -53,19 +54,19 @@ pub(crate) struct EventChange {
 impl EventChange {
     pub(crate) fn parse(input: &UpdateEvent) -> Result<Self> {
         if let Some(capacity) = input.capacity {
-            check_capacity(capacity, "input.capacity")?;
+            check_capacity(capacity)?;
         }
         Ok(Self {
             kind: input.kind,
             title: input
                 .title
                 .as_deref()
-                .map(|t| text(t, "input.title", 1, 120, false))
+                .map(|t| text(t, "title", 1, 120, false))
                 .transpose()?,
             description: input
                 .description
                 .as_deref()
-                .map(|d| text(d, "input.description", 0, 5_000, true))
+                .map(|d| text(d, "description", 0, 5_000, true))
                 .transpose()?,
             starts_at: input.starts_at.map(whole_seconds),
             ends_at: input.ends_at.map(whole_seconds),
@@ -73,7 +74,7 @@ impl EventChange {
             location: input
                 .location
                 .as_ref()
-                .map(|l| l.parse("input.location"))
+                .map(|l| l.parse("location"))
                 .transpose()?,
             visibility: input.visibility,
             sign_up_closes_at: input.sign_up_closes_at.map(whole_seconds),
@@ -108,97 +109,18 @@ impl Events {
     ) -> Result<Event> {
         let conn = &**txn;
         // Lock the event row first: sign-ups and cancellations wait for this change.
-        events::Entity::update_many()
-            .col_expr(events::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(events::Column::Id.eq(id.0))
-            .exec(conn)
-            .await?;
-        let row = self.find(conn, id).await?;
-        self.manager_scope(conn, actor, TeamId(row.team_id)).await?;
-        if !matches!(row.status, EventStatus::Draft | EventStatus::Published) {
-            return Err(Error::conflict(
-                "a cancelled or completed event cannot be changed",
-            ));
-        }
+        lock_event(conn, id).await?;
+        let row = self.find_managed(conn, actor, id).await?;
         let before = Event::from(row.clone());
-        let starts_at = change.starts_at.unwrap_or(row.starts_at);
-        let ends_at = change.ends_at.unwrap_or(row.ends_at);
-        let closes_at = change.sign_up_closes_at.or(row.sign_up_closes_at);
-        if change.starts_at.is_some()
-            || change.ends_at.is_some()
-            || change.sign_up_closes_at.is_some()
-        {
-            check_times(starts_at, ends_at, closes_at, "input.")?;
-        }
-        if let Some(capacity) = change.capacity
-            && capacity < row.confirmed_count
-        {
-            return Err(Error::invalid(
-                "input.capacity",
-                format!(
-                    "must not be below the {} confirmed sign-ups",
-                    row.confirmed_count
-                ),
-            ));
-        }
-        let times_changed = starts_at != row.starts_at || ends_at != row.ends_at;
-        let place_changed = change.location.is_some();
-        let mut active: events::ActiveModel = row.into();
-        if let Some(kind) = change.kind {
-            active.kind = Set(kind);
-        }
-        if let Some(title) = &change.title {
-            active.title = Set(title.clone());
-        }
-        if let Some(description) = &change.description {
-            active.description = Set(description.clone());
-        }
-        if let Some(capacity) = change.capacity {
-            active.capacity = Set(capacity);
-        }
-        if let Some(location) = &change.location {
-            active.address = Set(location.address.clone());
-            active.lat = Set(location.position.lat);
-            active.lng = Set(location.position.lng);
-            active.radius_m = Set(location.radius_m);
-        }
-        if let Some(visibility) = change.visibility {
-            active.visibility = Set(visibility);
-        }
-        active.starts_at = Set(starts_at);
-        active.ends_at = Set(ends_at);
-        active.sign_up_closes_at = Set(closes_at);
-        active.updated_at = Set(Utc::now());
-        active.update(conn).await?;
-        if times_changed {
-            sign_ups::Entity::update_many()
-                .col_expr(sign_ups::Column::StartsAt, Expr::value(starts_at))
-                .col_expr(sign_ups::Column::EndsAt, Expr::value(ends_at))
-                .filter(sign_ups::Column::EventId.eq(id.0))
-                .exec(conn)
-                .await?;
-        }
-        signups::promote_waitlisted(txn, id).await?;
+        let plan = plan_change(&before, change, Utc::now())?;
+        update_row(conn, row, change, &plan).await?;
+        seats::promote_waitlisted(txn, id).await?;
         txn.changed(Change::Event(id));
         let event = Event::from(self.find(conn, id).await?);
         stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, before.starts_at);
         stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, event.starts_at);
-        if times_changed || place_changed {
-            for (sign_up, volunteer) in active_sign_ups(conn, id).await? {
-                let message = format!(
-                    "「{}」的时间或地点有变化 / has changed its time or place",
-                    event.title
-                );
-                notify(
-                    txn,
-                    volunteer,
-                    NotificationKind::EventChanged,
-                    Some(id),
-                    Some(sign_up),
-                    message,
-                )
-                .await?;
-            }
+        if plan.times_changed || plan.place_changed {
+            tell_signed_up(txn, &event).await?;
         }
         audit::record(
             conn,
@@ -206,5 +128,219 @@ impl Events {
         )
         .await?;
         Ok(event)
+    }
+}
+
+/// What a change does to an event: its times after it, and whether the volunteers signed up
+/// are to be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChangePlan {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub times_changed: bool,
+    pub place_changed: bool,
+}
+
+/// Decides whether a checked change may be made to the event as it is: only to a draft or
+/// published event; new times are checked together with the ones kept (`check_times`, against
+/// `now`); the capacity never drops below the confirmed sign-ups.
+pub(crate) fn plan_change(
+    event: &Event,
+    change: &EventChange,
+    now: DateTime<Utc>,
+) -> Result<ChangePlan> {
+    if !matches!(event.status, EventStatus::Draft | EventStatus::Published) {
+        return Err(Error::conflict(
+            "a cancelled or completed event cannot be changed",
+        ));
+    }
+    let starts_at = change.starts_at.unwrap_or(event.starts_at);
+    let ends_at = change.ends_at.unwrap_or(event.ends_at);
+    let closes_at = change.sign_up_closes_at.or(event.sign_up_closes_at);
+    if change.starts_at.is_some() || change.ends_at.is_some() || change.sign_up_closes_at.is_some()
+    {
+        check_times(starts_at, ends_at, closes_at, now)?;
+    }
+    if let Some(capacity) = change.capacity
+        && capacity < event.confirmed_count
+    {
+        return Err(Error::invalid(
+            "capacity",
+            format!(
+                "must not be below the {} confirmed sign-ups",
+                event.confirmed_count
+            ),
+        ));
+    }
+    Ok(ChangePlan {
+        starts_at,
+        ends_at,
+        closes_at,
+        times_changed: starts_at != event.starts_at || ends_at != event.ends_at,
+        place_changed: change.location.is_some(),
+    })
+}
+
+/// Writes the change to the event's row, and new times to its sign-ups (which keep a copy, for
+/// the overlap check).
+async fn update_row(
+    conn: &impl ConnectionTrait,
+    row: events::Model,
+    change: &EventChange,
+    plan: &ChangePlan,
+) -> Result<()> {
+    let id = row.id;
+    let mut active: events::ActiveModel = row.into();
+    if let Some(kind) = change.kind {
+        active.kind = Set(kind);
+    }
+    if let Some(title) = &change.title {
+        active.title = Set(title.clone());
+    }
+    if let Some(description) = &change.description {
+        active.description = Set(description.clone());
+    }
+    if let Some(capacity) = change.capacity {
+        active.capacity = Set(capacity);
+    }
+    if let Some(location) = &change.location {
+        active.address = Set(location.address.clone());
+        active.lat = Set(location.position.lat);
+        active.lng = Set(location.position.lng);
+        active.radius_m = Set(location.radius_m);
+    }
+    if let Some(visibility) = change.visibility {
+        active.visibility = Set(visibility);
+    }
+    active.starts_at = Set(plan.starts_at);
+    active.ends_at = Set(plan.ends_at);
+    active.sign_up_closes_at = Set(plan.closes_at);
+    active.updated_at = Set(Utc::now());
+    active.update(conn).await?;
+    if plan.times_changed {
+        sign_ups::Entity::update_many()
+            .col_expr(sign_ups::Column::StartsAt, Expr::value(plan.starts_at))
+            .col_expr(sign_ups::Column::EndsAt, Expr::value(plan.ends_at))
+            .filter(sign_ups::Column::EventId.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Tells everyone signed up (confirmed or waitlisted) that the event's time or place changed.
+async fn tell_signed_up(txn: &WriteTxn<'_>, event: &Event) -> Result<()> {
+    for (sign_up, volunteer) in active_sign_ups(&**txn, event.id).await? {
+        let message = format!(
+            "「{}」的时间或地点有变化 / has changed its time or place",
+            event.title
+        );
+        notify(
+            txn,
+            volunteer,
+            NotificationKind::EventChanged,
+            Some(event.id),
+            Some(sign_up),
+            message,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone as _};
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap()
+    }
+
+    fn event() -> Event {
+        super::super::test_event(now())
+    }
+
+    #[test]
+    fn a_title_change_keeps_the_times_and_tells_nobody() {
+        let change = EventChange {
+            title: Some("早巡".into()),
+            ..Default::default()
+        };
+        let plan = plan_change(&event(), &change, now()).unwrap();
+        assert_eq!(
+            (plan.starts_at, plan.ends_at),
+            (event().starts_at, event().ends_at)
+        );
+        assert!(!plan.times_changed && !plan.place_changed);
+    }
+
+    #[test]
+    fn new_times_are_checked_together_with_the_kept_ones() {
+        let later = EventChange {
+            starts_at: Some(event().starts_at + Duration::hours(1)),
+            ..Default::default()
+        };
+        let plan = plan_change(&event(), &later, now()).unwrap();
+        assert!(plan.times_changed);
+        assert_eq!(plan.ends_at, event().ends_at);
+        // Moving the start past the kept end is refused on the end.
+        let past_the_end = EventChange {
+            starts_at: Some(event().ends_at),
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan_change(&event(), &past_the_end, now()),
+            Err(Error::InvalidInput { field, .. }) if field == "endsAt"
+        ));
+        let closes_after_end = EventChange {
+            sign_up_closes_at: Some(event().ends_at + Duration::minutes(1)),
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan_change(&event(), &closes_after_end, now()),
+            Err(Error::InvalidInput { field, .. }) if field == "signUpClosesAt"
+        ));
+    }
+
+    #[test]
+    fn capacity_never_drops_below_the_confirmed_sign_ups() {
+        let to = |capacity| EventChange {
+            capacity: Some(capacity),
+            ..Default::default()
+        };
+        assert!(plan_change(&event(), &to(5), now()).is_ok());
+        assert!(matches!(
+            plan_change(&event(), &to(4), now()),
+            Err(Error::InvalidInput { field, .. }) if field == "capacity"
+        ));
+    }
+
+    #[test]
+    fn a_cancelled_or_completed_event_cannot_be_changed() {
+        for status in [EventStatus::Cancelled, EventStatus::Completed] {
+            let over = Event { status, ..event() };
+            assert!(matches!(
+                plan_change(&over, &EventChange::default(), now()),
+                Err(Error::Conflict(_))
+            ));
+        }
+        let draft = Event {
+            status: EventStatus::Draft,
+            ..event()
+        };
+        assert!(plan_change(&draft, &EventChange::default(), now()).is_ok());
+    }
+
+    #[test]
+    fn a_new_place_is_told() {
+        let moved = EventChange {
+            location: Some(event().location),
+            ..Default::default()
+        };
+        let plan = plan_change(&event(), &moved, now()).unwrap();
+        assert!(plan.place_changed && !plan.times_changed);
     }
 }

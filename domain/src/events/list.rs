@@ -12,6 +12,7 @@ use sea_orm::{
 
 use super::{Event, Events};
 use crate::actor::Viewer;
+use crate::areas::AreaTree;
 use crate::dates;
 use crate::entity::events;
 use crate::error::{Error, Result};
@@ -35,6 +36,36 @@ pub struct EventFilter {
     pub starts_before: Option<DateTime<Utc>>,
     /// Centre and radius (metres): only events within it, nearest first.
     pub near: Option<(Position, i32)>,
+}
+
+/// An `EventFilter` whose values passed their checks (`EventFilter::check`).
+pub struct CheckedEventFilter(EventFilter);
+
+impl EventFilter {
+    /// Checks the filter's values; errors name the filter's own fields (`areaId`, `startsAfter`,
+    /// `startsBefore`, `near.radiusM`).
+    pub fn check(self, areas: &AreaTree) -> Result<CheckedEventFilter> {
+        if let Some(area) = self.area_id
+            && areas.get(area).is_none()
+        {
+            return Err(Error::invalid("areaId", "no such area"));
+        }
+        if let Some(after) = self.starts_after {
+            dates::check_instant(after, "startsAfter")?;
+        }
+        if let Some(before) = self.starts_before {
+            dates::check_instant(before, "startsBefore")?;
+        }
+        if let Some((_, radius_m)) = self.near
+            && !(1..=MAX_NEAR_RADIUS_M).contains(&radius_m)
+        {
+            return Err(Error::invalid(
+                "near.radiusM",
+                "must be from 1 to 50000 metres",
+            ));
+        }
+        Ok(CheckedEventFilter(self))
+    }
 }
 
 impl Events {
@@ -80,8 +111,10 @@ impl Events {
         let Some(row) = events::Entity::find_by_id(id.0).one(db).await? else {
             return Ok(None);
         };
-        let team = self.teams.find(db, TeamId(row.team_id)).await?;
-        let scope = self.teams.scope_for(db, viewer.actor(), &team).await?;
+        let (_, scope) = self
+            .teams
+            .scope_for(db, viewer.actor(), TeamId(row.team_id))
+            .await?;
         Ok(
             policy::can_see_event(viewer, &self.deps.areas, scope, row.visibility, row.status)
                 .then(|| Event::from(row)),
@@ -104,17 +137,15 @@ impl Events {
     pub async fn events(
         &self,
         viewer: &Viewer,
-        filter: EventFilter,
+        filter: CheckedEventFilter,
         page: PageRequest,
     ) -> Result<Page<Event>> {
+        let CheckedEventFilter(filter) = filter;
         let mut condition = Condition::all().add(self.visible_to(viewer).await?);
         if let Some(team) = filter.team_id {
             condition = condition.add(events::Column::TeamId.eq(team.0));
         }
         if let Some(area) = filter.area_id {
-            if self.deps.areas.get(area).is_none() {
-                return Err(Error::invalid("filter.areaId", "no such area"));
-            }
             condition = condition.add(
                 events::Column::AreaId
                     .is_in(self.deps.areas.subtree(area).into_iter().map(|a| a.0)),
@@ -127,11 +158,9 @@ impl Events {
             condition = condition.add(events::Column::Status.eq(status));
         }
         if let Some(after) = filter.starts_after {
-            dates::check_instant(after, "filter.startsAfter")?;
             condition = condition.add(events::Column::StartsAt.gte(after));
         }
         if let Some(before) = filter.starts_before {
-            dates::check_instant(before, "filter.startsBefore")?;
             condition = condition.add(events::Column::StartsAt.lt(before));
         }
         match filter.near {
@@ -175,12 +204,6 @@ impl Events {
         radius_m: i32,
         page: PageRequest,
     ) -> Result<Page<Event>> {
-        if !(1..=MAX_NEAR_RADIUS_M).contains(&radius_m) {
-            return Err(Error::invalid(
-                "filter.near.radiusM",
-                "must be from 1 to 50000 metres",
-            ));
-        }
         let (lat_min, lat_max, lng_min, lng_max) = centre.bounding_box(f64::from(radius_m));
         // Candidates come nearest first by a flat-earth distance the database can order by (the
         // same order as great-circle distance at city scale), so the cap keeps the nearest ones.
@@ -232,5 +255,90 @@ impl Events {
             Cursor::Offset(*position)
         })
         .map(|(_, row)| Event::from(row)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    fn tree() -> AreaTree {
+        crate::areas::test_tree()
+    }
+
+    fn refused_field(filter: EventFilter) -> String {
+        match filter.check(&tree()) {
+            Err(Error::InvalidInput { field, .. }) => field,
+            Err(other) => panic!("not an input error: {other:?}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn an_event_filter_names_its_own_fields() {
+        let centre = Position {
+            lat: 23.0,
+            lng: 113.1,
+        };
+        let far = Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap();
+        let cases = [
+            (
+                EventFilter {
+                    area_id: Some(AreaId(99)),
+                    ..Default::default()
+                },
+                "areaId",
+            ),
+            (
+                EventFilter {
+                    starts_after: Some(far),
+                    ..Default::default()
+                },
+                "startsAfter",
+            ),
+            (
+                EventFilter {
+                    starts_before: Some(far),
+                    ..Default::default()
+                },
+                "startsBefore",
+            ),
+            (
+                EventFilter {
+                    near: Some((centre, MAX_NEAR_RADIUS_M + 1)),
+                    ..Default::default()
+                },
+                "near.radiusM",
+            ),
+            (
+                EventFilter {
+                    near: Some((centre, 0)),
+                    ..Default::default()
+                },
+                "near.radiusM",
+            ),
+        ];
+        for (filter, field) in cases {
+            assert_eq!(refused_field(filter), field);
+        }
+    }
+
+    #[test]
+    fn a_filter_within_bounds_passes() {
+        let filter = EventFilter {
+            area_id: Some(AreaId(1)),
+            starts_after: Some(Utc::now()),
+            near: Some((
+                Position {
+                    lat: 23.0,
+                    lng: 113.1,
+                },
+                MAX_NEAR_RADIUS_M,
+            )),
+            ..Default::default()
+        };
+        assert!(filter.check(&tree()).is_ok());
     }
 }

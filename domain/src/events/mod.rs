@@ -2,6 +2,7 @@
 
 mod change;
 mod list;
+mod patrol_plan;
 mod schedules;
 
 use std::collections::HashMap;
@@ -15,8 +16,9 @@ use serde::Serialize;
 
 pub(crate) use change::EventChange;
 pub use change::UpdateEvent;
-pub use list::EventFilter;
-pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule, Weekday};
+pub use list::{CheckedEventFilter, EventFilter};
+pub use patrol_plan::Weekday;
+pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule};
 
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
@@ -28,7 +30,7 @@ use crate::geo::Position;
 use crate::ids::{AreaId, EventId, ScheduleId, SignUpId, TeamId, VolunteerId};
 use crate::kinds::{EventKind, EventStatus, NotificationKind, SignUpStatus, Visibility};
 use crate::notifications::notify;
-use crate::policy::{self, TeamScope};
+use crate::policy;
 use crate::stats;
 use crate::store::WriteTxn;
 use crate::teams::Teams;
@@ -135,57 +137,77 @@ pub struct CreateEvent {
     pub sign_up_closes_at: Option<DateTime<Utc>>,
 }
 
-pub(crate) fn check_capacity(capacity: i32, field: &str) -> Result<()> {
+pub(crate) fn check_capacity(capacity: i32) -> Result<()> {
     if (1..=MAX_CAPACITY).contains(&capacity) {
         Ok(())
     } else {
-        Err(Error::invalid(field, "must be from 1 to 100000"))
+        Err(Error::invalid("capacity", "must be from 1 to 100000"))
     }
 }
 
 /// Start, end and sign-up deadline: the end after the start, at most 7 days long, not more than
-/// 30 days in the past (for recording recent activities) nor 2 years ahead.
+/// 30 days before `now` (for recording recent activities) nor 2 years after it.
 pub(crate) fn check_times(
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     closes_at: Option<DateTime<Utc>>,
-    prefix: &str,
+    now: DateTime<Utc>,
 ) -> Result<()> {
-    crate::dates::check_instant(starts_at, &format!("{prefix}startsAt"))?;
-    crate::dates::check_instant(ends_at, &format!("{prefix}endsAt"))?;
-    crate::dates::check_optional_instant(closes_at, &format!("{prefix}signUpClosesAt"))?;
-    let now = Utc::now();
+    crate::dates::check_instant(starts_at, "startsAt")?;
+    crate::dates::check_instant(ends_at, "endsAt")?;
+    crate::dates::check_optional_instant(closes_at, "signUpClosesAt")?;
     if starts_at < now - Duration::days(30) {
         return Err(Error::invalid(
-            format!("{prefix}startsAt"),
+            "startsAt",
             "must not be more than 30 days in the past",
         ));
     }
     if starts_at > now + Duration::days(crate::dates::PLAN_AHEAD_DAYS) {
-        return Err(Error::invalid(
-            format!("{prefix}startsAt"),
-            "must be within two years",
-        ));
+        return Err(Error::invalid("startsAt", "must be within two years"));
     }
     if ends_at <= starts_at {
-        return Err(Error::invalid(
-            format!("{prefix}endsAt"),
-            "must be after startsAt",
-        ));
+        return Err(Error::invalid("endsAt", "must be after startsAt"));
     }
     if ends_at - starts_at > Duration::days(7) {
-        return Err(Error::invalid(
-            format!("{prefix}endsAt"),
-            "an event lasts at most 7 days",
-        ));
+        return Err(Error::invalid("endsAt", "an event lasts at most 7 days"));
     }
     if closes_at.is_some_and(|closes| closes > ends_at) {
-        return Err(Error::invalid(
-            format!("{prefix}signUpClosesAt"),
-            "must not be after endsAt",
-        ));
+        return Err(Error::invalid("signUpClosesAt", "must not be after endsAt"));
     }
     Ok(())
+}
+
+/// A published two-hour event a day after `now`, with 5 of 10 seats taken: for unit tests.
+#[cfg(test)]
+pub(crate) fn test_event(now: DateTime<Utc>) -> Event {
+    let starts_at = now + Duration::days(1);
+    Event {
+        id: EventId(1),
+        team_id: TeamId(1),
+        area_id: AreaId(4),
+        schedule_id: None,
+        kind: EventKind::Patrol,
+        title: "夜巡".into(),
+        description: String::new(),
+        starts_at,
+        ends_at: starts_at + Duration::hours(2),
+        capacity: 10,
+        confirmed_count: 5,
+        location: Location {
+            address: "祖庙路".into(),
+            position: Position {
+                lat: 23.03,
+                lng: 113.11,
+            },
+            radius_m: 200,
+        },
+        visibility: Visibility::Public,
+        status: EventStatus::Published,
+        sign_up_closes_at: None,
+        cancel_reason: None,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 pub struct Events {
@@ -247,37 +269,42 @@ impl Events {
             .ok_or(Error::NotFound("event"))
     }
 
-    async fn manager_scope(
+    /// The event, when the actor runs its team (`policy::check_manages_team`).
+    async fn find_managed(
         &self,
         conn: &impl ConnectionTrait,
         actor: &Actor,
-        team: TeamId,
-    ) -> Result<TeamScope> {
-        let team = self.teams.find(conn, team).await?;
-        let scope = self.teams.scope_for(conn, Some(actor), &team).await?;
-        policy::check_manages_team(actor, &self.deps.areas, scope)?;
-        Ok(scope)
+        id: EventId,
+    ) -> Result<events::Model> {
+        let row = self.find(conn, id).await?;
+        self.teams
+            .require(conn, actor, TeamId(row.team_id), policy::check_manages_team)
+            .await?;
+        Ok(row)
     }
 
     pub async fn create_event(&self, actor: &Actor, input: CreateEvent) -> Result<Event> {
-        let title = text(&input.title, "input.title", 1, 120, false)?;
+        let title = text(&input.title, "title", 1, 120, false)?;
         let description = text(
             input.description.as_deref().unwrap_or(""),
-            "input.description",
+            "description",
             0,
             5_000,
             true,
         )?;
-        check_capacity(input.capacity, "input.capacity")?;
+        check_capacity(input.capacity)?;
         check_times(
             input.starts_at,
             input.ends_at,
             input.sign_up_closes_at,
-            "input.",
+            Utc::now(),
         )?;
-        let location = input.location.parse("input.location")?;
+        let location = input.location.parse("location")?;
         let txn = self.deps.store.write().await?;
-        let scope = self.manager_scope(&*txn, actor, input.team_id).await?;
+        let (_, scope) = self
+            .teams
+            .require(&*txn, actor, input.team_id, policy::check_manages_team)
+            .await?;
         let now = Utc::now();
         let row = events::ActiveModel {
             team_id: Set(input.team_id.0),
@@ -314,9 +341,7 @@ impl Events {
 
     pub async fn publish_event(&self, actor: &Actor, id: EventId) -> Result<Event> {
         let txn = self.deps.store.write().await?;
-        let row = self.find(&*txn, id).await?;
-        self.manager_scope(&*txn, actor, TeamId(row.team_id))
-            .await?;
+        let row = self.find_managed(&*txn, actor, id).await?;
         let published = events::Entity::update_many()
             .col_expr(events::Column::Status, Expr::value(EventStatus::Published))
             .col_expr(events::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -347,9 +372,7 @@ impl Events {
     pub async fn cancel_event(&self, actor: &Actor, id: EventId, reason: &str) -> Result<Event> {
         let reason = text(reason, "reason", 1, 500, false)?;
         let txn = self.deps.store.write().await?;
-        let row = self.find(&*txn, id).await?;
-        self.manager_scope(&*txn, actor, TeamId(row.team_id))
-            .await?;
+        let row = self.find_managed(&*txn, actor, id).await?;
         let (before, after) = self.cancel_in(&txn, row, &reason).await?;
         audit::record(
             &*txn,

@@ -2,18 +2,17 @@
 //! generates published PATROL events ahead of time. Cancelling one touches only occurrences that
 //! have not started.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder,
 };
 use serde::Serialize;
 
-use super::{EventChange, Events, Location, LocationInput, UpdateEvent, check_capacity};
+use super::patrol_plan::{PatrolPlan, Weekday, plan_patrols};
+use super::{EventChange, Events, Location, LocationInput, UpdateEvent};
 use crate::actor::{Actor, Viewer};
 use crate::audit::{self, AuditRecord};
-use crate::dates;
 use crate::deps::text;
 use crate::entity::{events, patrol_schedules};
 use crate::error::{Error, Result};
@@ -22,37 +21,6 @@ use crate::ids::{EventId, ScheduleId, TeamId};
 use crate::kinds::{EventKind, EventStatus, ScheduleStatus, Visibility};
 use crate::policy::{self, TeamScope};
 use crate::stats;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Weekday {
-    Monday = 1,
-    Tuesday,
-    Wednesday,
-    Thursday,
-    Friday,
-    Saturday,
-    Sunday,
-}
-
-impl Weekday {
-    const ALL: [Self; 7] = [
-        Self::Monday,
-        Self::Tuesday,
-        Self::Wednesday,
-        Self::Thursday,
-        Self::Friday,
-        Self::Saturday,
-        Self::Sunday,
-    ];
-
-    fn number(self) -> u32 {
-        self as u32
-    }
-
-    fn from_number(n: u32) -> Option<Self> {
-        Self::ALL.into_iter().find(|day| day.number() == n)
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PatrolSchedule {
@@ -124,168 +92,96 @@ pub struct SchedulePatrols {
     pub visibility: Visibility,
 }
 
-fn parse_start_time(raw: &str) -> Result<NaiveTime> {
-    let valid = raw.len() == 5 && raw.as_bytes()[2] == b':';
-    valid
-        .then(|| NaiveTime::parse_from_str(raw, "%H:%M").ok())
-        .flatten()
-        .ok_or_else(|| {
-            Error::invalid(
-                "input.startTime",
-                "must be a local time as HH:MM, e.g. 19:30",
-            )
-        })
+/// The schedule's row as planned.
+fn schedule_row(
+    actor: &Actor,
+    input: &SchedulePatrols,
+    plan: &PatrolPlan,
+    now: DateTime<Utc>,
+) -> patrol_schedules::ActiveModel {
+    patrol_schedules::ActiveModel {
+        team_id: Set(input.team_id.0),
+        title: Set(plan.title.clone()),
+        weekdays: Set(plan
+            .weekdays
+            .iter()
+            .map(|w| w.number().to_string())
+            .collect::<Vec<_>>()
+            .join(",")),
+        start_time: Set(input.start_time.clone()),
+        duration_minutes: Set(input.duration_minutes),
+        from_date: Set(input.from),
+        until_date: Set(input.until),
+        capacity: Set(input.capacity),
+        address: Set(plan.location.address.clone()),
+        lat: Set(plan.location.position.lat),
+        lng: Set(plan.location.position.lng),
+        radius_m: Set(plan.location.radius_m),
+        status: Set(ScheduleStatus::Active),
+        visibility: Set(input.visibility),
+        created_by: Set(actor.volunteer.0),
+        created_at: Set(now),
+        ..Default::default()
+    }
 }
 
-/// The (start, end) of every occurrence, in UTC. A local time that does not exist on a day (a
-/// daylight-saving gap) moves to the first instant after it.
-pub fn occurrences(
-    timezone: Tz,
-    weekdays: &[Weekday],
-    start: NaiveTime,
-    duration: Duration,
-    from: NaiveDate,
-    until: NaiveDate,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let mut out = Vec::new();
-    let mut day = from;
-    while day <= until {
-        if weekdays
-            .iter()
-            .any(|w| w.number() == day.weekday().number_from_monday())
-        {
-            let local = day.and_time(start);
-            let starts = timezone
-                .from_local_datetime(&local)
-                .earliest()
-                .or_else(|| {
-                    timezone
-                        .from_local_datetime(&(local + Duration::hours(1)))
-                        .earliest()
-                })
-                .map(|at| at.with_timezone(&Utc));
-            if let Some(starts) = starts {
-                out.push((starts, starts + duration));
-            }
-        }
-        let Some(next) = day.succ_opt() else { break };
-        day = next;
+/// What every occurrence of the schedule shares: a published PATROL event with the schedule's
+/// title, capacity, place and visibility (its times, area and schedule are set per occurrence).
+fn occurrence_row(
+    actor: &Actor,
+    input: &SchedulePatrols,
+    plan: &PatrolPlan,
+    now: DateTime<Utc>,
+) -> events::ActiveModel {
+    events::ActiveModel {
+        team_id: Set(input.team_id.0),
+        kind: Set(EventKind::Patrol),
+        title: Set(plan.title.clone()),
+        description: Set(String::new()),
+        capacity: Set(input.capacity),
+        confirmed_count: Set(0),
+        address: Set(plan.location.address.clone()),
+        lat: Set(plan.location.position.lat),
+        lng: Set(plan.location.position.lng),
+        radius_m: Set(plan.location.radius_m),
+        visibility: Set(input.visibility),
+        status: Set(EventStatus::Published),
+        sign_up_closes_at: Set(None),
+        cancel_reason: Set(None),
+        created_by: Set(actor.volunteer.0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
     }
-    out
 }
 
 impl Events {
+    /// Creates a schedule and its published PATROL events still to come (how many, beside it).
     pub async fn schedule_patrols(
         &self,
         actor: &Actor,
         input: SchedulePatrols,
     ) -> Result<(PatrolSchedule, u64)> {
-        let title = text(&input.title, "input.title", 1, 120, false)?;
-        if input.weekdays.is_empty() {
-            return Err(Error::invalid(
-                "input.weekdays",
-                "must name at least one day",
-            ));
-        }
-        let start = parse_start_time(&input.start_time)?;
-        if !(15..=720).contains(&input.duration_minutes) {
-            return Err(Error::invalid(
-                "input.durationMinutes",
-                "must be from 15 to 720 minutes",
-            ));
-        }
-        check_capacity(input.capacity, "input.capacity")?;
-        let today = Utc::now().with_timezone(&self.deps.timezone).date_naive();
-        dates::check_planned_day(input.from, today, "input.from")?;
-        dates::check_planned_day(input.until, today, "input.until")?;
-        if input.until < input.from {
-            return Err(Error::invalid("input.until", "must not be before from"));
-        }
-        if input.until < today {
-            return Err(Error::invalid("input.until", "must not be in the past"));
-        }
-        if input
-            .from
-            .checked_add_months(chrono::Months::new(12))
-            .is_none_or(|limit| input.until > limit)
-        {
-            return Err(Error::invalid(
-                "input.until",
-                "a schedule spans at most one year",
-            ));
-        }
-        let location = input.location.parse("input.location")?;
-        let mut weekdays = input.weekdays.clone();
-        weekdays.sort();
-        weekdays.dedup();
-        let duration = Duration::minutes(i64::from(input.duration_minutes));
         let now = Utc::now();
-        let upcoming: Vec<_> = occurrences(
-            self.deps.timezone,
-            &weekdays,
-            start,
-            duration,
-            input.from,
-            input.until,
-        )
-        .into_iter()
-        .filter(|(starts, _)| *starts > now)
-        .collect();
-
+        let plan = plan_patrols(&input, self.deps.timezone, now)?;
         let txn = self.deps.store.write().await?;
-        let scope = self.manager_scope(&*txn, actor, input.team_id).await?;
-        let schedule = patrol_schedules::ActiveModel {
-            team_id: Set(input.team_id.0),
-            title: Set(title.clone()),
-            weekdays: Set(weekdays
-                .iter()
-                .map(|w| w.number().to_string())
-                .collect::<Vec<_>>()
-                .join(",")),
-            start_time: Set(input.start_time.clone()),
-            duration_minutes: Set(input.duration_minutes),
-            from_date: Set(input.from),
-            until_date: Set(input.until),
-            capacity: Set(input.capacity),
-            address: Set(location.address.clone()),
-            lat: Set(location.position.lat),
-            lng: Set(location.position.lng),
-            radius_m: Set(location.radius_m),
-            status: Set(ScheduleStatus::Active),
-            visibility: Set(input.visibility),
-            created_by: Set(actor.volunteer.0),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&*txn)
-        .await?;
-        for (starts, _) in &upcoming {
+        let (_, scope) = self
+            .teams
+            .require(&*txn, actor, input.team_id, policy::check_manages_team)
+            .await?;
+        let schedule = schedule_row(actor, &input, &plan, now)
+            .insert(&*txn)
+            .await?;
+        for (starts, _) in &plan.upcoming {
             stats::mark_team_day(&txn, self.deps.timezone, input.team_id.0, *starts);
         }
-        for chunk in upcoming.chunks(200) {
-            let rows = chunk.iter().map(|(starts, ends)| events::ActiveModel {
-                team_id: Set(input.team_id.0),
+        for chunk in plan.upcoming.chunks(200) {
+            let rows = chunk.iter().map(|&(starts, ends)| events::ActiveModel {
                 area_id: Set(scope.area.0),
                 schedule_id: Set(Some(schedule.id)),
-                kind: Set(EventKind::Patrol),
-                title: Set(title.clone()),
-                description: Set(String::new()),
-                starts_at: Set(*starts),
-                ends_at: Set(*ends),
-                capacity: Set(input.capacity),
-                confirmed_count: Set(0),
-                address: Set(location.address.clone()),
-                lat: Set(location.position.lat),
-                lng: Set(location.position.lng),
-                radius_m: Set(location.radius_m),
-                visibility: Set(input.visibility),
-                status: Set(EventStatus::Published),
-                sign_up_closes_at: Set(None),
-                cancel_reason: Set(None),
-                created_by: Set(actor.volunteer.0),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+                starts_at: Set(starts),
+                ends_at: Set(ends),
+                ..occurrence_row(actor, &input, &plan, now)
             });
             events::Entity::insert_many(rows).exec(&*txn).await?;
         }
@@ -305,7 +201,7 @@ impl Events {
         )
         .await?;
         txn.commit().await?;
-        Ok((schedule, upcoming.len() as u64))
+        Ok((schedule, plan.upcoming.len() as u64))
     }
 
     /// The schedule, checked to be run by the actor and still active, with its occurrences
@@ -321,7 +217,10 @@ impl Events {
             .one(conn)
             .await?
             .ok_or(Error::NotFound("patrol schedule"))?;
-        let scope = self.manager_scope(conn, actor, TeamId(row.team_id)).await?;
+        let (_, scope) = self
+            .teams
+            .require(conn, actor, TeamId(row.team_id), policy::check_manages_team)
+            .await?;
         if row.status == ScheduleStatus::Cancelled {
             return Err(Error::conflict(if_cancelled));
         }
@@ -422,8 +321,10 @@ impl Events {
         let Some(row) = patrol_schedules::Entity::find_by_id(id.0).one(db).await? else {
             return Ok(None);
         };
-        let team = self.teams.find(db, TeamId(row.team_id)).await?;
-        let scope = self.teams.scope_for(db, viewer.actor(), &team).await?;
+        let (_, scope) = self
+            .teams
+            .scope_for(db, viewer.actor(), TeamId(row.team_id))
+            .await?;
         let visible = policy::can_see_event(
             viewer,
             &self.deps.areas,
@@ -467,63 +368,5 @@ fn schedule_audit<'a>(
         team_id: Some(after.team_id.0),
         before: Some(before),
         after: Some(after),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn date(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    #[test]
-    fn occurrences_fall_on_the_chosen_weekdays_at_local_time() {
-        let start = NaiveTime::from_hms_opt(19, 30, 0).unwrap();
-        let list = occurrences(
-            chrono_tz::Asia::Shanghai,
-            &[Weekday::Monday, Weekday::Friday],
-            start,
-            Duration::minutes(120),
-            date("2026-12-01"),
-            date("2026-12-14"),
-        );
-        let starts: Vec<String> = list.iter().map(|(s, _)| s.to_rfc3339()).collect();
-        // 2026-12-04 is a Friday; 19:30 in Shanghai is 11:30 UTC.
-        assert_eq!(
-            starts,
-            [
-                "2026-12-04T11:30:00+00:00",
-                "2026-12-07T11:30:00+00:00",
-                "2026-12-11T11:30:00+00:00",
-                "2026-12-14T11:30:00+00:00"
-            ]
-        );
-        assert!(list.iter().all(|(s, e)| *e - *s == Duration::minutes(120)));
-    }
-
-    #[test]
-    fn a_local_time_in_a_daylight_saving_gap_moves_forward() {
-        let start = NaiveTime::from_hms_opt(2, 30, 0).unwrap();
-        // 2026-03-08: clocks in New York jump from 02:00 to 03:00.
-        let list = occurrences(
-            chrono_tz::America::New_York,
-            &[Weekday::Sunday],
-            start,
-            Duration::minutes(60),
-            date("2026-03-08"),
-            date("2026-03-08"),
-        );
-        assert_eq!(list.len(), 1);
-        assert_eq!(list[0].0.to_rfc3339(), "2026-03-08T07:30:00+00:00");
-    }
-
-    #[test]
-    fn start_times_must_be_hh_mm() {
-        assert!(parse_start_time("19:30").is_ok());
-        for bad in ["7:30", "24:00", "19:60", "1930", "19:30:00"] {
-            assert!(parse_start_time(bad).is_err(), "{bad}");
-        }
     }
 }

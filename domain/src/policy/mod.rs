@@ -131,26 +131,10 @@ pub fn schedule_shown_with_event(event: Visibility, schedule: Visibility) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::areas::{Area, AreaLevel};
 
     /// City 1, districts 2 and 3, town 4 in district 2.
     pub(super) fn tree() -> AreaTree {
-        let area = |id: i64, parent: Option<i64>| Area {
-            id: AreaId(id),
-            code: id.to_string(),
-            name: String::new(),
-            name_en: String::new(),
-            level: AreaLevel::District,
-            parent_id: parent.map(AreaId),
-            lat: 0.0,
-            lng: 0.0,
-        };
-        AreaTree::from_areas(vec![
-            area(1, None),
-            area(2, Some(1)),
-            area(3, Some(1)),
-            area(4, Some(2)),
-        ])
+        crate::areas::test_tree()
     }
 
     fn actor(id: i64, admin_areas: &[i64]) -> Actor {

@@ -18,9 +18,7 @@ use sea_orm::{
 };
 
 pub use rollup::local_day;
-pub(crate) use rollup::{
-    DirtyDay, mark_all_team_days, mark_area_day, mark_team_date, mark_team_day, write_dirty_days,
-};
+pub(crate) use rollup::{mark_all_team_days, mark_area_day, mark_team_date, mark_team_day};
 
 use crate::actor::Actor;
 use crate::areas::AreaLevel;

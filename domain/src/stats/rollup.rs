@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -22,7 +22,7 @@ use crate::entity::{
 use crate::error::{Error, Result};
 use crate::ids::AreaId;
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
-use crate::store::WriteTxn;
+use crate::store::{DirtyDay, WriteTxn};
 use crate::tallies::Period;
 use crate::workers;
 
@@ -70,50 +70,6 @@ pub fn placement(tree: &AreaTree, area: AreaId) -> (i64, i64) {
     }
 }
 
-/// A statistics key (a team's, an area's or a place's local day, or a place's week or month)
-/// whose rows must be recomputed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct DirtyDay {
-    kind: &'static str,
-    ref_id: i64,
-    day: NaiveDate,
-}
-
-/// Writes the marks in key order. Inside a write transaction this runs at commit (see
-/// `WriteTxn`), so the marks are always the last rows a transaction locks.
-pub(crate) async fn write_dirty_days(
-    conn: &impl ConnectionTrait,
-    days: impl IntoIterator<Item = DirtyDay>,
-) -> Result<()> {
-    let mut days: Vec<DirtyDay> = days.into_iter().collect();
-    days.sort_unstable();
-    days.dedup();
-    for chunk in days.chunks(200) {
-        let rows = chunk.iter().map(|dirty| stats_dirty::ActiveModel {
-            kind: Set(dirty.kind.to_owned()),
-            ref_id: Set(dirty.ref_id),
-            day: Set(dirty.day),
-            generation: Set(1),
-            ..Default::default()
-        });
-        let conflict = OnConflict::columns([
-            stats_dirty::Column::Kind,
-            stats_dirty::Column::RefId,
-            stats_dirty::Column::Day,
-        ])
-        .value(
-            stats_dirty::Column::Generation,
-            Expr::col((stats_dirty::Entity, stats_dirty::Column::Generation)).add(1),
-        )
-        .to_owned();
-        stats_dirty::Entity::insert_many(rows)
-            .on_conflict(conflict)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Marks the team's statistics of the local day containing `at` for recomputation.
 pub(crate) fn mark_team_day(txn: &WriteTxn<'_>, timezone: Tz, team: i64, at: DateTime<Utc>) {
     mark_team_date(txn, team, local_day(at, timezone));
@@ -127,19 +83,14 @@ pub(crate) fn mark_team_date(txn: &WriteTxn<'_>, team: i64, day: NaiveDate) {
     });
 }
 
-/// Marks an area's day directly (registration writes outside a multi-statement transaction).
-pub(crate) async fn mark_area_day(
-    conn: &impl ConnectionTrait,
-    timezone: Tz,
-    area: i64,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let dirty = DirtyDay {
+/// Marks the area's statistics of the local day containing `at` (a registration) for
+/// recomputation.
+pub(crate) fn mark_area_day(txn: &WriteTxn<'_>, timezone: Tz, area: i64, at: DateTime<Utc>) {
+    txn.mark_dirty(DirtyDay {
         kind: AREA_DAY,
         ref_id: area,
         day: local_day(at, timezone),
-    };
-    write_dirty_days(conn, [dirty]).await
+    });
 }
 
 /// Every day a team has statistics for, to recompute after the team changed kind.
@@ -204,6 +155,50 @@ async fn recompute_team_day(
     Ok(())
 }
 
+/// What a team's day adds up to, from its raw rows.
+#[derive(Debug, PartialEq, Eq)]
+struct TeamDay {
+    events_held: i32,
+    sign_ups: i32,
+    attended: i32,
+    no_shows: i32,
+    approved_minutes: i64,
+    /// The volunteers credited approved minutes that day, each once, in order.
+    volunteers: Vec<i64>,
+}
+
+/// Adds up a team's day: how many events it `held`, their sign-ups (confirmed, waitlisted or
+/// no-show), no-shows and attendances, and the (volunteer, minutes) of its approved records.
+/// None when it neither held an event nor had minutes approved: a day without a rollup row.
+fn team_day(
+    held: usize,
+    sign_ups: u64,
+    no_shows: u64,
+    attended: u64,
+    served: &[(i64, i32)],
+) -> Option<TeamDay> {
+    if held == 0 && served.is_empty() {
+        return None;
+    }
+    let mut volunteers: Vec<i64> = served
+        .iter()
+        .filter(|(_, minutes)| *minutes > 0)
+        .map(|(volunteer, _)| *volunteer)
+        .collect();
+    volunteers.sort_unstable();
+    volunteers.dedup();
+    Some(TeamDay {
+        events_held: held as i32,
+        sign_ups: sign_ups as i32,
+        attended: attended as i32,
+        no_shows: no_shows as i32,
+        approved_minutes: served.iter().map(|(_, m)| i64::from(*m)).sum(),
+        volunteers,
+    })
+}
+
+/// Rewrites a team's day from its raw rows: its `stats_team_days` row and one
+/// `stats_volunteer_days` row per volunteer credited that day.
 async fn write_team_day(
     conn: &impl ConnectionTrait,
     deps: &Deps,
@@ -223,7 +218,20 @@ async fn write_team_day(
     let Some(team) = teams::Entity::find_by_id(team_id).one(conn).await? else {
         return Ok(());
     };
-    let (from, to) = day_bounds(day, deps.timezone)?;
+    match read_team_day(conn, deps.timezone, team_id, day).await? {
+        Some(figures) => insert_team_day(conn, &deps.areas, &team, day, figures).await,
+        None => Ok(()),
+    }
+}
+
+/// Reads a team's day from the raw rows: events held, sign-ups, attendance, approved minutes.
+async fn read_team_day(
+    conn: &impl ConnectionTrait,
+    timezone: Tz,
+    team_id: i64,
+    day: NaiveDate,
+) -> Result<Option<TeamDay>> {
+    let (from, to) = day_bounds(day, timezone)?;
     let held: Vec<i64> = events::Entity::find()
         .select_only()
         .column(events::Column::Id)
@@ -263,11 +271,23 @@ async fn write_team_day(
         .into_tuple()
         .all(conn)
         .await?;
-    let minutes: i64 = served.iter().map(|(_, m)| i64::from(*m)).sum();
-    if held.is_empty() && served.is_empty() {
-        return Ok(());
-    }
-    let (district, town) = placement(&deps.areas, AreaId(team.area_id));
+    Ok(team_day(
+        held.len(),
+        sign_up_count,
+        no_shows,
+        attended,
+        &served,
+    ))
+}
+
+async fn insert_team_day(
+    conn: &impl ConnectionTrait,
+    areas: &AreaTree,
+    team: &teams::Model,
+    day: NaiveDate,
+    figures: TeamDay,
+) -> Result<()> {
+    let (district, town) = placement(areas, AreaId(team.area_id));
     let (week, month) = keys(day);
     let kind = <crate::kinds::TeamKind as sea_orm::ActiveEnum>::to_value(&team.kind);
     stats_team_days::Entity::insert(stats_team_days::ActiveModel {
@@ -277,25 +297,19 @@ async fn write_team_day(
         area_id: Set(team.area_id),
         district_id: Set(district),
         town_id: Set(town),
-        team_id: Set(team_id),
+        team_id: Set(team.id),
         team_kind: Set(kind.clone()),
-        events_held: Set(held.len() as i32),
-        sign_ups: Set(sign_up_count as i32),
-        attended: Set(attended as i32),
-        no_shows: Set(no_shows as i32),
-        approved_minutes: Set(minutes),
+        events_held: Set(figures.events_held),
+        sign_ups: Set(figures.sign_ups),
+        attended: Set(figures.attended),
+        no_shows: Set(figures.no_shows),
+        approved_minutes: Set(figures.approved_minutes),
         ..Default::default()
     })
     .exec_without_returning(conn)
     .await?;
-    let mut volunteers: Vec<i64> = served
-        .iter()
-        .filter(|(_, m)| *m > 0)
-        .map(|(v, _)| *v)
-        .collect();
-    volunteers.sort_unstable();
-    volunteers.dedup();
-    let rows = volunteers
+    let rows: Vec<_> = figures
+        .volunteers
         .into_iter()
         .map(|volunteer| stats_volunteer_days::ActiveModel {
             day: Set(day),
@@ -304,12 +318,12 @@ async fn write_team_day(
             area_id: Set(team.area_id),
             district_id: Set(district),
             town_id: Set(town),
-            team_id: Set(team_id),
+            team_id: Set(team.id),
             volunteer_id: Set(volunteer),
             team_kind: Set(kind.clone()),
             ..Default::default()
-        });
-    let rows: Vec<_> = rows.collect();
+        })
+        .collect();
     if !rows.is_empty() {
         stats_volunteer_days::Entity::insert_many(rows)
             .exec_without_returning(conn)
@@ -454,4 +468,46 @@ async fn recompute_mark(deps: &Deps, mark: &stats_dirty::Model) -> Result<()> {
         .exec(&*txn)
         .await?;
     txn.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_without_events_or_approved_minutes_has_no_row() {
+        assert_eq!(team_day(0, 0, 0, 0, &[]), None);
+    }
+
+    #[test]
+    fn a_team_s_day_sums_its_minutes_and_lists_each_credited_volunteer_once() {
+        let served = [(7, 60), (3, 30), (7, 45)];
+        assert_eq!(
+            team_day(0, 0, 0, 0, &served),
+            Some(TeamDay {
+                events_held: 0,
+                sign_ups: 0,
+                attended: 0,
+                no_shows: 0,
+                approved_minutes: 135,
+                volunteers: vec![3, 7],
+            })
+        );
+        let day = team_day(2, 12, 1, 9, &[]).unwrap();
+        assert_eq!(
+            (day.events_held, day.sign_ups, day.no_shows, day.attended),
+            (2, 12, 1, 9)
+        );
+        assert!(day.volunteers.is_empty());
+    }
+
+    #[test]
+    fn a_local_day_is_cut_in_the_city_s_time_zone() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let (from, to) = day_bounds(day, chrono_tz::Asia::Shanghai).unwrap();
+        assert_eq!(from.to_rfc3339(), "2026-11-30T16:00:00+00:00");
+        assert_eq!(to - from, Duration::hours(24));
+        assert_eq!(local_day(from, chrono_tz::Asia::Shanghai), day);
+        assert!(day_bounds(NaiveDate::MAX, chrono_tz::Asia::Shanghai).is_err());
+    }
 }

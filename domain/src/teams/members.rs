@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 
@@ -18,6 +18,7 @@ use crate::ids::{AreaId, MembershipId, TeamId, VolunteerId};
 use crate::kinds::{JoinPolicy, MemberRole, MembershipStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
+use crate::store::lock_team;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Membership {
@@ -44,20 +45,9 @@ impl From<memberships::Model> for Membership {
     }
 }
 
-/// Takes the team's row lock for the rest of the transaction, so membership changes of one team
-/// (and the "at least one leader" rule) are decided one at a time.
-async fn lock_team(conn: &impl ConnectionTrait, team: TeamId) -> Result<teams::Model> {
-    let locked = teams::Entity::update_many()
-        .col_expr(
-            teams::Column::UpdatedAt,
-            Expr::col(teams::Column::UpdatedAt),
-        )
-        .filter(teams::Column::Id.eq(team.0))
-        .exec(conn)
-        .await?;
-    if locked.rows_affected == 0 {
-        return Err(Error::NotFound("team"));
-    }
+/// The team, read under its row lock (`store::lock_team`).
+async fn locked_team(conn: &impl ConnectionTrait, team: TeamId) -> Result<teams::Model> {
+    lock_team(conn, team).await?;
     teams::Entity::find_by_id(team.0)
         .one(conn)
         .await?
@@ -108,7 +98,7 @@ impl Teams {
     /// OPEN teams admit at once; APPROVAL teams take a PENDING request for a leader to review.
     pub async fn join_team(&self, actor: &Actor, team_id: TeamId) -> Result<Membership> {
         let txn = self.deps.store.write().await?;
-        let team = lock_team(&*txn, team_id).await?;
+        let team = locked_team(&*txn, team_id).await?;
         let status = match team.join_policy {
             JoinPolicy::Open => MembershipStatus::Active,
             JoinPolicy::Approval => MembershipStatus::Pending,
@@ -161,12 +151,15 @@ impl Teams {
             .one(&*txn)
             .await?
             .ok_or(Error::NotFound("membership"))?;
-        let team = lock_team(&*txn, TeamId(row.team_id)).await?;
-        policy::check_manages_team(
-            actor,
-            &self.deps.areas,
-            self.scope_for(&*txn, Some(actor), &team).await?,
-        )?;
+        lock_team(&*txn, TeamId(row.team_id)).await?;
+        let (team, _) = self
+            .require(
+                &*txn,
+                actor,
+                TeamId(row.team_id),
+                policy::check_manages_team,
+            )
+            .await?;
         let row = memberships::Entity::find_by_id(id.0)
             .one(&*txn)
             .await?
@@ -208,12 +201,10 @@ impl Teams {
         role: MemberRole,
     ) -> Result<Membership> {
         let txn = self.deps.store.write().await?;
-        let team = lock_team(&*txn, team_id).await?;
-        policy::check_leads_team(
-            actor,
-            &self.deps.areas,
-            self.scope_for(&*txn, Some(actor), &team).await?,
-        )?;
+        lock_team(&*txn, team_id).await?;
+        let (team, _) = self
+            .require(&*txn, actor, team_id, policy::check_leads_team)
+            .await?;
         let row = membership_row(&*txn, team_id, volunteer)
             .await?
             .filter(|row| row.status == MembershipStatus::Active)
@@ -293,9 +284,9 @@ impl Teams {
         page: PageRequest,
     ) -> Result<(Page<Membership>, policy::TeamReader)> {
         let db = &self.deps.store.db;
-        let team = self.find(db, team_id).await?;
-        let scope = self.scope_for(db, Some(actor), &team).await?;
-        policy::check_sees_members(actor, &self.deps.areas, scope)?;
+        let (_, scope) = self
+            .require(db, actor, team_id, policy::check_sees_members)
+            .await?;
         let reader = policy::check_reads_members(actor, &self.deps.areas, scope)?;
         let status = if pending {
             policy::check_manages_team(actor, &self.deps.areas, scope)?;

@@ -1,5 +1,6 @@
 //! Teams: creating and updating them (admins), and reading them.
 
+mod list;
 mod members;
 mod relations;
 mod roster;
@@ -8,25 +9,23 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, ExprTrait as _, Func, LikeExpr},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde::Serialize;
 
+pub use list::{CheckedTeamFilter, TeamFilter};
 pub use members::Membership;
 pub use roster::{ROSTER_PAGE, RosterExport, RosterLine, RosterPage};
 
 use crate::actor::Actor;
+use crate::areas::AreaTree;
 use crate::audit::{self, AuditRecord};
 use crate::deps::{Deps, text};
 use crate::entity::{memberships, teams, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, TeamId, VolunteerId};
 use crate::kinds::{JoinPolicy, MemberRole, MembershipStatus, TeamKind};
-use crate::page::{Cursor, Page, PageRequest};
 use crate::policy::{self, TeamScope};
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,24 +72,8 @@ pub struct UpdateTeam {
     pub join_policy: Option<JoinPolicy>,
 }
 
-#[derive(Default)]
-pub struct TeamFilter {
-    pub area_id: Option<AreaId>,
-    pub kind: Option<TeamKind>,
-    pub name_contains: Option<String>,
-}
-
 pub struct Teams {
     deps: Deps,
-}
-
-/// Escapes LIKE wildcards so a search for `50%` finds just that.
-fn like_pattern(needle: &str) -> String {
-    let escaped = needle
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 impl Teams {
@@ -98,11 +81,7 @@ impl Teams {
         Self { deps }
     }
 
-    pub(crate) async fn find(
-        &self,
-        conn: &impl ConnectionTrait,
-        id: TeamId,
-    ) -> Result<teams::Model> {
+    async fn find(&self, conn: &impl ConnectionTrait, id: TeamId) -> Result<teams::Model> {
         teams::Entity::find_by_id(id.0)
             .one(conn)
             .await?
@@ -125,21 +104,39 @@ impl Teams {
             .map(|row| row.role))
     }
 
-    /// The authorization facts of `team` for `actor`.
-    pub async fn scope_for(
+    /// The team, and the facts about it that `actor`'s authorization depends on (for a `policy`
+    /// answer such as `can_see_event`; to refuse, use `require`).
+    pub(crate) async fn scope_for(
         &self,
         conn: &impl ConnectionTrait,
         actor: Option<&Actor>,
-        team: &teams::Model,
-    ) -> Result<TeamScope> {
+        team: TeamId,
+    ) -> Result<(teams::Model, TeamScope)> {
+        let team = self.find(conn, team).await?;
         let actor_role = match actor {
             Some(actor) => self.role_of(conn, actor.volunteer, TeamId(team.id)).await?,
             None => None,
         };
-        Ok(TeamScope {
+        let scope = TeamScope {
             area: AreaId(team.area_id),
             actor_role,
-        })
+        };
+        Ok((team, scope))
+    }
+
+    /// Finds the team and lets `check` (a `policy` rule such as `policy::check_manages_team`)
+    /// decide whether the actor may act on it: the one way a service authorizes an action on a
+    /// team. Returns the team and its scope, for what follows.
+    pub(crate) async fn require(
+        &self,
+        conn: &impl ConnectionTrait,
+        actor: &Actor,
+        team: TeamId,
+        check: impl FnOnce(&Actor, &AreaTree, TeamScope) -> Result<()>,
+    ) -> Result<(teams::Model, TeamScope)> {
+        let (team, scope) = self.scope_for(conn, Some(actor), team).await?;
+        check(actor, &self.deps.areas, scope)?;
+        Ok((team, scope))
     }
 
     /// Every team the volunteer is an ACTIVE member of, with their role.
@@ -159,9 +156,9 @@ impl Teams {
     }
 
     pub async fn create_team(&self, actor: &Actor, input: CreateTeam) -> Result<Team> {
-        let name = text(&input.name, "input.name", 1, 80, false)?;
+        let name = text(&input.name, "name", 1, 80, false)?;
         if self.deps.areas.get(input.area_id).is_none() {
-            return Err(Error::invalid("input.areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no such area"));
         }
         policy::check_admin_of(actor, &self.deps.areas, input.area_id)?;
         let leader = input.leader_id.unwrap_or(actor.volunteer);
@@ -170,14 +167,14 @@ impl Teams {
             let parent = teams::Entity::find_by_id(parent.0)
                 .one(&*txn)
                 .await?
-                .ok_or_else(|| Error::invalid("input.parentTeamId", "no such team"))?;
+                .ok_or_else(|| Error::invalid("parentTeamId", "no such team"))?;
             if !self
                 .deps
                 .areas
                 .is_within(input.area_id, AreaId(parent.area_id))
             {
                 return Err(Error::invalid(
-                    "input.parentTeamId",
+                    "parentTeamId",
                     "a sub-team lies inside its parent team's area",
                 ));
             }
@@ -187,7 +184,7 @@ impl Teams {
             .await?
             .is_none()
         {
-            return Err(Error::invalid("input.leaderId", "no such volunteer"));
+            return Err(Error::invalid("leaderId", "no such volunteer"));
         }
         let now = Utc::now();
         let row = teams::ActiveModel {
@@ -236,15 +233,12 @@ impl Teams {
         let name = input
             .name
             .as_deref()
-            .map(|name| text(name, "input.name", 1, 80, false))
+            .map(|name| text(name, "name", 1, 80, false))
             .transpose()?;
         let txn = self.deps.store.write().await?;
-        let row = self.find(&*txn, id).await?;
-        policy::check_manages_team(
-            actor,
-            &self.deps.areas,
-            self.scope_for(&*txn, Some(actor), &row).await?,
-        )?;
+        let (row, _) = self
+            .require(&*txn, actor, id, policy::check_manages_team)
+            .await?;
         let before = Team::from(row.clone());
         let mut active: teams::ActiveModel = row.into();
         if let Some(name) = name {
@@ -296,47 +290,6 @@ impl Teams {
             .into_iter()
             .map(|row| (TeamId(row.id), Team::from(row)))
             .collect())
-    }
-
-    /// Teams matching the filter, in creation order. An area covers its whole subtree.
-    pub async fn teams(&self, filter: TeamFilter, page: PageRequest) -> Result<Page<Team>> {
-        let mut condition = Condition::all();
-        if let Some(area) = filter.area_id {
-            if self.deps.areas.get(area).is_none() {
-                return Err(Error::invalid("filter.areaId", "no such area"));
-            }
-            condition = condition.add(
-                teams::Column::AreaId.is_in(self.deps.areas.subtree(area).into_iter().map(|a| a.0)),
-            );
-        }
-        if let Some(kind) = filter.kind {
-            condition = condition.add(teams::Column::Kind.eq(kind));
-        }
-        if let Some(needle) = filter
-            .name_contains
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            let needle = text(needle, "filter.nameContains", 1, 80, false)?;
-            // Case-insensitive on every backend (PostgreSQL's LIKE is case-sensitive, SQLite's is not).
-            let lowered = Expr::expr(Func::lower(Expr::col(teams::Column::Name)));
-            let pattern = LikeExpr::new(like_pattern(&needle.to_lowercase())).escape('\\');
-            condition = condition.add(lowered.like(pattern));
-        }
-        let db = &self.deps.store.db;
-        let total = teams::Entity::find()
-            .filter(condition.clone())
-            .count(db)
-            .await?;
-        let mut query = teams::Entity::find()
-            .filter(condition)
-            .order_by_asc(teams::Column::Id);
-        if let Some(after) = page.after_id()? {
-            query = query.filter(teams::Column::Id.gt(after));
-        }
-        let rows = query.limit(page.first + 1).all(db).await?;
-        Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Team::from))
     }
 
     /// Sub-teams of each team, for DataLoaders.

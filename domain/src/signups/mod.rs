@@ -1,0 +1,394 @@
+//! Sign-ups with waitlists. The database decides every race: a seat is taken by a conditional
+//! update of the event's confirmed count (never past capacity), one active sign-up per volunteer
+//! and event is a unique index, and a freed seat passes to the head of the waitlist inside the
+//! transaction that freed it (`seats`). Cancelling is `cancel`.
+
+mod cancel;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveEnum as _, ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Alias, Expr, ExprTrait as _, Query, QueryStatementBuilder as _, SimpleExpr},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, Viewer};
+use crate::bus::Change;
+use crate::deps::Deps;
+use crate::entity::sign_ups;
+use crate::error::{Error, Result};
+use crate::events::{Event, Events};
+use crate::ids::{EventId, SignUpId, TeamId, VolunteerId};
+use crate::kinds::{EventStatus, SignUpStatus, Visibility};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::policy;
+use crate::seats::take_seat;
+use crate::stats;
+use crate::store::{is_unique_violation, lock_volunteer};
+use crate::teams::Teams;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignUp {
+    pub id: SignUpId,
+    pub event_id: EventId,
+    pub volunteer_id: VolunteerId,
+    pub status: SignUpStatus,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<sign_ups::Model> for SignUp {
+    fn from(row: sign_ups::Model) -> Self {
+        Self {
+            id: SignUpId(row.id),
+            event_id: EventId(row.event_id),
+            volunteer_id: VolunteerId(row.volunteer_id),
+            status: row.status,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Upcoming,
+    Past,
+}
+
+/// Whether an event takes sign-ups at `now`: published, not started, and before its sign-up
+/// deadline.
+fn check_open(event: &Event, now: DateTime<Utc>) -> Result<()> {
+    match event.status {
+        EventStatus::Published => {}
+        EventStatus::Cancelled => return Err(Error::conflict("this event was cancelled")),
+        EventStatus::Draft => return Err(Error::conflict("this event is not published yet")),
+        EventStatus::Completed => return Err(Error::conflict("this event is over")),
+    }
+    if now >= event.starts_at {
+        return Err(Error::conflict("this event has started; sign-up is closed"));
+    }
+    if event.sign_up_closes_at.is_some_and(|closes| now >= closes) {
+        return Err(Error::conflict("sign-up for this event has closed"));
+    }
+    Ok(())
+}
+
+/// Whether the volunteer is free for the event: not signed up for it already, and with no
+/// confirmed sign-up overlapping it. Read under the volunteer's lock, so two sign-ups of one
+/// volunteer cannot both pass.
+async fn check_free(
+    conn: &impl ConnectionTrait,
+    volunteer: VolunteerId,
+    event: &Event,
+) -> Result<()> {
+    let active = sign_ups::Entity::find()
+        .filter(sign_ups::Column::EventId.eq(event.id.0))
+        .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
+        .filter(sign_ups::Column::Status.is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]))
+        .one(conn)
+        .await?;
+    if active.is_some() {
+        return Err(Error::conflict("you are already signed up for this event"));
+    }
+    let overlapping = sign_ups::Entity::find()
+        .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
+        .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+        .filter(sign_ups::Column::StartsAt.lt(event.ends_at))
+        .filter(sign_ups::Column::EndsAt.gt(event.starts_at))
+        .one(conn)
+        .await?;
+    if overlapping.is_some() {
+        return Err(Error::conflict(
+            "you already have a confirmed sign-up at that time",
+        ));
+    }
+    Ok(())
+}
+
+pub struct SignUps {
+    deps: Deps,
+    teams: Arc<Teams>,
+    events: Arc<Events>,
+}
+
+impl SignUps {
+    pub fn new(deps: Deps, teams: Arc<Teams>, events: Arc<Events>) -> Self {
+        Self {
+            deps,
+            teams,
+            events,
+        }
+    }
+
+    /// CONFIRMED while seats remain, else WAITLISTED.
+    pub async fn sign_up(&self, actor: &Actor, event_id: EventId) -> Result<SignUp> {
+        let viewer = Viewer::Volunteer(actor.clone());
+        let event = self
+            .events
+            .event(&viewer, event_id)
+            .await?
+            .ok_or(Error::NotFound("event"))?;
+        let now = Utc::now();
+        check_open(&event, now)?;
+        if event.visibility == Visibility::Team
+            && self
+                .teams
+                .role_of(&self.deps.store.db, actor.volunteer, event.team_id)
+                .await?
+                .is_none()
+        {
+            return Err(Error::forbidden("this event is for members of its team"));
+        }
+        let txn = self.deps.store.write().await?;
+        lock_volunteer(&*txn, actor.volunteer).await?;
+        check_free(&*txn, actor.volunteer, &event).await?;
+        let status = if take_seat(&*txn, event_id).await? {
+            SignUpStatus::Confirmed
+        } else {
+            // Full, or closed meanwhile: tell the two apart.
+            let current = self.events.find(&*txn, event_id).await?;
+            if current.status != EventStatus::Published {
+                return Err(Error::conflict("this event is no longer open for sign-up"));
+            }
+            SignUpStatus::Waitlisted
+        };
+        let row = sign_ups::ActiveModel {
+            event_id: Set(event_id.0),
+            volunteer_id: Set(actor.volunteer.0),
+            status: Set(status),
+            starts_at: Set(event.starts_at),
+            ends_at: Set(event.ends_at),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*txn)
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                Error::conflict("you are already signed up for this event")
+            } else {
+                error.into()
+            }
+        })?;
+        stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
+        txn.changed(Change::Event(event_id));
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    pub async fn sign_up_by_id(&self, id: SignUpId) -> Result<Option<SignUp>> {
+        Ok(sign_ups::Entity::find_by_id(id.0)
+            .one(&self.deps.store.db)
+            .await?
+            .map(SignUp::from))
+    }
+
+    /// The viewer's sign-up for each event (active first, else the latest), for `viewerSignUp`.
+    pub async fn of_volunteer_for_events(
+        &self,
+        volunteer: VolunteerId,
+        events: &[EventId],
+    ) -> Result<HashMap<EventId, SignUp>> {
+        let rows = sign_ups::Entity::find()
+            .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
+            .filter(sign_ups::Column::EventId.is_in(events.iter().map(|id| id.0)))
+            .order_by_asc(sign_ups::Column::Id)
+            .all(&self.deps.store.db)
+            .await?;
+        let mut out: HashMap<EventId, SignUp> = HashMap::new();
+        for row in rows {
+            let sign_up = SignUp::from(row);
+            let keep_existing = out.get(&sign_up.event_id).is_some_and(|current| {
+                matches!(
+                    current.status,
+                    SignUpStatus::Confirmed | SignUpStatus::Waitlisted
+                ) && !matches!(
+                    sign_up.status,
+                    SignUpStatus::Confirmed | SignUpStatus::Waitlisted
+                )
+            });
+            if !keep_existing {
+                out.insert(sign_up.event_id, sign_up);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The current place in the queue (1 = promoted next) of each WAITLISTED sign-up.
+    pub async fn waitlist_positions(&self, ids: &[SignUpId]) -> Result<HashMap<SignUpId, i64>> {
+        // One statement for the whole batch: each waiting sign-up with the number of sign-ups
+        // waiting for its event up to and including it (on the (event, status, id) index).
+        let ahead = Alias::new("ahead");
+        let position = Query::select()
+            .expr(Expr::col((ahead.clone(), sign_ups::Column::Id)).count())
+            .from_as(sign_ups::Entity, ahead.clone())
+            .and_where(
+                Expr::col((ahead.clone(), sign_ups::Column::EventId))
+                    .equals((sign_ups::Entity, sign_ups::Column::EventId)),
+            )
+            .and_where(
+                Expr::col((ahead.clone(), sign_ups::Column::Status))
+                    .eq(SignUpStatus::Waitlisted.to_value()),
+            )
+            .and_where(
+                Expr::col((ahead, sign_ups::Column::Id))
+                    .lte(Expr::col((sign_ups::Entity, sign_ups::Column::Id))),
+            )
+            .to_owned();
+        let rows: Vec<(i64, i64)> = sign_ups::Entity::find()
+            .select_only()
+            .column(sign_ups::Column::Id)
+            .expr(SimpleExpr::SubQuery(
+                None,
+                Box::new(position.into_sub_query_statement()),
+            ))
+            .filter(sign_ups::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+            .into_tuple()
+            .all(&self.deps.store.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, position)| (SignUpId(id), position))
+            .collect())
+    }
+
+    /// The volunteer's sign-ups: upcoming ones soonest first, past ones latest first.
+    pub async fn my_sign_ups(
+        &self,
+        actor: &Actor,
+        when: When,
+        page: PageRequest,
+    ) -> Result<Page<SignUp>> {
+        let db = &self.deps.store.db;
+        let now = Utc::now();
+        let mut base =
+            sign_ups::Entity::find().filter(sign_ups::Column::VolunteerId.eq(actor.volunteer.0));
+        base = match when {
+            When::Upcoming => base.filter(sign_ups::Column::EndsAt.gt(now)),
+            When::Past => base.filter(sign_ups::Column::EndsAt.lte(now)),
+        };
+        let total = base.clone().count(db).await?;
+        let mut query = match when {
+            When::Upcoming => base
+                .order_by_asc(sign_ups::Column::StartsAt)
+                .order_by_asc(sign_ups::Column::Id),
+            When::Past => base
+                .order_by_desc(sign_ups::Column::StartsAt)
+                .order_by_desc(sign_ups::Column::Id),
+        };
+        if let Some((at, id)) = page.after_time()? {
+            let (later, tie) = match when {
+                When::Upcoming => (
+                    sign_ups::Column::StartsAt.gt(at),
+                    sign_ups::Column::Id.gt(id),
+                ),
+                When::Past => (
+                    sign_ups::Column::StartsAt.lt(at),
+                    sign_ups::Column::Id.lt(id),
+                ),
+            };
+            query = query.filter(
+                Condition::any().add(later).add(
+                    Condition::all()
+                        .add(sign_ups::Column::StartsAt.eq(at))
+                        .add(tie),
+                ),
+            );
+        }
+        let rows = query.limit(page.first + 1).all(db).await?;
+        Ok(Page::from_rows(rows, page.first, total, |row| {
+            Cursor::Time(row.starts_at, row.id)
+        })
+        .map(SignUp::from))
+    }
+
+    /// Everyone signed up for the event (confirmed and waitlisted, in sign-up order), for those
+    /// who run the team.
+    pub async fn roster(
+        &self,
+        actor: &Actor,
+        event_id: EventId,
+        page: PageRequest,
+    ) -> Result<Page<SignUp>> {
+        let db = &self.deps.store.db;
+        let event = self.events.find(db, event_id).await?;
+        self.teams
+            .require(db, actor, TeamId(event.team_id), policy::check_manages_team)
+            .await?;
+        let base = sign_ups::Entity::find()
+            .filter(sign_ups::Column::EventId.eq(event_id.0))
+            .filter(sign_ups::Column::Status.is_in([
+                SignUpStatus::Confirmed,
+                SignUpStatus::Waitlisted,
+                SignUpStatus::NoShow,
+            ]));
+        let total = base.clone().count(db).await?;
+        let mut query = base.order_by_asc(sign_ups::Column::Id);
+        if let Some(after) = page.after_id()? {
+            query = query.filter(sign_ups::Column::Id.gt(after));
+        }
+        let rows = query.limit(page.first + 1).all(db).await?;
+        Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(SignUp::from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone as _};
+
+    use super::*;
+
+    fn conflict(result: Result<()>) -> String {
+        match result {
+            Err(Error::Conflict(message)) => message,
+            other => panic!("not a conflict: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_published_event_takes_sign_ups_until_it_starts_or_its_deadline() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+        let event = crate::events::test_event(now);
+        assert!(check_open(&event, now).is_ok());
+        let at_start = event.starts_at;
+        assert!(conflict(check_open(&event, at_start)).contains("started"));
+        let closed = Event {
+            sign_up_closes_at: Some(now),
+            ..crate::events::test_event(now)
+        };
+        assert!(conflict(check_open(&closed, now)).contains("closed"));
+        assert!(check_open(&closed, now - Duration::seconds(1)).is_ok());
+    }
+
+    #[test]
+    fn only_a_published_event_takes_sign_ups() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+        for (status, says) in [
+            (EventStatus::Draft, "not published"),
+            (EventStatus::Cancelled, "cancelled"),
+            (EventStatus::Completed, "over"),
+        ] {
+            let event = Event {
+                status,
+                ..crate::events::test_event(now)
+            };
+            assert!(
+                conflict(check_open(&event, now)).contains(says),
+                "{status:?}"
+            );
+        }
+    }
+}
