@@ -29,6 +29,23 @@ impl Position {
         Ok(Self { lat, lng })
     }
 
+    /// A phone's fix: its position and, when the phone reports one, the accuracy in metres (a
+    /// finite distance, never negative). Errors name `field.lat`, `field.lng`, `field.accuracyM`.
+    pub fn parse_fix(
+        lat: f64,
+        lng: f64,
+        accuracy_m: Option<f64>,
+        field: &str,
+    ) -> Result<(Self, Option<f64>)> {
+        if accuracy_m.is_some_and(|a| !a.is_finite() || a < 0.0) {
+            return Err(Error::invalid(
+                format!("{field}.accuracyM"),
+                "must be a distance in metres",
+            ));
+        }
+        Ok((Self::parse(lat, lng, field)?, accuracy_m))
+    }
+
     /// Great-circle (haversine) distance in metres.
     pub fn distance_m(&self, other: &Position) -> f64 {
         let (lat1, lat2) = (self.lat.to_radians(), other.lat.to_radians());
@@ -56,6 +73,18 @@ impl Position {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fix_carries_a_finite_non_negative_accuracy() {
+        assert!(Position::parse_fix(23.0, 113.1, Some(12.5), "position").is_ok());
+        assert!(Position::parse_fix(23.0, 113.1, None, "position").is_ok());
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let error = Position::parse_fix(23.0, 113.1, Some(bad), "position").unwrap_err();
+            assert!(
+                matches!(error, Error::InvalidInput { ref field, .. } if field == "position.accuracyM")
+            );
+        }
+    }
 
     #[test]
     fn distances_match_known_values() {

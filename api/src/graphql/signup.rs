@@ -10,7 +10,7 @@ use feihong_domain::signups;
 
 use super::context::{ContextExt as _, idempotent};
 use super::enums::{SignUpStatus, SignUpWhen};
-use super::error::{GqlError, GqlResult};
+use super::error::GqlResult;
 use super::event::Event;
 use super::ids::GlobalId as _;
 use super::limits::cost;
@@ -149,18 +149,9 @@ fn check_input(
     position: Option<PositionInput>,
     at: Option<DateTime<Utc>>,
 ) -> GqlResult<CheckInput> {
-    let position = match position {
-        Some(p) => {
-            if p.accuracy_m.is_some_and(|a| !a.is_finite() || a < 0.0) {
-                return Err(GqlError::bad_input(
-                    "position.accuracyM",
-                    "must be a distance in metres",
-                ));
-            }
-            Some((Position::parse(p.lat, p.lng, "position")?, p.accuracy_m))
-        }
-        None => None,
-    };
+    let position = position
+        .map(|p| Position::parse_fix(p.lat, p.lng, p.accuracy_m, "position"))
+        .transpose()?;
     Ok(CheckInput {
         sign_up_id: SignUpId::parse(sign_up, "signUpId")?,
         position,
