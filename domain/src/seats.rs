@@ -1,11 +1,12 @@
 //! Seats and the waitlist. A seat is taken by a conditional update of the event's confirmed count
 //! (never past capacity, and only while the event is published), and a freed seat passes to the
-//! head of the waitlist inside the transaction that freed it. Sign-ups, cancellations and event
-//! changes (a raised capacity) all go through here.
+//! head of the waitlist inside the transaction that freed it, skipping whoever is confirmed on an
+//! overlapping event meanwhile. Sign-ups, cancellations and event changes (a raised capacity) all
+//! go through here.
 
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait as _},
 };
 
@@ -14,7 +15,7 @@ use crate::error::Result;
 use crate::ids::{EventId, SignUpId, VolunteerId};
 use crate::kinds::{EventStatus, NotificationKind, SignUpStatus};
 use crate::notifications::notify;
-use crate::store::WriteTxn;
+use crate::store::{WriteTxn, try_lock_volunteer};
 
 /// Claims one seat if the event is published and not full. Locks the event row.
 pub(crate) async fn take_seat(conn: &impl ConnectionTrait, event: EventId) -> Result<bool> {
@@ -44,56 +45,94 @@ pub(crate) async fn release_seat(conn: &impl ConnectionTrait, event: EventId) ->
     Ok(())
 }
 
-/// Fills free seats from the head of the waitlist, first in first out; each promoted volunteer is
-/// told. Runs inside the transaction that freed the seats.
+/// Fills free seats from the waitlist, first in first out; each promoted volunteer is told.
+/// Runs inside the transaction that freed the seats (a cancellation, a raised capacity), holding
+/// the event's lock. Whoever is confirmed on an overlapping event meanwhile, or busy in another
+/// write at this moment (`try_lock_volunteer`), is skipped and keeps their place in the queue.
 pub(crate) async fn promote_waitlisted(
     txn: &WriteTxn<'_>,
     event: EventId,
 ) -> Result<Vec<SignUpId>> {
     let conn = &**txn;
     let mut promoted = Vec::new();
+    let mut after = 0;
     loop {
-        let head = sign_ups::Entity::find()
+        let queue = sign_ups::Entity::find()
             .filter(sign_ups::Column::EventId.eq(event.0))
             .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+            .filter(sign_ups::Column::Id.gt(after))
             .order_by_asc(sign_ups::Column::Id)
-            .one(conn)
+            .limit(QUEUE_PAGE)
+            .all(conn)
             .await?;
-        let Some(head) = head else { break };
-        if !take_seat(conn, event).await? {
-            break;
+        let Some(last) = queue.last() else { break };
+        after = last.id;
+        for head in queue {
+            if !take_seat(conn, event).await? {
+                return Ok(promoted);
+            }
+            if !may_confirm(conn, &head).await? || !confirm(conn, head.id).await? {
+                // Skipped (or gone meanwhile): the seat goes to the next in the queue.
+                release_seat(conn, event).await?;
+                continue;
+            }
+            tell_promoted(txn, event, &head).await?;
+            promoted.push(SignUpId(head.id));
         }
-        let moved = sign_ups::Entity::update_many()
-            .col_expr(
-                sign_ups::Column::Status,
-                Expr::value(SignUpStatus::Confirmed),
-            )
-            .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(sign_ups::Column::Id.eq(head.id))
-            .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
-            .exec(conn)
-            .await?;
-        if moved.rows_affected != 1 {
-            // The head left the queue meanwhile: give the seat back and look again.
-            release_seat(conn, event).await?;
-            continue;
-        }
-        let title = events::Entity::find_by_id(event.0)
-            .one(conn)
-            .await?
-            .map(|e| e.title)
-            .unwrap_or_default();
-        let message = format!("你已从候补转为正式报名「{title}」/ You have a seat at {title}");
-        notify(
-            txn,
-            VolunteerId(head.volunteer_id),
-            NotificationKind::Promoted,
-            Some(event),
-            Some(SignUpId(head.id)),
-            message,
-        )
-        .await?;
-        promoted.push(SignUpId(head.id));
     }
     Ok(promoted)
+}
+
+/// How many waiting sign-ups a promotion reads at a time.
+const QUEUE_PAGE: u64 = 50;
+
+/// Whether a waiting volunteer may be confirmed now: not busy in another write (taking their
+/// lock without waiting, see `WriteTxn`) and with no confirmed sign-up overlapping this event
+/// (the rule a sign-up is held to).
+async fn may_confirm(conn: &impl ConnectionTrait, head: &sign_ups::Model) -> Result<bool> {
+    if !try_lock_volunteer(conn, VolunteerId(head.volunteer_id)).await? {
+        return Ok(false);
+    }
+    let overlapping = sign_ups::Entity::find()
+        .filter(sign_ups::Column::VolunteerId.eq(head.volunteer_id))
+        .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+        .filter(sign_ups::Column::EventId.ne(head.event_id))
+        .filter(sign_ups::Column::StartsAt.lt(head.ends_at))
+        .filter(sign_ups::Column::EndsAt.gt(head.starts_at))
+        .one(conn)
+        .await?;
+    Ok(overlapping.is_none())
+}
+
+/// Moves a sign-up from the waitlist to CONFIRMED, on condition that it still waits.
+async fn confirm(conn: &impl ConnectionTrait, sign_up: i64) -> Result<bool> {
+    let moved = sign_ups::Entity::update_many()
+        .col_expr(
+            sign_ups::Column::Status,
+            Expr::value(SignUpStatus::Confirmed),
+        )
+        .col_expr(sign_ups::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(sign_ups::Column::Id.eq(sign_up))
+        .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+        .exec(conn)
+        .await?;
+    Ok(moved.rows_affected == 1)
+}
+
+async fn tell_promoted(txn: &WriteTxn<'_>, event: EventId, head: &sign_ups::Model) -> Result<()> {
+    let title = events::Entity::find_by_id(event.0)
+        .one(&**txn)
+        .await?
+        .map(|e| e.title)
+        .unwrap_or_default();
+    let message = format!("你已从候补转为正式报名「{title}」/ You have a seat at {title}");
+    notify(
+        txn,
+        VolunteerId(head.volunteer_id),
+        NotificationKind::Promoted,
+        Some(event),
+        Some(SignUpId(head.id)),
+        message,
+    )
+    .await
 }

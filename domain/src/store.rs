@@ -43,7 +43,10 @@ pub struct Store {
 ///
 /// Every transaction takes its row locks in one order, so two of them never wait on each other
 /// in a cycle (PostgreSQL would abort one with "deadlock detected"): the volunteer row, then the
-/// event row, then sign-up rows, then everything else. The statistics marks are hot rows (each
+/// event row, then sign-up rows, then everything else. The one lock taken against that order is a
+/// waitlisted volunteer's, by a promotion holding the event's lock: it never waits for it
+/// ([`try_lock_volunteer`], SKIP LOCKED); a volunteer busy elsewhere keeps waiting for the next
+/// seat, so no wait ever runs backwards through the order. The statistics marks are hot rows (each
 /// sign-up for a team's day touches the same one), so they are collected here and written at
 /// commit in key order: always the last locks taken, and never held while waiting for an event.
 ///
@@ -209,6 +212,30 @@ pub(crate) async fn lock_volunteer(
     use volunteers::{Column, Entity};
     lock_row::<Entity>(conn, Column::UpdatedAt, Column::Id, volunteer.0).await?;
     Ok(())
+}
+
+/// Takes the volunteer's row lock if nobody holds it, without waiting: for a promotion from the
+/// waitlist, which holds the event's lock (taken after the volunteer's in the order above) and so
+/// may not wait for a volunteer's. Whether it was taken (or already held by this transaction).
+/// On SQLite the one writer holds every row.
+pub(crate) async fn try_lock_volunteer(
+    conn: &impl ConnectionTrait,
+    volunteer: VolunteerId,
+) -> Result<bool> {
+    use sea_orm::sea_query::{LockBehavior, LockType};
+    use sea_orm::QuerySelect as _;
+    use volunteers::{Column, Entity};
+    // FOR NO KEY UPDATE: the lock `lock_volunteer`'s update takes, and not the one a foreign key
+    // to the row takes (a notification for the volunteer does not make them busy).
+    let found: Option<i64> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Id.eq(volunteer.0))
+        .lock_with_behavior(LockType::NoKeyUpdate, LockBehavior::SkipLocked)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// Takes the event row's lock, the one sign-ups take when they claim a seat. Whatever then

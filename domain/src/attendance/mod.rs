@@ -1,13 +1,27 @@
 //! Attendance: checking in and out on site (by GPS, or by hand by a leader), and the PENDING
-//! service record a check-out creates (invariant 6). The workers' upkeep (closing stale
+//! service record a check-out creates (invariant 6). Reports made offline are kept, marked and
+//! flagged for review; the rules are `rules`. Leaders' corrections after the fact
+//! (`markAttendance`, `addWalkIn`) are `corrections`; the workers' upkeep (closing stale
 //! check-ins, marking no-shows) is `upkeep`.
 
+mod corrections;
+mod rules;
 mod upkeep;
+
+pub use corrections::{CORRECTIONS_FOR, Correction, REASON_MAX, WalkIn};
+pub use rules::{
+    AUTO_CLOSE_AFTER, CHECK_IN_OPENS_BEFORE, OFFLINE_ACCEPTED_FOR, OFFLINE_AFTER, ReviewCauses,
+    credited_minutes, is_offline,
+};
+use rules::{
+    Report, attended_status, check_in_allowed, check_offline_accepted, check_out_allowed,
+    check_position, moment, offline_minutes, revives_no_show,
+};
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::Expr,
@@ -25,16 +39,9 @@ use crate::ids::{AreaId, AttendanceId, EventId, SignUpId, TeamId, VolunteerId};
 use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::policy;
 use crate::stats;
-use crate::store::is_unique_violation;
+use crate::store::{is_unique_violation, lock_event};
 use crate::teams::Teams;
 use crate::workers::SetAside;
-
-/// Self check-in opens this long before the start.
-pub const CHECK_IN_OPENS_BEFORE: Duration = Duration::minutes(30);
-/// Open check-ins of events over for longer than this are closed at the event's end.
-pub const AUTO_CLOSE_AFTER: Duration = Duration::hours(2);
-/// Clock skew tolerated between a phone and the server.
-const FUTURE_SKEW: Duration = Duration::seconds(5);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attendance {
@@ -49,6 +56,26 @@ pub struct Attendance {
     pub check_out_position: Option<Position>,
     pub checked_out_by: Option<VolunteerId>,
     pub auto_closed: bool,
+    /// When the check-in report reached the server (`None` only for rows recorded before the
+    /// server kept it).
+    #[serde(default)]
+    pub received_at: Option<DateTime<Utc>>,
+    /// When the check-out report reached the server.
+    #[serde(default)]
+    pub check_out_received_at: Option<DateTime<Utc>>,
+    /// The check-in reached the server more than ten minutes after its time.
+    #[serde(default)]
+    pub check_in_offline: bool,
+    /// The check-out reached the server more than ten minutes after its time.
+    #[serde(default)]
+    pub check_out_offline: bool,
+}
+
+impl Attendance {
+    /// Either report was made offline.
+    pub fn offline(&self) -> bool {
+        self.check_in_offline || self.check_out_offline
+    }
 }
 
 impl From<attendances::Model> for Attendance {
@@ -59,6 +86,10 @@ impl From<attendances::Model> for Attendance {
                 lng: lng?,
             })
         };
+        let check_in_offline = offline_minutes(row.check_in_at, row.check_in_received_at).is_some();
+        let check_out_offline = row
+            .check_out_at
+            .is_some_and(|at| offline_minutes(at, row.check_out_received_at).is_some());
         Self {
             id: AttendanceId(row.id),
             sign_up_id: SignUpId(row.sign_up_id),
@@ -71,6 +102,10 @@ impl From<attendances::Model> for Attendance {
             check_out_position: position(row.check_out_lat, row.check_out_lng),
             checked_out_by: row.check_out_by.map(VolunteerId),
             auto_closed: row.auto_closed,
+            received_at: row.check_in_received_at,
+            check_out_received_at: row.check_out_received_at,
+            check_in_offline,
+            check_out_offline,
         }
     }
 }
@@ -81,28 +116,6 @@ pub struct CheckInput {
     pub sign_up_id: SignUpId,
     pub position: Option<(Position, Option<f64>)>,
     pub at: Option<DateTime<Utc>>,
-}
-
-/// Whole minutes of `[from, to)` that fall inside the event.
-pub fn credited_minutes(
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    starts: DateTime<Utc>,
-    ends: DateTime<Utc>,
-) -> i32 {
-    let start = from.max(starts);
-    let end = to.min(ends);
-    if end <= start {
-        0
-    } else {
-        (end - start).num_minutes().min(i64::from(i32::MAX)) as i32
-    }
-}
-
-/// A sign-up that checked in counts as attended even if the no-show marking, racing with the
-/// check-in, got to it first (CONFIRMED or NO_SHOW with an attendance).
-fn attended_status(status: SignUpStatus) -> bool {
-    matches!(status, SignUpStatus::Confirmed | SignUpStatus::NoShow)
 }
 
 /// Puts a checked-in sign-up marked NO_SHOW by that race back to CONFIRMED.
@@ -144,89 +157,6 @@ async fn audit_by_leader(
     .await
 }
 
-/// When a moment happened: the time the phone sent (it was offline), never in the future beyond
-/// a little clock skew, else now.
-fn moment(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    match at {
-        Some(at) if at > now + FUTURE_SKEW => {
-            Err(Error::invalid("at", "must not be in the future"))
-        }
-        Some(at) => crate::dates::check_instant(at, "at"),
-        None => Ok(now),
-    }
-}
-
-/// Whether a check-in at `at` may be recorded: on a confirmed sign-up of an event that was not
-/// cancelled, from 30 minutes before its start until its end (`window`). A time the phone `sent`
-/// outside the window is bad input; the present moment outside it, a conflict.
-fn check_in_allowed(
-    sign_up: SignUpStatus,
-    event: EventStatus,
-    (starts_at, ends_at): (DateTime<Utc>, DateTime<Utc>),
-    at: DateTime<Utc>,
-    sent: bool,
-) -> Result<()> {
-    // A report made while the phone was offline may arrive after the volunteer was marked a
-    // no-show (two hours after the end): it stands, and makes them attended after all.
-    if sign_up != SignUpStatus::Confirmed && !revives_no_show(sign_up, sent) {
-        return Err(Error::conflict("only a confirmed sign-up can check in"));
-    }
-    if event == EventStatus::Cancelled {
-        return Err(Error::conflict("this event was cancelled"));
-    }
-    if at < starts_at - CHECK_IN_OPENS_BEFORE || at > ends_at {
-        let message = "check-in is open from 30 minutes before the start until the end";
-        return Err(if sent {
-            Error::invalid("at", message)
-        } else {
-            Error::conflict(message)
-        });
-    }
-    Ok(())
-}
-
-/// A volunteer checking themself in must be within the event's radius.
-fn check_position(event: &events::Model, position: Option<(Position, Option<f64>)>) -> Result<()> {
-    let Some((position, _)) = position else {
-        return Err(Error::invalid(
-            "position",
-            "is required to check in by yourself",
-        ));
-    };
-    let distance = position.distance_m(&Position {
-        lat: event.lat,
-        lng: event.lng,
-    });
-    if distance > f64::from(event.radius_m) {
-        return Err(Error::conflict(format!(
-            "you are {} m from the event; check in within {} m",
-            distance.round(),
-            event.radius_m
-        )));
-    }
-    Ok(())
-}
-
-/// Whether a check-out at `at` may close an attendance checked in at `checked_in_at`: not before
-/// it, and a time the phone `sent` no later than two hours after the event's end.
-fn check_out_allowed(
-    at: DateTime<Utc>,
-    checked_in_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    sent: bool,
-) -> Result<()> {
-    if at < checked_in_at {
-        return Err(Error::invalid("at", "must not be before the check-in"));
-    }
-    if sent && at > ends_at + AUTO_CLOSE_AFTER {
-        return Err(Error::invalid(
-            "at",
-            "must be within two hours after the event's end",
-        ));
-    }
-    Ok(())
-}
-
 /// Latitude, longitude and accuracy as stored, from a phone's report.
 fn coordinates(
     position: Option<(Position, Option<f64>)>,
@@ -235,13 +165,6 @@ fn coordinates(
         Some((position, accuracy)) => (Some(position.lat), Some(position.lng), accuracy),
         None => (None, None, None),
     }
-}
-
-/// Holds the sign-up while it is still confirmed: a cancellation landing meanwhile waits, then
-/// finds a check-in, instead of leaving one behind on a cancelled sign-up.
-/// Whether a check-in reported after the fact (`at` sent) turns a no-show into an attendance.
-fn revives_no_show(status: SignUpStatus, sent: bool) -> bool {
-    sent && status == SignUpStatus::NoShow
 }
 
 /// Holds the sign-up while it is still confirmed (or the no-show an offline report revives,
@@ -321,14 +244,26 @@ impl AttendanceService {
         Ok((sign_up, event, Recorder::Leader))
     }
 
+    /// Records a check-in. A report reaching the server more than ten minutes after its time
+    /// (`at`) was made offline: kept, marked, and accepted until 24 hours after the event's end.
     pub async fn check_in(&self, actor: &Actor, input: CheckInput) -> Result<Attendance> {
-        let at = moment(input.at, Utc::now())?;
+        let now = Utc::now();
+        let at = moment(input.at, now)?;
         let txn = self.deps.store.write().await?;
+        // The event's lock first (the order of `WriteTxn`): its times cannot move under this
+        // check-in, and a change of them finds it once committed.
+        if let Some(row) = sign_ups::Entity::find_by_id(input.sign_up_id.0)
+            .one(&*txn)
+            .await?
+        {
+            lock_event(&*txn, EventId(row.event_id)).await?;
+        }
         let (sign_up, event, recorder) = self.open(&*txn, actor, input.sign_up_id).await?;
         let window = (event.starts_at, event.ends_at);
         check_in_allowed(sign_up.status, event.status, window, at, input.at.is_some())?;
+        check_offline_accepted(is_offline(at, now), event.ends_at, now)?;
         if matches!(recorder, Recorder::SelfByGps) {
-            check_position(&event, input.position)?;
+            check_position(&event, input.position, Report::CheckIn)?;
         }
         hold_confirmed(
             &*txn,
@@ -337,22 +272,12 @@ impl AttendanceService {
         )
         .await?;
         let (lat, lng, accuracy) = coordinates(input.position);
+        let row = new_attendance(&sign_up, actor, at, now);
         let row = attendances::ActiveModel {
-            sign_up_id: Set(sign_up.id),
-            event_id: Set(event.id),
-            volunteer_id: Set(sign_up.volunteer_id),
-            check_in_at: Set(at),
             check_in_lat: Set(lat),
             check_in_lng: Set(lng),
             check_in_accuracy_m: Set(accuracy),
-            check_in_by: Set(actor.volunteer.0),
-            check_out_at: Set(None),
-            check_out_lat: Set(None),
-            check_out_lng: Set(None),
-            check_out_accuracy_m: Set(None),
-            check_out_by: Set(None),
-            auto_closed: Set(false),
-            ..Default::default()
+            ..row
         }
         .insert(&*txn)
         .await
@@ -373,8 +298,13 @@ impl AttendanceService {
         Ok(attendance)
     }
 
+    /// Records a check-out and the PENDING record of the attended part of the event. The
+    /// volunteer's own check-out is held to the event's radius like their check-in; a leader
+    /// checks a member out by hand without a position. Offline reports as in `check_in`; a
+    /// record with an offline report of the volunteer's is flagged for review, with the reason.
     pub async fn check_out(&self, actor: &Actor, input: CheckInput) -> Result<Attendance> {
-        let at = moment(input.at, Utc::now())?;
+        let now = Utc::now();
+        let at = moment(input.at, now)?;
         let txn = self.deps.store.write().await?;
         let (sign_up, event, recorder) = self.open(&*txn, actor, input.sign_up_id).await?;
         if !attended_status(sign_up.status) || event.status == EventStatus::Cancelled {
@@ -391,39 +321,27 @@ impl AttendanceService {
         if attendance.check_out_at.is_some() {
             return Err(Error::conflict("already checked out"));
         }
-        check_out_allowed(
-            at,
-            attendance.check_in_at,
-            event.ends_at,
-            input.at.is_some(),
-        )?;
-        let (lat, lng, accuracy) = coordinates(input.position);
-        let closed = attendances::Entity::update_many()
-            .col_expr(attendances::Column::CheckOutAt, Expr::value(at))
-            .col_expr(attendances::Column::CheckOutLat, Expr::value(lat))
-            .col_expr(attendances::Column::CheckOutLng, Expr::value(lng))
-            .col_expr(
-                attendances::Column::CheckOutAccuracyM,
-                Expr::value(accuracy),
-            )
-            .col_expr(
-                attendances::Column::CheckOutBy,
-                Expr::value(actor.volunteer.0),
-            )
-            .filter(attendances::Column::Id.eq(attendance.id))
-            .filter(attendances::Column::CheckOutAt.is_null())
-            .exec(&*txn)
-            .await?;
-        if closed.rows_affected != 1 {
-            return Err(Error::conflict("already checked out"));
+        let sent = input.at.is_some();
+        check_out_allowed(at, attendance.check_in_at, event.ends_at, sent)?;
+        check_offline_accepted(is_offline(at, now), event.ends_at, now)?;
+        let by_self = matches!(recorder, Recorder::SelfByGps);
+        if by_self {
+            check_position(&event, input.position, Report::CheckOut)?;
         }
-        self.credit(&*txn, &attendance, &event, at, false).await?;
+        close(&txn, actor, attendance.id, at, input.position, now).await?;
+        let causes = ReviewCauses {
+            offline_check_in: own_offline_check_in(&attendance),
+            offline_check_out: by_self.then(|| offline_minutes(at, Some(now))).flatten(),
+            auto_closed: false,
+        };
+        self.credit(&*txn, &attendance, &event, at, causes, None)
+            .await?;
         let row = attendances::Entity::find_by_id(attendance.id)
             .one(&*txn)
             .await?
             .ok_or(Error::NotFound("attendance"))?;
         let after = Attendance::from(row);
-        if matches!(recorder, Recorder::Leader) {
+        if !by_self {
             let before = Attendance::from(attendance);
             let action = "attendance.check_out";
             audit_by_leader(&*txn, actor, &event, action, Some(&before), &after).await?;
@@ -432,14 +350,16 @@ impl AttendanceService {
         Ok(after)
     }
 
-    /// The PENDING service record of an attended interval (none for zero minutes).
+    /// The PENDING service record of an attended interval (none for zero minutes), flagged for
+    /// review with the reason when anything in how it was reported needs a look (`causes`).
     async fn credit(
         &self,
         conn: &impl ConnectionTrait,
         attendance: &attendances::Model,
         event: &events::Model,
         out_at: DateTime<Utc>,
-        needs_review: bool,
+        causes: ReviewCauses,
+        note: Option<String>,
     ) -> Result<()> {
         let minutes = credited_minutes(
             attendance.check_in_at,
@@ -462,8 +382,9 @@ impl AttendanceService {
                 .with_timezone(&self.deps.timezone)
                 .date_naive()),
             status: Set(RecordStatus::Pending),
-            note: Set(None),
-            needs_review: Set(needs_review),
+            note: Set(note),
+            needs_review: Set(causes.needs_review()),
+            review_reason: Set(causes.reason()),
             reviewer_id: Set(None),
             reviewed_at: Set(None),
             reason: Set(None),
@@ -490,118 +411,76 @@ impl AttendanceService {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(minutes: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(minutes)
+/// How late the volunteer's own check-in arrived, in minutes, when it was made offline (a
+/// leader's check-in by hand is the leader's word, not flagged).
+fn own_offline_check_in(attendance: &attendances::Model) -> Option<i64> {
+    if attendance.check_in_by != attendance.volunteer_id {
+        return None;
     }
+    offline_minutes(attendance.check_in_at, attendance.check_in_received_at)
+}
 
-    #[test]
-    fn only_the_overlap_with_the_event_is_credited() {
-        let (starts, ends) = (at(0), at(120));
-        assert_eq!(credited_minutes(at(-30), at(60), starts, ends), 60);
-        assert_eq!(credited_minutes(at(10), at(200), starts, ends), 110);
-        assert_eq!(
-            credited_minutes(at(-30), at(300), starts, ends),
-            120,
-            "never more than the event's length"
-        );
-        assert_eq!(credited_minutes(at(130), at(200), starts, ends), 0);
-        assert_eq!(credited_minutes(at(10), at(10), starts, ends), 0);
+/// A new, open attendance of `sign_up` checked in at `at` by `actor`, reported at `received`.
+fn new_attendance(
+    sign_up: &sign_ups::Model,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    received: DateTime<Utc>,
+) -> attendances::ActiveModel {
+    attendances::ActiveModel {
+        sign_up_id: Set(sign_up.id),
+        event_id: Set(sign_up.event_id),
+        volunteer_id: Set(sign_up.volunteer_id),
+        check_in_at: Set(at),
+        check_in_lat: Set(None),
+        check_in_lng: Set(None),
+        check_in_accuracy_m: Set(None),
+        check_in_by: Set(actor.volunteer.0),
+        check_out_at: Set(None),
+        check_out_lat: Set(None),
+        check_out_lng: Set(None),
+        check_out_accuracy_m: Set(None),
+        check_out_by: Set(None),
+        auto_closed: Set(false),
+        check_in_received_at: Set(Some(received)),
+        check_out_received_at: Set(None),
+        ..Default::default()
     }
+}
 
-    fn field_or_conflict(result: Result<()>) -> String {
-        match result {
-            Err(Error::InvalidInput { field, .. }) => field,
-            Err(Error::Conflict(_)) => "CONFLICT".into(),
-            other => panic!("neither: {other:?}"),
-        }
+/// Closes an open attendance at `at` (on condition that it is still open), by `actor`, with the
+/// phone's position if any, reported at `received`.
+async fn close(
+    txn: &crate::store::WriteTxn<'_>,
+    actor: &Actor,
+    attendance: i64,
+    at: DateTime<Utc>,
+    position: Option<(Position, Option<f64>)>,
+    received: DateTime<Utc>,
+) -> Result<()> {
+    let (lat, lng, accuracy) = coordinates(position);
+    let closed = attendances::Entity::update_many()
+        .col_expr(attendances::Column::CheckOutAt, Expr::value(at))
+        .col_expr(attendances::Column::CheckOutLat, Expr::value(lat))
+        .col_expr(attendances::Column::CheckOutLng, Expr::value(lng))
+        .col_expr(
+            attendances::Column::CheckOutAccuracyM,
+            Expr::value(accuracy),
+        )
+        .col_expr(
+            attendances::Column::CheckOutBy,
+            Expr::value(actor.volunteer.0),
+        )
+        .col_expr(
+            attendances::Column::CheckOutReceivedAt,
+            Expr::value(received),
+        )
+        .filter(attendances::Column::Id.eq(attendance))
+        .filter(attendances::Column::CheckOutAt.is_null())
+        .exec(&**txn)
+        .await?;
+    if closed.rows_affected != 1 {
+        return Err(Error::conflict("already checked out"));
     }
-
-    #[test]
-    fn check_in_opens_half_an_hour_before_the_start_and_closes_at_the_end() {
-        let window = (at(0), at(120));
-        let allowed = |at, sent| {
-            check_in_allowed(
-                SignUpStatus::Confirmed,
-                EventStatus::Published,
-                window,
-                at,
-                sent,
-            )
-        };
-        assert!(allowed(at(-30), false).is_ok());
-        assert!(allowed(at(120), true).is_ok());
-        // Outside the window: a time the phone sent is bad input, the present a conflict.
-        assert_eq!(field_or_conflict(allowed(at(-31), true)), "at");
-        assert_eq!(field_or_conflict(allowed(at(121), false)), "CONFLICT");
-    }
-
-    #[test]
-    fn only_a_confirmed_sign_up_of_a_live_event_checks_in() {
-        let window = (at(0), at(120));
-        for status in [SignUpStatus::Waitlisted, SignUpStatus::Cancelled] {
-            let result = check_in_allowed(status, EventStatus::Published, window, at(0), false);
-            assert_eq!(field_or_conflict(result), "CONFLICT");
-        }
-        let cancelled = check_in_allowed(
-            SignUpStatus::Confirmed,
-            EventStatus::Cancelled,
-            window,
-            at(0),
-            false,
-        );
-        assert_eq!(field_or_conflict(cancelled), "CONFLICT");
-    }
-
-    #[test]
-    fn a_no_show_checks_in_only_by_a_report_sent_after_the_fact() {
-        let window = (at(0), at(120));
-        let live = check_in_allowed(
-            SignUpStatus::NoShow,
-            EventStatus::Published,
-            window,
-            at(5),
-            false,
-        );
-        assert_eq!(field_or_conflict(live), "CONFLICT");
-        let offline = check_in_allowed(
-            SignUpStatus::NoShow,
-            EventStatus::Published,
-            window,
-            at(5),
-            true,
-        );
-        assert!(offline.is_ok());
-        assert!(revives_no_show(SignUpStatus::NoShow, true));
-        assert!(!revives_no_show(SignUpStatus::Confirmed, true));
-    }
-
-    #[test]
-    fn a_check_out_follows_the_check_in_and_a_sent_time_the_end_by_two_hours_at_most() {
-        let (checked_in, ends) = (at(10), at(120));
-        assert!(check_out_allowed(at(60), checked_in, ends, true).is_ok());
-        assert_eq!(
-            field_or_conflict(check_out_allowed(at(9), checked_in, ends, false)),
-            "at"
-        );
-        assert!(check_out_allowed(at(240), checked_in, ends, true).is_ok());
-        assert_eq!(
-            field_or_conflict(check_out_allowed(at(241), checked_in, ends, true)),
-            "at"
-        );
-        // The present moment is never too late: the check-out is simply recorded.
-        assert!(check_out_allowed(at(600), checked_in, ends, false).is_ok());
-    }
-
-    #[test]
-    fn a_sent_moment_may_not_lie_in_the_future_beyond_clock_skew() {
-        let now = at(0);
-        assert_eq!(moment(None, now).unwrap(), now);
-        assert_eq!(moment(Some(at(-5)), now).unwrap(), at(-5));
-        assert!(moment(Some(now + FUTURE_SKEW), now).is_ok());
-        assert!(moment(Some(now + FUTURE_SKEW + Duration::seconds(1)), now).is_err());
-    }
+    Ok(())
 }

@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, sea_query::Expr};
 
-use super::{AUTO_CLOSE_AFTER, AttendanceService, attended_status, restore_attended};
+use super::{
+    AUTO_CLOSE_AFTER, AttendanceService, ReviewCauses, attended_status, own_offline_check_in,
+    restore_attended,
+};
 use crate::entity::{attendances, events, sign_ups};
 use crate::error::Result;
 use crate::ids::EventId;
@@ -92,7 +95,12 @@ impl AttendanceService {
                 && sign_up.is_some_and(|s| attended_status(s.status));
             if updated.rows_affected == 1 {
                 if counts {
-                    self.credit(&*txn, &attendance, &event, event.ends_at, true)
+                    let causes = ReviewCauses {
+                        offline_check_in: own_offline_check_in(&attendance),
+                        offline_check_out: None,
+                        auto_closed: true,
+                    };
+                    self.credit(&*txn, &attendance, &event, event.ends_at, causes, None)
                         .await?;
                 }
                 closed += 1;

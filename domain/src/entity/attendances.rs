@@ -20,6 +20,10 @@ pub struct Model {
     pub check_out_accuracy_m: Option<f64>,
     pub check_out_by: Option<i64>,
     pub auto_closed: bool,
+    /// When the check-in report reached the server (null only for rows older than this column).
+    pub check_in_received_at: Option<DateTimeUtc>,
+    /// When the check-out report reached the server.
+    pub check_out_received_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

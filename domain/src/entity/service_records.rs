@@ -16,8 +16,10 @@ pub struct Model {
     pub service_date: Date,
     pub status: RecordStatus,
     pub note: Option<String>,
-    /// Set when the record came from an attendance closed automatically.
+    /// Set when the record came from an attendance closed automatically or reported offline.
     pub needs_review: bool,
+    /// Why it needs review, shown to whoever reviews it.
+    pub review_reason: Option<String>,
     pub reviewer_id: Option<i64>,
     pub reviewed_at: Option<DateTimeUtc>,
     pub reason: Option<String>,

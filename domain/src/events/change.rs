@@ -15,7 +15,7 @@ use crate::actor::Actor;
 use crate::audit;
 use crate::bus::Change;
 use crate::deps::{text, whole_seconds};
-use crate::entity::{events, sign_ups};
+use crate::entity::{attendances, events, sign_ups};
 use crate::error::{Error, Result};
 use crate::ids::EventId;
 use crate::kinds::{EventStatus, NotificationKind};
@@ -112,8 +112,14 @@ impl Events {
         lock_event(conn, id).await?;
         let row = self.find_managed(conn, actor, id).await?;
         let before = Event::from(row.clone());
-        let plan = plan_change(&before, change, Utc::now())?;
+        let checked_in = has_check_in(conn, id).await?;
+        let plan = plan_change(&before, change, checked_in, Utc::now())?;
         update_row(conn, row, change, &plan).await?;
+        if plan.times_changed && has_check_in(conn, id).await? {
+            // A check-in that committed while the sign-ups' times were being rewritten (that
+            // update waited for it): the times stay.
+            return Err(times_fixed());
+        }
         seats::promote_waitlisted(txn, id).await?;
         txn.changed(Change::Event(id));
         let event = Event::from(self.find(conn, id).await?);
@@ -142,12 +148,30 @@ pub(crate) struct ChangePlan {
     pub place_changed: bool,
 }
 
+/// Whether anyone checked in to the event (which fixes its times).
+async fn has_check_in(conn: &impl ConnectionTrait, event: EventId) -> Result<bool> {
+    let found = attendances::Entity::find()
+        .filter(attendances::Column::EventId.eq(event.0))
+        .one(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+fn times_fixed() -> Error {
+    Error::conflict(
+        "this event has started or someone has checked in; its times can no longer change",
+    )
+}
+
 /// Decides whether a checked change may be made to the event as it is: only to a draft or
-/// published event; new times are checked together with the ones kept (`check_times`, against
-/// `now`); the capacity never drops below the confirmed sign-ups.
+/// published event; its times only before it starts and while nobody has `checked_in` (the
+/// attendances and records made by them would no longer match); new times are checked together
+/// with the ones kept (`check_times`, against `now`); the capacity never drops below the
+/// confirmed sign-ups.
 pub(crate) fn plan_change(
     event: &Event,
     change: &EventChange,
+    checked_in: bool,
     now: DateTime<Utc>,
 ) -> Result<ChangePlan> {
     if !matches!(event.status, EventStatus::Draft | EventStatus::Published) {
@@ -161,6 +185,10 @@ pub(crate) fn plan_change(
     if change.starts_at.is_some() || change.ends_at.is_some() || change.sign_up_closes_at.is_some()
     {
         check_times(starts_at, ends_at, closes_at, now)?;
+    }
+    let times_changed = starts_at != event.starts_at || ends_at != event.ends_at;
+    if times_changed && (checked_in || now >= event.starts_at) {
+        return Err(times_fixed());
     }
     if let Some(capacity) = change.capacity
         && capacity < event.confirmed_count
@@ -177,7 +205,7 @@ pub(crate) fn plan_change(
         starts_at,
         ends_at,
         closes_at,
-        times_changed: starts_at != event.starts_at || ends_at != event.ends_at,
+        times_changed,
         place_changed: change.location.is_some(),
     })
 }
@@ -269,7 +297,7 @@ mod tests {
             title: Some("早巡".into()),
             ..Default::default()
         };
-        let plan = plan_change(&event(), &change, now()).unwrap();
+        let plan = plan_change(&event(), &change, false, now()).unwrap();
         assert_eq!(
             (plan.starts_at, plan.ends_at),
             (event().starts_at, event().ends_at)
@@ -283,7 +311,7 @@ mod tests {
             starts_at: Some(event().starts_at + Duration::hours(1)),
             ..Default::default()
         };
-        let plan = plan_change(&event(), &later, now()).unwrap();
+        let plan = plan_change(&event(), &later, false, now()).unwrap();
         assert!(plan.times_changed);
         assert_eq!(plan.ends_at, event().ends_at);
         // Moving the start past the kept end is refused on the end.
@@ -292,7 +320,7 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            plan_change(&event(), &past_the_end, now()),
+            plan_change(&event(), &past_the_end, false, now()),
             Err(Error::InvalidInput { field, .. }) if field == "endsAt"
         ));
         let closes_after_end = EventChange {
@@ -300,7 +328,7 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            plan_change(&event(), &closes_after_end, now()),
+            plan_change(&event(), &closes_after_end, false, now()),
             Err(Error::InvalidInput { field, .. }) if field == "signUpClosesAt"
         ));
     }
@@ -311,9 +339,9 @@ mod tests {
             capacity: Some(capacity),
             ..Default::default()
         };
-        assert!(plan_change(&event(), &to(5), now()).is_ok());
+        assert!(plan_change(&event(), &to(5), false, now()).is_ok());
         assert!(matches!(
-            plan_change(&event(), &to(4), now()),
+            plan_change(&event(), &to(4), false, now()),
             Err(Error::InvalidInput { field, .. }) if field == "capacity"
         ));
     }
@@ -323,7 +351,7 @@ mod tests {
         for status in [EventStatus::Cancelled, EventStatus::Completed] {
             let over = Event { status, ..event() };
             assert!(matches!(
-                plan_change(&over, &EventChange::default(), now()),
+                plan_change(&over, &EventChange::default(), false, now()),
                 Err(Error::Conflict(_))
             ));
         }
@@ -331,7 +359,7 @@ mod tests {
             status: EventStatus::Draft,
             ..event()
         };
-        assert!(plan_change(&draft, &EventChange::default(), now()).is_ok());
+        assert!(plan_change(&draft, &EventChange::default(), false, now()).is_ok());
     }
 
     #[test]
@@ -340,7 +368,33 @@ mod tests {
             location: Some(event().location),
             ..Default::default()
         };
-        let plan = plan_change(&event(), &moved, now()).unwrap();
+        let plan = plan_change(&event(), &moved, false, now()).unwrap();
         assert!(plan.place_changed && !plan.times_changed);
+    }
+
+    #[test]
+    fn an_event_that_started_or_has_a_check_in_keeps_its_times() {
+        let later = EventChange {
+            starts_at: Some(event().starts_at + Duration::hours(1)),
+            ..Default::default()
+        };
+        assert!(plan_change(&event(), &later, false, now()).is_ok());
+        assert!(matches!(
+            plan_change(&event(), &later, true, now()),
+            Err(Error::Conflict(message)) if message.contains("checked in")
+        ));
+        let started = event().starts_at;
+        assert!(matches!(
+            plan_change(&event(), &later, false, started),
+            Err(Error::Conflict(_))
+        ));
+        // Other changes still go through, and so do the same times sent again.
+        let renamed = EventChange {
+            title: Some("晚巡".into()),
+            starts_at: Some(event().starts_at),
+            capacity: Some(20),
+            ..Default::default()
+        };
+        assert!(plan_change(&event(), &renamed, true, started).is_ok());
     }
 }

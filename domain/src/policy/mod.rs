@@ -1,9 +1,11 @@
 //! Authorization decisions: pure functions of who asks and what is asked for, so each rule is
 //! tested on its own and the API only calls them (`check_*` refuses, `can_*` answers).
 
+mod attendance;
 mod members;
 mod people;
 
+pub use attendance::check_corrects_attendance;
 pub use members::{PhoneShown, TeamReader, check_reads_members, member_phone};
 pub use people::{
     CallerRoles, Relation, TeamTie, anonymous_on_leaderboards, member_list_reader, relation_to,

@@ -30,7 +30,7 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 use crate::seats::take_seat;
 use crate::stats;
-use crate::store::{is_unique_violation, lock_volunteer};
+use crate::store::{is_unique_violation, lock_event, lock_volunteer};
 use crate::teams::Teams;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +43,11 @@ pub struct SignUp {
     pub ends_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The place in the queue as the sign-up committed (a new WAITLISTED one): exact then, under
+    /// any concurrency, since every change to the queue holds the event's lock. `None` when read
+    /// later; `waitlist_positions` tells the current place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
 }
 
 impl From<sign_ups::Model> for SignUp {
@@ -56,6 +61,7 @@ impl From<sign_ups::Model> for SignUp {
             ends_at: row.ends_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            waitlist_position: None,
         }
     }
 }
@@ -116,6 +122,18 @@ async fn check_free(
     Ok(())
 }
 
+/// The place of a waiting sign-up in its event's queue (1 = promoted next): how many wait for the
+/// event up to and including it. Exact inside a transaction holding the event's lock.
+async fn queue_place(conn: &impl ConnectionTrait, event: EventId, sign_up: SignUpId) -> Result<i64> {
+    let ahead = sign_ups::Entity::find()
+        .filter(sign_ups::Column::EventId.eq(event.0))
+        .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
+        .filter(sign_ups::Column::Id.lte(sign_up.0))
+        .count(conn)
+        .await?;
+    Ok(i64::try_from(ahead).unwrap_or(i64::MAX))
+}
+
 pub struct SignUps {
     deps: Deps,
     teams: Arc<Teams>,
@@ -153,6 +171,10 @@ impl SignUps {
         let txn = self.deps.store.write().await?;
         lock_volunteer(&*txn, actor.volunteer).await?;
         check_free(&*txn, actor.volunteer, &event).await?;
+        // The event's lock, whether or not a seat is free (a full event's seat update matches no
+        // row and locks nothing): sign-ups join the queue one at a time, each seeing the one
+        // before it committed, so the place computed below is exact.
+        lock_event(&*txn, event_id).await?;
         let status = if take_seat(&*txn, event_id).await? {
             SignUpStatus::Confirmed
         } else {
@@ -182,10 +204,14 @@ impl SignUps {
                 error.into()
             }
         })?;
+        let mut sign_up = SignUp::from(row);
+        if status == SignUpStatus::Waitlisted {
+            sign_up.waitlist_position = Some(queue_place(&*txn, event_id, sign_up.id).await?);
+        }
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
         txn.changed(Change::Event(event_id));
         txn.commit().await?;
-        Ok(row.into())
+        Ok(sign_up)
     }
 
     pub async fn sign_up_by_id(&self, id: SignUpId) -> Result<Option<SignUp>> {
