@@ -31,9 +31,23 @@ pub enum RecordedBy {
     Leader,
     /// The server, closing a check-in nobody closed at the event's end.
     Automatically,
+    /// The volunteer, by their phone's position, reported offline (it reached the server more
+    /// than ten minutes after its time).
+    SelfOffline,
 }
 
 impl RecordedBy {
+    /// The volunteer's own report, told apart when it reached the server at `received` more than
+    /// ten minutes after its time `at` (unknown for rows older than the server's record of it).
+    pub fn reported(self, at: DateTime<Utc>, received: Option<DateTime<Utc>>) -> Self {
+        let offline = received.is_some_and(|received| crate::attendance::is_offline(at, received));
+        if self == Self::SelfByGps && offline {
+            Self::SelfOffline
+        } else {
+            self
+        }
+    }
+
     /// Who recorded a moment of `volunteer`'s attendance: themself or someone else.
     pub fn of(volunteer: VolunteerId, by: VolunteerId) -> Self {
         if by == volunteer {
@@ -178,14 +192,19 @@ fn sheet_attendance(row: &attendances::Model) -> SheetAttendance {
     let volunteer = VolunteerId(row.volunteer_id);
     SheetAttendance {
         check_in_at: row.check_in_at,
-        checked_in_by: RecordedBy::of(volunteer, VolunteerId(row.check_in_by)),
+        checked_in_by: RecordedBy::of(volunteer, VolunteerId(row.check_in_by))
+            .reported(row.check_in_at, row.check_in_received_at),
         check_out_at: row.check_out_at,
         checked_out_by: RecordedBy::of_check_out(
             volunteer,
             row.check_out_by.map(VolunteerId),
             row.auto_closed,
             row.check_out_at.is_some(),
-        ),
+        )
+        .map(|by| match row.check_out_at {
+            Some(at) => by.reported(at, row.check_out_received_at),
+            None => by,
+        }),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod area;
+pub mod attendance;
 pub mod certificate;
 pub mod context;
 pub mod enums;

@@ -65,9 +65,15 @@ impl ServiceRecord {
         self.0.note.as_deref()
     }
 
-    /// The attendance was closed automatically (nobody checked out): check before approving.
+    /// Something in how the attendance was recorded needs a look before approving: it was
+    /// closed automatically (nobody checked out), or reported offline. `reviewReason` says what.
     async fn needs_review(&self) -> bool {
         self.0.needs_review
+    }
+
+    /// Why the record needs review (with `needsReview`), for the leader who reviews it.
+    async fn review_reason(&self) -> Option<&str> {
+        self.0.review_reason.as_deref()
     }
 
     async fn reviewer(&self, ctx: &Context<'_>) -> GqlResult<Option<Volunteer>> {

@@ -1,13 +1,14 @@
 //! Sign-ups (with waitlists) and attendance.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use feihong_domain::attendance::{self, CheckInput};
+use feihong_domain::attendance::{CheckInput, Correction, WalkIn};
 use feihong_domain::geo::Position;
-use feihong_domain::ids::{EventId, SignUpId};
+use feihong_domain::ids::{EventId, SignUpId, VolunteerId};
 use feihong_domain::policy::Relation;
 use feihong_domain::signups;
 
+use super::attendance::Attendance;
 use super::context::{ContextExt as _, idempotent};
 use super::enums::{SignUpStatus, SignUpWhen};
 use super::error::GqlResult;
@@ -47,10 +48,14 @@ impl SignUp {
         self.0.status.into()
     }
 
-    /// The current place in the waitlist (1 = promoted next); null unless WAITLISTED.
+    /// The current place in the waitlist (1 = promoted next); null unless WAITLISTED. In the
+    /// answer to `signUp`, the place as the sign-up committed (exact under any concurrency).
     async fn waitlist_position(&self, ctx: &Context<'_>) -> GqlResult<Option<i64>> {
         if self.0.status != feihong_domain::kinds::SignUpStatus::Waitlisted {
             return Ok(None);
+        }
+        if let Some(position) = self.0.waitlist_position {
+            return Ok(Some(position));
         }
         Ok(ctx
             .request()
@@ -66,73 +71,6 @@ impl SignUp {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
-    }
-}
-
-/// How an attendance moment was recorded.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum RecordedBy {
-    /// The volunteer, by the phone's position.
-    SelfByGps,
-    /// A leader or deputy, by hand.
-    Leader,
-}
-
-#[derive(SimpleObject)]
-pub struct GeoPosition {
-    pub lat: f64,
-    pub lng: f64,
-}
-
-/// Check-in and check-out of a sign-up.
-pub struct Attendance(pub attendance::Attendance);
-
-#[Object]
-impl Attendance {
-    async fn check_in_at(&self) -> DateTime<Utc> {
-        self.0.check_in_at
-    }
-
-    async fn check_in_position(&self) -> Option<GeoPosition> {
-        self.0.check_in_position.map(|p| GeoPosition {
-            lat: p.lat,
-            lng: p.lng,
-        })
-    }
-
-    async fn checked_in_by(&self) -> RecordedBy {
-        if self.0.checked_in_by == self.0.volunteer_id {
-            RecordedBy::SelfByGps
-        } else {
-            RecordedBy::Leader
-        }
-    }
-
-    async fn check_out_at(&self) -> Option<DateTime<Utc>> {
-        self.0.check_out_at
-    }
-
-    async fn check_out_position(&self) -> Option<GeoPosition> {
-        self.0.check_out_position.map(|p| GeoPosition {
-            lat: p.lat,
-            lng: p.lng,
-        })
-    }
-
-    async fn checked_out_by(&self) -> Option<RecordedBy> {
-        self.0.checked_out_by.map(|by| {
-            if by == self.0.volunteer_id {
-                RecordedBy::SelfByGps
-            } else {
-                RecordedBy::Leader
-            }
-        })
-    }
-
-    /// Closed by the server at the event's end because nobody checked out; its service record
-    /// waits for review.
-    async fn auto_closed(&self) -> bool {
-        self.0.auto_closed
     }
 }
 
@@ -252,7 +190,9 @@ impl SignUpMutation {
 
     /// By the volunteer with the phone's position (within the event's radius, from 30 minutes
     /// before the start to the end), or by a leader without one. `at` reports an offline
-    /// check-in; it is validated like a live one and never in the future.
+    /// check-in; it is validated like a live one and never in the future. One reaching the
+    /// server more than ten minutes after `at` is marked `offline` (`checkedInBy: SELF_OFFLINE`
+    /// for the volunteer's own) and accepted until 24 hours after the event's end.
     async fn check_in(
         &self,
         ctx: &Context<'_>,
@@ -266,6 +206,10 @@ impl SignUpMutation {
     }
 
     /// Only after checking in; creates a PENDING service record of the attended part of the event.
+    /// By the volunteer with the phone's position, within the event's radius as for checking in;
+    /// by a leader without one. A report reaching the server more than ten minutes after its
+    /// time (`at`) is offline: accepted until 24 hours after the event's end, and the record of
+    /// a volunteer's offline report waits for review with the reason (`reviewReason`).
     async fn check_out(
         &self,
         ctx: &Context<'_>,
@@ -276,5 +220,59 @@ impl SignUpMutation {
     ) -> GqlResult<Attendance> {
         let input = check_input(&sign_up_id, position, at)?;
         record_attendance(ctx, Moment::CheckOut, input, idempotency_key).await
+    }
+
+    /// A leader or deputy of the event's team records a member's attendance after the fact,
+    /// within 7 days after the event's end: the sign-up counts as attended (a NO_SHOW too), with
+    /// the PENDING record a check-out creates, recorded as by the leader and audited. A check-in
+    /// nobody checked out of is completed. `checkInAt` from 30 minutes before the start until
+    /// the end, `checkOutAt` after it and within two hours after the end; `reason` up to 500
+    /// characters (the record's note). Not for one's own attendance.
+    async fn mark_attendance(
+        &self,
+        ctx: &Context<'_>,
+        sign_up_id: ID,
+        check_in_at: DateTime<Utc>,
+        check_out_at: DateTime<Utc>,
+        reason: String,
+    ) -> GqlResult<SignUp> {
+        let input = Correction {
+            sign_up_id: SignUpId::parse(&sign_up_id, "signUpId")?,
+            check_in_at,
+            check_out_at,
+            reason,
+        };
+        let actor = ctx.request().actor().await?;
+        let sign_up = ctx
+            .services()
+            .attendance
+            .mark_attendance(actor, input)
+            .await?;
+        Ok(SignUp(sign_up))
+    }
+
+    /// A leader or deputy of the event's team records an active member who came without
+    /// signing up: a CONFIRMED sign-up with its attendance and PENDING record, as
+    /// `markAttendance` (same limits). Someone already signed up is refused: mark their
+    /// attendance instead.
+    async fn add_walk_in(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        volunteer_id: ID,
+        check_in_at: DateTime<Utc>,
+        check_out_at: DateTime<Utc>,
+        reason: String,
+    ) -> GqlResult<SignUp> {
+        let input = WalkIn {
+            event_id: EventId::parse(&event_id, "eventId")?,
+            volunteer_id: VolunteerId::parse(&volunteer_id, "volunteerId")?,
+            check_in_at,
+            check_out_at,
+            reason,
+        };
+        let actor = ctx.request().actor().await?;
+        let sign_up = ctx.services().attendance.add_walk_in(actor, input).await?;
+        Ok(SignUp(sign_up))
     }
 }

@@ -71,6 +71,7 @@ fn recorded_label(by: RecordedBy) -> &'static str {
         RecordedBy::SelfByGps => "本人定位 Self by GPS",
         RecordedBy::Leader => "队长代签 Leader",
         RecordedBy::Automatically => "系统自动 Closed automatically",
+        RecordedBy::SelfOffline => "本人离线补报 Self, reported offline",
     }
 }
 

@@ -40,6 +40,9 @@ pub struct ServiceRecord {
     pub status: RecordStatus,
     pub note: Option<String>,
     pub needs_review: bool,
+    /// Why it needs review, for the leader.
+    #[serde(default)]
+    pub review_reason: Option<String>,
     pub reviewer_id: Option<VolunteerId>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
@@ -59,6 +62,7 @@ impl From<service_records::Model> for ServiceRecord {
             status: row.status,
             note: row.note,
             needs_review: row.needs_review,
+            review_reason: row.review_reason,
             reviewer_id: row.reviewer_id.map(VolunteerId),
             reviewed_at: row.reviewed_at,
             reason: row.reason,
@@ -239,6 +243,7 @@ impl ServiceRecords {
             status: Set(RecordStatus::Pending),
             note: Set(note),
             needs_review: Set(false),
+            review_reason: Set(None),
             reviewer_id: Set(None),
             reviewed_at: Set(None),
             reason: Set(None),
