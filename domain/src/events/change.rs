@@ -182,13 +182,13 @@ pub(crate) fn plan_change(
     let starts_at = change.starts_at.unwrap_or(event.starts_at);
     let ends_at = change.ends_at.unwrap_or(event.ends_at);
     let closes_at = change.sign_up_closes_at.or(event.sign_up_closes_at);
-    if change.starts_at.is_some() || change.ends_at.is_some() || change.sign_up_closes_at.is_some()
-    {
-        check_times(starts_at, ends_at, closes_at, now)?;
-    }
     let times_changed = starts_at != event.starts_at || ends_at != event.ends_at;
     if times_changed && (checked_in || now >= event.starts_at) {
         return Err(times_fixed());
+    }
+    if change.starts_at.is_some() || change.ends_at.is_some() || change.sign_up_closes_at.is_some()
+    {
+        check_times(starts_at, ends_at, closes_at, now)?;
     }
     if let Some(capacity) = change.capacity
         && capacity < event.confirmed_count

@@ -73,7 +73,7 @@ on_every_backend! {
         let accepted = check_in(&app, &scene.member, &scene.sign_up, Some(north_of_event(20.0)), Some(at), None).await;
         let attendance = &accepted.data()["checkIn"];
         assert_eq!(parse_time(&attendance["checkInAt"]), at, "the reported time, not the time it arrived");
-        assert_eq!(attendance["checkedInBy"], "SELF_BY_GPS");
+        assert_eq!(attendance["checkedInBy"], "SELF_OFFLINE", "not a live GPS check-in");
     }
 
     async fn an_offline_check_in_is_validated_like_a_live_one_and_never_in_the_future(app: TestApp) {
@@ -126,13 +126,14 @@ on_every_backend! {
         let (scene, starts, _ends) = past_scene(&app, 90, 60).await;
         let (member, sign_up) = (&scene.member, scene.sign_up.as_str());
         check_in(&app, member, sign_up, Some(north_of_event(20.0)), Some(starts + Duration::minutes(15)), None).await.data();
-        check_out(&app, member, sign_up, None, Some(starts + Duration::minutes(45))).await.data();
+        check_out(&app, member, sign_up, Some(north_of_event(20.0)), Some(starts + Duration::minutes(45))).await.data();
         let mine = record_nodes(&app, member, json!(null)).await;
         assert_eq!(mine.len(), 1, "{mine:?}");
         let record = &mine[0];
         assert_eq!(record["minutes"], 30);
         assert_eq!(record["status"], "PENDING");
-        assert_eq!(record["needsReview"], false);
+        // Both reports arrived long after their times: the leader is asked to look.
+        assert_eq!(record["needsReview"], true);
         assert_eq!(record["serviceDate"], local_date_of(starts));
         assert_eq!(record["volunteer"]["id"], member.volunteer_id.as_str());
         assert_eq!(record["team"]["id"], scene.team.id.as_str());
@@ -151,7 +152,7 @@ on_every_backend! {
         let (member, sign_up) = (&scene.member, scene.sign_up.as_str());
         // Arrived 20 minutes early, left 30 minutes late: only the event's 60 minutes count.
         check_in(&app, member, sign_up, Some(north_of_event(20.0)), Some(starts - Duration::minutes(20)), None).await.data();
-        check_out(&app, member, sign_up, None, Some(ends + Duration::minutes(30))).await.data();
+        check_out(&app, member, sign_up, Some(north_of_event(20.0)), Some(ends + Duration::minutes(30))).await.data();
         let mine = record_nodes(&app, member, json!(null)).await;
         assert_eq!(mine.len(), 1, "{mine:?}");
         assert_eq!(mine[0]["minutes"], 60);

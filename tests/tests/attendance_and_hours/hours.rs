@@ -269,7 +269,7 @@ on_every_backend! {
     async fn approving_an_attendance_record_with_more_minutes_than_the_event_lasted_is_refused(app: TestApp) {
         let (scene, starts, ends) = past_scene(&app, 90, 60).await;
         check_in(&app, &scene.member, &scene.sign_up, Some(north_of_event(20.0)), Some(starts), None).await.data();
-        check_out(&app, &scene.member, &scene.sign_up, None, Some(ends)).await.data();
+        check_out(&app, &scene.member, &scene.sign_up, Some(north_of_event(20.0)), Some(ends)).await.data();
         let mine = record_nodes(&app, &scene.member, json!(null)).await;
         assert_eq!(mine[0]["minutes"], 60);
         let id = mine[0]["id"].as_str().unwrap().to_owned();

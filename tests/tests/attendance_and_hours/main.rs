@@ -3,5 +3,7 @@
 //! HTTP, on SQLite and PostgreSQL (+ Redis).
 
 mod check_in;
+mod corrections;
 mod hours;
+mod offline;
 mod support;
