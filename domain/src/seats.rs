@@ -32,6 +32,21 @@ pub(crate) async fn take_seat(conn: &impl ConnectionTrait, event: EventId) -> Re
     Ok(taken.rows_affected == 1)
 }
 
+/// Takes the event row's lock (`store::lock_event`) if the event is published: whether it was.
+/// A sign-up takes it before its seat, so it holds even when the event is full.
+pub(crate) async fn lock_published(conn: &impl ConnectionTrait, event: EventId) -> Result<bool> {
+    let locked = events::Entity::update_many()
+        .col_expr(
+            events::Column::UpdatedAt,
+            Expr::col(events::Column::UpdatedAt),
+        )
+        .filter(events::Column::Id.eq(event.0))
+        .filter(events::Column::Status.eq(EventStatus::Published))
+        .exec(conn)
+        .await?;
+    Ok(locked.rows_affected == 1)
+}
+
 pub(crate) async fn release_seat(conn: &impl ConnectionTrait, event: EventId) -> Result<()> {
     events::Entity::update_many()
         .col_expr(

@@ -222,8 +222,8 @@ pub(crate) async fn try_lock_volunteer(
     conn: &impl ConnectionTrait,
     volunteer: VolunteerId,
 ) -> Result<bool> {
-    use sea_orm::sea_query::{LockBehavior, LockType};
     use sea_orm::QuerySelect as _;
+    use sea_orm::sea_query::{LockBehavior, LockType};
     use volunteers::{Column, Entity};
     // FOR NO KEY UPDATE: the lock `lock_volunteer`'s update takes, and not the one a foreign key
     // to the row takes (a notification for the volunteer does not make them busy).

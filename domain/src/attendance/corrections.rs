@@ -8,7 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::rules::{AUTO_CLOSE_AFTER, CHECK_IN_OPENS_BEFORE, ReviewCauses, attended_status};
-use super::{Attendance, AttendanceService, audit_by_leader, close, new_attendance, restore_attended};
+use super::writes::{audit_by_leader, close, new_attendance, restore_attended};
+use super::{Attendance, AttendanceService};
 use crate::actor::Actor;
 use crate::bus::Change;
 use crate::deps::{text, whole_seconds};
@@ -246,8 +247,15 @@ impl AttendanceService {
         };
         close(txn, actor, checked_in.id, check_out_at, None, now).await?;
         let causes = ReviewCauses::default();
-        self.credit(&**txn, &checked_in, event, check_out_at, causes, Some(reason))
-            .await?;
+        self.credit(
+            &**txn,
+            &checked_in,
+            event,
+            check_out_at,
+            causes,
+            Some(reason),
+        )
+        .await?;
         stats::mark_team_day(txn, self.deps.timezone, event.team_id, event.starts_at);
         let row = attendances::Entity::find_by_id(checked_in.id)
             .one(&**txn)
@@ -340,21 +348,50 @@ mod tests {
             check_correction(published, window, check_in, check_out, reason, now)
         };
         let now = at(120 + 60);
-        assert_eq!(correct(at(0), at(120), " 手机没电 ", now).unwrap(), "手机没电");
-        assert_eq!(field_or_conflict(correct(at(0), at(60), "r", at(119))), "CONFLICT");
+        assert_eq!(
+            correct(at(0), at(120), " 手机没电 ", now).unwrap(),
+            "手机没电"
+        );
+        assert_eq!(
+            field_or_conflict(correct(at(0), at(60), "r", at(119))),
+            "CONFLICT"
+        );
         let week = 7 * 24 * 60;
         assert!(correct(at(0), at(60), "r", at(120 + week)).is_ok());
-        assert_eq!(field_or_conflict(correct(at(0), at(60), "r", at(121 + week))), "CONFLICT");
-        assert_eq!(field_or_conflict(correct(at(-31), at(60), "r", now)), "checkInAt");
-        assert_eq!(field_or_conflict(correct(at(121), at(130), "r", now)), "checkInAt");
-        assert_eq!(field_or_conflict(correct(at(60), at(60), "r", now)), "checkOutAt");
-        assert_eq!(field_or_conflict(correct(at(60), at(30), "r", now)), "checkOutAt");
-        assert_eq!(field_or_conflict(correct(at(60), at(241), "r", now)), "checkOutAt");
-        assert_eq!(field_or_conflict(correct(at(0), at(60), "  ", now)), "reason");
+        assert_eq!(
+            field_or_conflict(correct(at(0), at(60), "r", at(121 + week))),
+            "CONFLICT"
+        );
+        assert_eq!(
+            field_or_conflict(correct(at(-31), at(60), "r", now)),
+            "checkInAt"
+        );
+        assert_eq!(
+            field_or_conflict(correct(at(121), at(130), "r", now)),
+            "checkInAt"
+        );
+        assert_eq!(
+            field_or_conflict(correct(at(60), at(60), "r", now)),
+            "checkOutAt"
+        );
+        assert_eq!(
+            field_or_conflict(correct(at(60), at(30), "r", now)),
+            "checkOutAt"
+        );
+        assert_eq!(
+            field_or_conflict(correct(at(60), at(241), "r", now)),
+            "checkOutAt"
+        );
+        assert_eq!(
+            field_or_conflict(correct(at(0), at(60), "  ", now)),
+            "reason"
+        );
         let long = "理".repeat(REASON_MAX + 1);
-        assert_eq!(field_or_conflict(correct(at(0), at(60), &long, now)), "reason");
-        let cancelled =
-            check_correction(EventStatus::Cancelled, window, at(0), at(60), "r", now);
+        assert_eq!(
+            field_or_conflict(correct(at(0), at(60), &long, now)),
+            "reason"
+        );
+        let cancelled = check_correction(EventStatus::Cancelled, window, at(0), at(60), "r", now);
         assert_eq!(field_or_conflict(cancelled), "CONFLICT");
     }
 }

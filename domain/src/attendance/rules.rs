@@ -342,7 +342,11 @@ mod offline_and_corrections {
         assert!(is_offline(at(0), at(10) + Duration::seconds(1)));
         assert_eq!(offline_minutes(at(0), Some(at(45))), Some(45));
         assert_eq!(offline_minutes(at(0), Some(at(3))), None);
-        assert_eq!(offline_minutes(at(0), None), None, "older rows: unknown, not offline");
+        assert_eq!(
+            offline_minutes(at(0), None),
+            None,
+            "older rows: unknown, not offline"
+        );
     }
 
     #[test]
@@ -369,9 +373,18 @@ mod offline_and_corrections {
         };
         assert!(both.needs_review());
         let reason = both.reason().unwrap();
-        assert!(reason.contains("offline check-in, received 95 min"), "{reason}");
-        assert!(reason.contains("offline check-out, received 40 min"), "{reason}");
-        let closed = ReviewCauses { auto_closed: true, ..Default::default() };
+        assert!(
+            reason.contains("offline check-in, received 95 min"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("offline check-out, received 40 min"),
+            "{reason}"
+        );
+        let closed = ReviewCauses {
+            auto_closed: true,
+            ..Default::default()
+        };
         assert!(closed.reason().unwrap().contains("closed automatically"));
     }
 }

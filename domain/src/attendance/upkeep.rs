@@ -8,10 +8,8 @@ use std::collections::HashMap;
 use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, sea_query::Expr};
 
-use super::{
-    AUTO_CLOSE_AFTER, AttendanceService, ReviewCauses, attended_status, own_offline_check_in,
-    restore_attended,
-};
+use super::writes::{own_offline_check_in, restore_attended};
+use super::{AUTO_CLOSE_AFTER, AttendanceService, ReviewCauses, attended_status};
 use crate::entity::{attendances, events, sign_ups};
 use crate::error::Result;
 use crate::ids::EventId;

@@ -28,9 +28,9 @@ use crate::ids::{EventId, SignUpId, TeamId, VolunteerId};
 use crate::kinds::{EventStatus, SignUpStatus, Visibility};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
-use crate::seats::take_seat;
+use crate::seats::{lock_published, take_seat};
 use crate::stats;
-use crate::store::{is_unique_violation, lock_event, lock_volunteer};
+use crate::store::{is_unique_violation, lock_volunteer};
 use crate::teams::Teams;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,7 +124,11 @@ async fn check_free(
 
 /// The place of a waiting sign-up in its event's queue (1 = promoted next): how many wait for the
 /// event up to and including it. Exact inside a transaction holding the event's lock.
-async fn queue_place(conn: &impl ConnectionTrait, event: EventId, sign_up: SignUpId) -> Result<i64> {
+async fn queue_place(
+    conn: &impl ConnectionTrait,
+    event: EventId,
+    sign_up: SignUpId,
+) -> Result<i64> {
     let ahead = sign_ups::Entity::find()
         .filter(sign_ups::Column::EventId.eq(event.0))
         .filter(sign_ups::Column::Status.eq(SignUpStatus::Waitlisted))
@@ -173,16 +177,14 @@ impl SignUps {
         check_free(&*txn, actor.volunteer, &event).await?;
         // The event's lock, whether or not a seat is free (a full event's seat update matches no
         // row and locks nothing): sign-ups join the queue one at a time, each seeing the one
-        // before it committed, so the place computed below is exact.
-        lock_event(&*txn, event_id).await?;
+        // before it committed, so the place computed below is exact. Taken only while the event
+        // is published (it may have closed since it was read).
+        if !lock_published(&*txn, event_id).await? {
+            return Err(Error::conflict("this event is no longer open for sign-up"));
+        }
         let status = if take_seat(&*txn, event_id).await? {
             SignUpStatus::Confirmed
         } else {
-            // Full, or closed meanwhile: tell the two apart.
-            let current = self.events.find(&*txn, event_id).await?;
-            if current.status != EventStatus::Published {
-                return Err(Error::conflict("this event is no longer open for sign-up"));
-            }
             SignUpStatus::Waitlisted
         };
         let row = sign_ups::ActiveModel {

@@ -47,15 +47,22 @@ async fn walk_in(
 }
 
 async fn team_records(app: &TestApp, leader: &Session, team: &str) -> Vec<Value> {
-    let answer = app.graphql_as(leader, TEAM_RECORDS, json!({ "team": team })).await;
-    answer.data()["serviceRecords"]["nodes"].as_array().unwrap().clone()
+    let answer = app
+        .graphql_as(leader, TEAM_RECORDS, json!({ "team": team }))
+        .await;
+    answer.data()["serviceRecords"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// Waits for the upkeep (every 500 ms in tests) to mark the sign-up a no-show.
 async fn until_no_show(app: &TestApp, member: &Session, sign_up: &str) {
     let status = "query($id: ID!) { node(id: $id) { ... on SignUp { status } } }";
     for _ in 0..100 {
-        let seen = app.graphql_as(member, status, json!({ "id": sign_up })).await;
+        let seen = app
+            .graphql_as(member, status, json!({ "id": sign_up }))
+            .await;
         if seen.data()["node"]["status"] == "NO_SHOW" {
             return;
         }

@@ -16,7 +16,9 @@ const REVIEWS: &str = "query($team: ID!) {
 }";
 
 async fn seen(app: &TestApp, session: &feihong_tests::Session, sign_up: &str) -> Value {
-    let answer = app.graphql_as(session, ATTENDANCE, json!({ "id": sign_up })).await;
+    let answer = app
+        .graphql_as(session, ATTENDANCE, json!({ "id": sign_up }))
+        .await;
     answer.data()["node"]["attendance"].clone()
 }
 
