@@ -89,3 +89,31 @@ on_every_backend! {
         assert_eq!(seen(&app, &people[1], &small).await["status"], "CONFIRMED");
     }
 }
+/// The race as phones make it: a server with a wide pool, so many sign-ups are in flight at
+/// once, three events of ten seats, sixty volunteers each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_sign_ups_in_flight_at_once_are_each_told_an_exact_place_on_postgres() {
+    let Some(app) =
+        TestApp::spawn_configured(feihong_tests::Backend::Postgres, module_path!(), |config| {
+            config.db_max_connections = 16;
+        })
+        .await
+    else {
+        return;
+    };
+    let team = app.team("张槎反诈宣传队", "440604", "OPEN").await;
+    let people = volunteers(&app, 60).await;
+    for round in 0..3 {
+        let spec = EventSpec { capacity: 10, starts_in: 24 * 60 * (round + 1), ..Default::default() };
+        let event = app.event(&team.leader, &team.id, spec).await;
+        let answers = join_all(people.iter().map(|p| app.sign_up(p, &event, None))).await;
+        let mut places: Vec<i64> = answers
+            .iter()
+            .map(|a| status_and_place(&a.data()["signUp"]))
+            .filter(|(status, _)| status == "WAITLISTED")
+            .map(|(_, place)| place.expect("a waitlisted answer carries its place"))
+            .collect();
+        places.sort_unstable();
+        assert_eq!(places, (1..=50).collect::<Vec<i64>>(), "round {round}: places 1…50");
+    }
+}
