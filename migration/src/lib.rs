@@ -15,6 +15,8 @@ mod m20261128_000006_upkeep_indexes;
 mod m20261129_000007_place_periods;
 mod m20261130_000008_worker_retries;
 mod m20261130_000009_schedule_visibility;
+mod m20261130_000011_certificate_revocation;
+mod m20261130_000012_completed_events_and_team_trees;
 mod seed_areas;
 mod util;
 
@@ -33,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_place_periods::Migration),
             Box::new(m20261130_000008_worker_retries::Migration),
             Box::new(m20261130_000009_schedule_visibility::Migration),
+            Box::new(m20261130_000011_certificate_revocation::Migration),
+            Box::new(m20261130_000012_completed_events_and_team_trees::Migration),
         ]
     }
 }
