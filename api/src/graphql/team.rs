@@ -392,11 +392,14 @@ impl TeamMutation {
         Ok(Membership::supervised(membership))
     }
 
+    /// Leaves the team (or withdraws a request to join). The caller's sign-ups on the team's
+    /// TEAM-visibility events that have not started are cancelled with it, their seats going to
+    /// the waitlist; the caller is told of each.
     async fn leave_team(&self, ctx: &Context<'_>, team_id: ID) -> GqlResult<Membership> {
         let actor = ctx.request().actor().await?;
         let membership = ctx
             .services()
-            .teams
+            .sign_ups
             .leave_team(actor, TeamId::parse(&team_id, "teamId")?)
             .await?;
         Ok(Membership::own(membership))
