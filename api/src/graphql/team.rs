@@ -51,10 +51,21 @@ impl Team {
         ctx.request().load(|l| &l.teams, parent, Team).await
     }
 
-    #[graphql(complexity = "cost::list(20, child_complexity)")]
-    async fn sub_teams(&self, ctx: &Context<'_>) -> GqlResult<Vec<Team>> {
-        let teams = ctx.request().find(|l| &l.sub_teams, self.0.id).await?;
-        Ok(teams.unwrap_or_default().into_iter().map(Team).collect())
+    /// The team's direct sub-teams, oldest first (`first` at most 100). A sub-team's own
+    /// `subTeams` go deeper.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
+    async fn sub_teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ListConnection<Team>> {
+        let page = ctx
+            .services()
+            .teams
+            .sub_teams(self.0.id, page_request(first, after)?)
+            .await?;
+        Ok(connection(page, Team))
     }
 
     /// ACTIVE members, leaders included.
@@ -111,18 +122,21 @@ impl Team {
         }))
     }
 
-    /// Approved minutes of the team's members for the team, in the current period.
+    /// Approved minutes of the team's members for the team, in the current period; with
+    /// `includeSubTeams`, those of its sub-teams (however deep) as well.
     async fn service_minutes(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Period::AllTime")] period: Period,
+        #[graphql(default = false)] include_sub_teams: bool,
     ) -> GqlResult<i64> {
         let key = (self.0.id, tallies::Period::from(period));
-        Ok(ctx
-            .request()
-            .find(|l| &l.team_minutes, key)
-            .await?
-            .unwrap_or(0))
+        let minutes = if include_sub_teams {
+            ctx.request().find(|l| &l.tree_minutes, key).await?
+        } else {
+            ctx.request().find(|l| &l.team_minutes, key).await?
+        };
+        Ok(minutes.unwrap_or(0))
     }
 
     /// Members with approved minutes for the team in the current period.

@@ -55,7 +55,7 @@ on_every_backend! {
         assert_eq!(child["area"]["code"], "440604001");
         let child_id = child["id"].as_str().unwrap();
         let parent = team_view(&app, &team_id).await;
-        assert_eq!(parent["subTeams"], json!([{ "id": child_id }]));
+        assert_eq!(parent["subTeams"]["nodes"], json!([{ "id": child_id }]));
         assert_eq!(team_view(&app, child_id).await["parent"], json!({ "id": team_id }));
 
         // Even a city admin cannot put a sub-team outside its parent's area.
