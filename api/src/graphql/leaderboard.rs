@@ -148,14 +148,20 @@ impl LeaderboardQuery {
         kind: Option<TeamKind>,
         #[graphql(default_with = "Period::AllTime")] period: Period,
         #[graphql(default = 20)] first: i32,
-        #[graphql(default = false)] roll_up: bool,
+        #[graphql(default_with = "Some(false)")] roll_up: Option<bool>,
     ) -> GqlResult<Vec<TeamLeaderboardEntry>> {
         let area = area_id.map(|id| AreaId::parse(&id, "areaId")).transpose()?;
         let first = self::first(first)?;
         let lines = ctx
             .services()
             .leaderboards
-            .team_leaderboard(area, kind.map(Into::into), roll_up, period.into(), first)
+            .team_leaderboard(
+                area,
+                kind.map(Into::into),
+                roll_up.unwrap_or(false),
+                period.into(),
+                first,
+            )
             .await?;
         let teams = ctx
             .request()

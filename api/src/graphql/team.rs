@@ -128,10 +128,10 @@ impl Team {
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Period::AllTime")] period: Period,
-        #[graphql(default = false)] include_sub_teams: bool,
+        #[graphql(default_with = "Some(false)")] include_sub_teams: Option<bool>,
     ) -> GqlResult<i64> {
         let key = (self.0.id, tallies::Period::from(period));
-        let minutes = if include_sub_teams {
+        let minutes = if include_sub_teams.unwrap_or(false) {
             ctx.request().find(|l| &l.tree_minutes, key).await?
         } else {
             ctx.request().find(|l| &l.team_minutes, key).await?
