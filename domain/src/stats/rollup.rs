@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -26,12 +26,9 @@ use crate::store::{DirtyDay, WriteTxn};
 use crate::tallies::Period;
 use crate::workers;
 
-use super::places;
+use super::{places, starts};
 
 const TEAM_DAY: &str = "TEAM";
-/// A team's day again when its next event there starts: held events are those started by now,
-/// so a day with events still ahead is recomputed as each begins (`arm_next_start`).
-const TEAM_DAY_AT_START: &str = "TEAMSTART";
 const AREA_DAY: &str = "AREA";
 
 /// The local day of an instant in the city's time zone.
@@ -152,65 +149,12 @@ async fn recompute_team_day(
     let before = team_day_place(&**txn, team_id, day).await?;
     let now = Utc::now();
     write_team_day(&**txn, deps, team_id, day, now).await?;
-    arm_next_start(&**txn, deps.timezone, team_id, day, now).await?;
+    let (_, day_end) = day_bounds(day, deps.timezone)?;
+    starts::arm_next_start(&**txn, team_id, day, day_end, now).await?;
     let after = team_day_place(&**txn, team_id, day).await?;
     for place in [before, after].into_iter().flatten() {
         mark_place_day(txn, place, day);
     }
-    Ok(())
-}
-
-/// Leaves a mark that comes due when the team's next event of the day starts (after `now`), so
-/// the day counts it as held from then on; none when no event of the day is still ahead. A
-/// recompute re-arms it for the event after, so every start is seen once the worker reaches it.
-async fn arm_next_start(
-    conn: &impl ConnectionTrait,
-    timezone: Tz,
-    team_id: i64,
-    day: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let (_, to) = day_bounds(day, timezone)?;
-    let next: Option<DateTime<Utc>> = events::Entity::find()
-        .select_only()
-        .column(events::Column::StartsAt)
-        .filter(events::Column::TeamId.eq(team_id))
-        .filter(events::Column::StartsAt.gt(now))
-        .filter(events::Column::StartsAt.lt(to))
-        .filter(events::Column::Status.is_in([EventStatus::Published, EventStatus::Completed]))
-        .order_by_asc(events::Column::StartsAt)
-        .into_tuple()
-        .one(conn)
-        .await?;
-    let Some(next) = next else {
-        return Ok(());
-    };
-    let mark = stats_dirty::ActiveModel {
-        kind: Set(TEAM_DAY_AT_START.to_owned()),
-        ref_id: Set(team_id),
-        day: Set(day),
-        generation: Set(1),
-        attempts: Set(0),
-        retry_at: Set(Some(next)),
-        ..Default::default()
-    };
-    // Moving the generation keeps a recompute of this very mark from deleting it when done.
-    let conflict = OnConflict::columns([
-        stats_dirty::Column::Kind,
-        stats_dirty::Column::RefId,
-        stats_dirty::Column::Day,
-    ])
-    .value(stats_dirty::Column::RetryAt, Expr::value(next))
-    .value(stats_dirty::Column::Attempts, Expr::value(0))
-    .value(
-        stats_dirty::Column::Generation,
-        Expr::col((stats_dirty::Entity, stats_dirty::Column::Generation)).add(1),
-    )
-    .to_owned();
-    stats_dirty::Entity::insert(mark)
-        .on_conflict(conflict)
-        .exec_without_returning(conn)
-        .await?;
     Ok(())
 }
 
@@ -501,7 +445,7 @@ async fn recompute_mark(deps: &Deps, mark: &stats_dirty::Model) -> Result<()> {
         return Ok(());
     }
     match mark.kind.as_str() {
-        TEAM_DAY | TEAM_DAY_AT_START => {
+        TEAM_DAY | starts::TEAM_DAY_AT_START => {
             recompute_team_day(&txn, deps, mark.ref_id, mark.day).await?
         }
         // A place's day now, its week and month (and year) through marks of their own: however

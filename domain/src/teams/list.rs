@@ -88,6 +88,22 @@ impl Teams {
     }
 }
 
+impl Teams {
+    /// The team's direct sub-teams, oldest first, a page at a time (`parent_team_id` is
+    /// indexed).
+    pub async fn sub_teams(&self, parent: TeamId, page: PageRequest) -> Result<Page<Team>> {
+        let db = &self.deps.store.db;
+        let base = teams::Entity::find().filter(teams::Column::ParentTeamId.eq(parent.0));
+        let total = base.clone().count(db).await?;
+        let mut query = base.order_by_asc(teams::Column::Id);
+        if let Some(after) = page.after_id()? {
+            query = query.filter(teams::Column::Id.gt(after));
+        }
+        let rows = query.limit(page.first + 1).all(db).await?;
+        Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Team::from))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,21 +159,5 @@ mod tests {
     #[test]
     fn like_wildcards_are_escaped() {
         assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-    }
-}
-
-impl Teams {
-    /// The team's direct sub-teams, oldest first, a page at a time (`parent_team_id` is
-    /// indexed).
-    pub async fn sub_teams(&self, parent: TeamId, page: PageRequest) -> Result<Page<Team>> {
-        let db = &self.deps.store.db;
-        let base = teams::Entity::find().filter(teams::Column::ParentTeamId.eq(parent.0));
-        let total = base.clone().count(db).await?;
-        let mut query = base.order_by_asc(teams::Column::Id);
-        if let Some(after) = page.after_id()? {
-            query = query.filter(teams::Column::Id.gt(after));
-        }
-        let rows = query.limit(page.first + 1).all(db).await?;
-        Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Team::from))
     }
 }

@@ -123,7 +123,7 @@ async fn build_forest(app: &TestApp, calendar: &Calendar) -> Vec<TeamFixture> {
             .approved_minutes(&teams[*team], member, minutes, &ymd(day))
             .await;
         approved.push((*team, id));
-        if approved.len() % 5 == 0 {
+        if approved.len().is_multiple_of(5) {
             // Reverse or correct an earlier approval.
             let (team, id) = approved[rng.random_range(0..approved.len())].clone();
             let variables = if rng.random_bool(0.5) {
