@@ -220,8 +220,8 @@ async fn refresh_statistics(services: Arc<Services>) {
     }
 }
 
-/// Periodic upkeep: closes check-ins left open on events long over, and forgets expired
-/// idempotency keys. Every node runs it; each step is a conditional update, so they never clash.
+/// Periodic upkeep: closes check-ins left open on events long over, marks no-shows, completes
+/// ended events, and forgets expired idempotency keys. Every node runs it; each step is a conditional update, so they never clash.
 async fn maintenance(services: Arc<Services>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -234,6 +234,11 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
         }
         if let Err(error) = services.attendance.mark_no_shows().await {
             tracing::warn!(%error, "marking no-shows failed");
+        }
+        match services.events.complete_ended().await {
+            Ok(0) => {}
+            Ok(completed) => tracing::debug!(completed, "events completed"),
+            Err(error) => tracing::warn!(%error, "completing ended events failed"),
         }
         if let Err(error) = feihong_domain::idempotency::purge_expired(&services.db).await {
             tracing::warn!(%error, "purging idempotency keys failed");

@@ -16,6 +16,8 @@ mod m20261129_000007_place_periods;
 mod m20261130_000008_worker_retries;
 mod m20261130_000009_schedule_visibility;
 mod m20261130_000010_attendance_reports;
+mod m20261130_000011_certificate_revocation;
+mod m20261130_000012_completed_events_and_team_trees;
 mod seed_areas;
 mod util;
 
@@ -35,6 +37,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_worker_retries::Migration),
             Box::new(m20261130_000009_schedule_visibility::Migration),
             Box::new(m20261130_000010_attendance_reports::Migration),
+            Box::new(m20261130_000011_certificate_revocation::Migration),
+            Box::new(m20261130_000012_completed_events_and_team_trees::Migration),
         ]
     }
 }

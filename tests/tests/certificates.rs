@@ -2,12 +2,15 @@
 //! verifiable by anyone, printable as an HTML page.
 
 use chrono::{Duration, NaiveDate, Utc};
-use feihong_tests::fixtures::{JOIN_TEAM, RECORD_SERVICE};
+use feihong_tests::fixtures::{JOIN_TEAM, RECORD_SERVICE, REVIEW};
 use feihong_tests::{Session, TestApp, on_every_backend};
 use serde_json::{Value, json};
 
 const CERTIFICATE: &str = "mutation { issueServiceCertificate { code holderName totalMinutes byTeam { team { id name } minutes } firstServiceDate lastServiceDate issuedAt issuingOrganisation url } }";
 const VERIFY: &str = "query($code: String!) { verifyCertificate(code: $code) { valid holderMaskedName totalMinutes issuedAt code } }";
+const STANDING: &str = "query($code: String!) { verifyCertificate(code: $code) { valid status revokedAt totalMinutes } }";
+const ISSUE_STANDING: &str =
+    "mutation { issueServiceCertificate { code totalMinutes status revokedAt } }";
 const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 fn today() -> NaiveDate {
@@ -216,5 +219,59 @@ on_every_backend! {
         assert_eq!((issued["totalMinutes"].clone(), issued["byTeam"].clone()), (json!(0), json!([])));
         assert_eq!((issued["firstServiceDate"].clone(), issued["lastServiceDate"].clone()), (Value::Null, Value::Null));
         assert_eq!(certificate(&app, &newcomer).await["code"], issued["code"]);
+    }
+
+    async fn a_certificate_whose_hours_are_withdrawn_is_revoked_and_an_older_one_is_superseded(app: TestApp) {
+        let team = app.team("撤销证书队", "440604", "OPEN").await;
+        let member = app.member(&team).await;
+        let first = app.approved_minutes(&team, &member, 120, &days_ago(10)).await;
+        let second = app.approved_minutes(&team, &member, 60, &days_ago(5)).await;
+        let issue = || async { app.graphql_as(&member, ISSUE_STANDING, json!({})).await.data()["issueServiceCertificate"].clone() };
+        let standing = |code: Value| {
+            let app = &app;
+            async move { app.graphql(STANDING, json!({ "code": code })).await.data()["verifyCertificate"].clone() }
+        };
+        let older = issue().await;
+        assert_eq!((older["status"].clone(), older["revokedAt"].clone()), (json!("CURRENT"), Value::Null));
+        app.approved_minutes(&team, &member, 30, &days_ago(1)).await;
+        let newer = issue().await;
+        assert_eq!(newer["totalMinutes"], 210);
+        // A newer certificate supersedes the older one, whose hours all still stand.
+        let was = standing(older["code"].clone()).await;
+        assert_eq!((was["valid"].clone(), was["status"].clone(), was["revokedAt"].clone()), (json!(true), json!("SUPERSEDED"), Value::Null));
+        assert_eq!(standing(newer["code"].clone()).await["status"], "CURRENT");
+
+        // Approved for fewer minutes than both counted: both are revoked, at that moment.
+        let reduced = app.graphql_as(&team.leader, REVIEW, json!({ "id": second, "decision": "APPROVE", "minutes": 45 })).await;
+        assert_eq!(reduced.data()["reviewServiceRecord"]["minutes"], 45);
+        for code in [older["code"].clone(), newer["code"].clone()] {
+            let revoked = standing(code).await;
+            assert_eq!((revoked["valid"].clone(), revoked["status"].clone()), (json!(false), json!("REVOKED")), "{revoked}");
+            assert!(revoked["revokedAt"].is_string(), "{revoked}");
+        }
+        let page = app.http().get(app.url(&format!("/certificates/{}", newer["code"].as_str().unwrap()))).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        assert!(html.contains("已撤销") && html.contains("REVOKED"), "{html}");
+
+        // Asking again issues a new certificate stating the hours as they stand.
+        let fresh = issue().await;
+        assert_ne!(fresh["code"], newer["code"]);
+        assert_eq!((fresh["totalMinutes"].clone(), fresh["status"].clone()), (json!(195), json!("CURRENT")));
+        assert_eq!(issue().await["code"], fresh["code"], "a revoked certificate is not handed out again");
+
+        // Hours approved after a certificate was issued are not on it: withdrawing them leaves
+        // it standing.
+        let later = app.approved_minutes(&team, &member, 20, &days_ago(2)).await;
+        app.graphql_as(&team.leader, REVIEW, json!({ "id": later, "decision": "REJECT", "reason": "重复登记" })).await.data();
+        let kept = standing(fresh["code"].clone()).await;
+        assert_eq!((kept["valid"].clone(), kept["status"].clone()), (json!(true), json!("CURRENT")));
+
+        // A rejected record the certificate counted revokes it.
+        app.graphql_as(&team.leader, REVIEW, json!({ "id": first, "decision": "REJECT", "reason": "未到岗" })).await.data();
+        let gone = standing(fresh["code"].clone()).await;
+        assert_eq!((gone["valid"].clone(), gone["status"].clone(), gone["totalMinutes"].clone()), (json!(false), json!("REVOKED"), json!(195)));
+        // Unknown codes have no status.
+        let unknown = standing(json!("FH-ABCDEFGHJKMNPQRS0")).await;
+        assert_eq!((unknown["valid"].clone(), unknown["status"].clone()), (json!(false), Value::Null));
     }
 }

@@ -14,6 +14,78 @@ const BOARD: &str = "query($scope: LeaderboardScope!, $period: Period!, $first: 
 }";
 const ME_HOURS: &str = "{ me { serviceMinutes pendingMinutes starLevel minutesToNextStar month: serviceMinutes(period: MONTH) } }";
 
+const TEAM_BOARD: &str = "query($rollUp: Boolean, $area: ID) {
+  teamLeaderboard(period: ALL_TIME, first: 20, rollUp: $rollUp, areaId: $area) { rank minutes team { id } }
+}";
+const TEAM_MINUTES: &str = "query($id: ID!) { team(id: $id) {
+  own: serviceMinutes tree: serviceMinutes(includeSubTeams: true) month: serviceMinutes(period: MONTH, includeSubTeams: true)
+} }";
+const SUB_TEAMS: &str = "query($id: ID!, $first: Int, $after: String) { team(id: $id) {
+  subTeams(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id parent { id } } }
+} }";
+
+/// An admin of the parent's area creates a sub-team of `parent`, led by a new volunteer.
+async fn sub_team(
+    app: &TestApp,
+    parent: &feihong_tests::TeamFixture,
+    name: &str,
+    area_code: &str,
+) -> feihong_tests::TeamFixture {
+    let leader = app.volunteer().await;
+    let create = "mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }";
+    let input = json!({ "name": name, "kind": "KUNG_FU_PATROL", "areaId": app.area_id(area_code).await, "joinPolicy": "OPEN", "parentTeamId": parent.id, "leaderId": leader.volunteer_id });
+    let created = app
+        .graphql_as(&parent.admin, create, json!({ "input": input }))
+        .await;
+    let id = created.data()["createTeam"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    feihong_tests::TeamFixture {
+        id,
+        leader,
+        admin: parent.admin.clone(),
+    }
+}
+
+/// Polls the team board until `expected` holds, as (team id, rank, minutes) lines.
+async fn settled_team_board(
+    app: &TestApp,
+    roll_up: bool,
+    area: Option<String>,
+    expected: &[(&str, i64, i64)],
+) {
+    let want: Vec<(String, i64, i64)> = expected
+        .iter()
+        .map(|(id, rank, minutes)| ((*id).to_owned(), *rank, *minutes))
+        .collect();
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        let board = app
+            .graphql(TEAM_BOARD, json!({ "rollUp": roll_up, "area": area }))
+            .await
+            .data()["teamLeaderboard"]
+            .clone();
+        seen = board
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|line| {
+                (
+                    line["team"]["id"].as_str().unwrap().to_owned(),
+                    line["rank"].as_i64().unwrap(),
+                    line["minutes"].as_i64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>();
+        if seen == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, want, "rollUp: {roll_up}");
+}
+
 fn today() -> String {
     Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
@@ -131,5 +203,48 @@ on_every_backend! {
         app.graphql_as(&volunteer, BOARD, bad(json!({ "city": true, "teamId": "x" }), 5)).await.expect_error("BAD_USER_INPUT", None);
         let anonymous = app.graphql(BOARD, bad(json!({ "city": true }), 5)).await;
         assert_eq!(anonymous.data()["leaderboard"]["viewer"], Value::Null);
+    }
+
+    async fn sub_teams_roll_up_into_their_brigade_on_the_team_board_and_in_its_minutes(app: TestApp) {
+        let brigade = app.team("禅城功夫巡逻大队", "440604", "OPEN").await;
+        let other = app.team("南海防诈队", "440605", "OPEN").await;
+        let squad = sub_team(&app, &brigade, "祖庙中队", "440604").await;
+        let platoon = sub_team(&app, &squad, "祖庙一分队", "440604").await;
+        let quiet = sub_team(&app, &brigade, "石湾中队", "440604").await;
+        let day = today();
+        let (m1, m2, m3, m4) = (app.member(&brigade).await, app.member(&squad).await, app.member(&platoon).await, app.member(&other).await);
+        app.approved_minutes(&brigade, &m1, 60, &day).await;
+        let squads = app.approved_minutes(&squad, &m2, 100, &day).await;
+        app.approved_minutes(&platoon, &m3, 50, &day).await;
+        app.approved_minutes(&other, &m4, 150, &day).await;
+
+        // Each team on its own, as before.
+        settled_team_board(&app, false, None, &[(&other.id, 1, 150), (&squad.id, 2, 100), (&brigade.id, 3, 60), (&platoon.id, 4, 50)]).await;
+        // Rolled up: only teams without a parent, each with its whole tree (two levels deep here).
+        settled_team_board(&app, true, None, &[(&brigade.id, 1, 210), (&other.id, 2, 150)]).await;
+        settled_team_board(&app, true, Some(app.area_id("440605").await), &[(&other.id, 1, 150)]).await;
+        let minutes = |id: String| {
+            let app = &app;
+            async move { app.graphql(TEAM_MINUTES, json!({ "id": id })).await.data()["team"].clone() }
+        };
+        assert_eq!(minutes(brigade.id.clone()).await, json!({ "own": 60, "tree": 210, "month": 210 }));
+        assert_eq!(minutes(squad.id.clone()).await, json!({ "own": 100, "tree": 150, "month": 150 }));
+        assert_eq!(minutes(platoon.id.clone()).await, json!({ "own": 50, "tree": 50, "month": 50 }));
+        assert_eq!(minutes(quiet.id.clone()).await, json!({ "own": 0, "tree": 0, "month": 0 }));
+
+        // A rejected record leaves the brigade's tree and the rolled-up board with it.
+        app.graphql_as(&squad.leader, REVIEW, json!({ "id": squads, "decision": "REJECT", "reason": "重复登记" })).await.data();
+        settled_team_board(&app, true, None, &[(&other.id, 1, 150), (&brigade.id, 2, 110)]).await;
+        assert_eq!(minutes(squad.id.clone()).await["tree"], 50);
+
+        // Sub-teams page like any list: direct ones only, oldest first, at most 100 at a time.
+        let page = app.graphql(SUB_TEAMS, json!({ "id": brigade.id, "first": 1 })).await.data()["team"]["subTeams"].clone();
+        assert_eq!((page["totalCount"].clone(), page["pageInfo"]["hasNextPage"].clone()), (json!(2), json!(true)));
+        assert_eq!(page["nodes"], json!([{ "id": squad.id, "parent": { "id": brigade.id } }]));
+        let next = app.graphql(SUB_TEAMS, json!({ "id": brigade.id, "first": 1, "after": page["pageInfo"]["endCursor"] })).await.data()["team"]["subTeams"].clone();
+        assert_eq!((next["nodes"][0]["id"].clone(), next["pageInfo"]["hasNextPage"].clone()), (json!(quiet.id), json!(false)));
+        let deeper = app.graphql(SUB_TEAMS, json!({ "id": squad.id })).await.data()["team"]["subTeams"].clone();
+        assert_eq!(deeper["nodes"], json!([{ "id": platoon.id, "parent": { "id": squad.id } }]));
+        app.graphql(SUB_TEAMS, json!({ "id": brigade.id, "first": 101 })).await.expect_error("BAD_USER_INPUT", Some("first"));
     }
 }

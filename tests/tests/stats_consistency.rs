@@ -122,9 +122,15 @@ async fn raw_facts(db: &DatabaseConnection) -> (Vec<Fact>, Areas, HashMap<i64, (
     )
     .await;
     let mut held = HashMap::new();
+    let now = Utc::now();
     for row in events {
         let team: i64 = row.try_get("", "team_id").unwrap();
-        let day = shanghai(row.try_get("", "starts_at").unwrap());
+        // Held: started by now (and not cancelled); upcoming events do not count yet.
+        let starts_at: DateTime<Utc> = row.try_get("", "starts_at").unwrap();
+        if starts_at > now {
+            continue;
+        }
+        let day = shanghai(starts_at);
         held.insert(row.try_get::<i64>("", "id").unwrap(), (team, day));
         facts.push(Fact {
             day,

@@ -1,6 +1,6 @@
 //! Service-hour certificates: issued to the signed-in volunteer, verified by anyone with a code.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, Enum, Object};
 use chrono::{DateTime, Utc};
 use feihong_domain::Error as DomainError;
 use feihong_domain::certificates;
@@ -23,8 +23,22 @@ pub fn page_path(code: &str) -> String {
     format!("/certificates/{code}")
 }
 
-/// A numbered record of a volunteer's approved hours at the moment it was issued. It never
-/// changes: new hours give a new certificate, and older codes keep verifying as issued.
+/// Where a certificate stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "certificates::CertificateStatus")]
+pub enum CertificateStatus {
+    /// The holder's latest certificate; every hour it counts is still approved.
+    Current,
+    /// The holder was issued a newer one; every hour this one counts is still approved, so it
+    /// still verifies (`valid: true`) as of its own issue time.
+    Superseded,
+    /// Hours it counted were rejected or reduced after it was issued: it no longer verifies.
+    Revoked,
+}
+
+/// A numbered record of a volunteer's approved hours at the moment it was issued. Its figures
+/// never change: new hours give a new certificate (the older one is then SUPERSEDED and keeps
+/// verifying as issued), and withdrawn hours revoke every certificate that counted them.
 pub struct Certificate(pub certificates::Certificate);
 
 #[Object]
@@ -76,6 +90,16 @@ impl Certificate {
         self.0.issuing_organisation
     }
 
+    /// CURRENT, SUPERSEDED (a newer one exists) or REVOKED (hours it counted were withdrawn).
+    async fn status(&self) -> CertificateStatus {
+        self.0.status.into()
+    }
+
+    /// When it was revoked; null unless REVOKED.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+
     /// The printable page (Chinese and English), relative to this server: `/certificates/{code}`.
     async fn url(&self) -> String {
         page_path(&self.0.code)
@@ -104,15 +128,26 @@ impl CertificateTeamLine {
     }
 }
 
-/// The answer to "is this certificate genuine?". Says nothing about the holder beyond a masked
-/// name; every other field is null when the code is not valid.
+/// The answer to "is this certificate genuine, and do its hours still stand?". Says nothing about
+/// the holder beyond a masked name; every other field is null when no certificate has the code.
 pub struct CertificateVerification(certificates::Verification);
 
 #[Object]
 impl CertificateVerification {
-    /// Whether a certificate with this code was issued.
+    /// Whether a certificate with this code was issued and is not revoked (a SUPERSEDED one is
+    /// still valid: its hours stand as of its issue).
     async fn valid(&self) -> bool {
-        self.0.certificate.is_some()
+        self.0.certificate.as_ref().is_some_and(|c| c.valid())
+    }
+
+    /// CURRENT, SUPERSEDED or REVOKED; null when no certificate has this code.
+    async fn status(&self) -> Option<CertificateStatus> {
+        self.0.certificate.as_ref().map(|c| c.status.into())
+    }
+
+    /// When the certificate was revoked (hours it counted were withdrawn); null otherwise.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.certificate.as_ref().and_then(|c| c.revoked_at)
     }
 
     /// The holder's name with all but its first character hidden: `黄**`.

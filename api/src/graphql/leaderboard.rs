@@ -138,7 +138,8 @@ impl LeaderboardQuery {
     }
 
     /// Teams ranked by approved minutes in the period, within an area (the city when absent)
-    /// and, optionally, of one kind.
+    /// and, optionally, of one kind. With `rollUp: true` only teams without a parent are ranked,
+    /// each with the minutes of all its sub-teams (however deep) included.
     #[graphql(complexity = "cost::page(Some(first), child_complexity)")]
     async fn team_leaderboard(
         &self,
@@ -147,13 +148,20 @@ impl LeaderboardQuery {
         kind: Option<TeamKind>,
         #[graphql(default_with = "Period::AllTime")] period: Period,
         #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "Some(false)")] roll_up: Option<bool>,
     ) -> GqlResult<Vec<TeamLeaderboardEntry>> {
         let area = area_id.map(|id| AreaId::parse(&id, "areaId")).transpose()?;
         let first = self::first(first)?;
         let lines = ctx
             .services()
             .leaderboards
-            .team_leaderboard(area, kind.map(Into::into), period.into(), first)
+            .team_leaderboard(
+                area,
+                kind.map(Into::into),
+                roll_up.unwrap_or(false),
+                period.into(),
+                first,
+            )
             .await?;
         let teams = ctx
             .request()

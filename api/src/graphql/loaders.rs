@@ -37,7 +37,6 @@ macro_rules! batch_loader {
 batch_loader!(VolunteerLoader: VolunteerId => Volunteer, |s, keys| s.accounts.volunteers(keys));
 batch_loader!(AdminRoleLoader: VolunteerId => Vec<AdminRole>, |s, keys| s.accounts.admin_roles(keys));
 batch_loader!(TeamLoader: TeamId => Team, |s, keys| s.teams.teams_by_id(keys));
-batch_loader!(SubTeamLoader: TeamId => Vec<Team>, |s, keys| s.teams.sub_teams(keys));
 batch_loader!(LeaderLoader: TeamId => Vec<VolunteerId>, |s, keys| s.teams.leaders(keys));
 batch_loader!(MemberCountLoader: TeamId => i64, |s, keys| s.teams.member_counts(keys));
 batch_loader!(
@@ -119,13 +118,13 @@ macro_rules! period_loader {
 
 period_loader!(VolunteerMinutesLoader: VolunteerId, |s, ids, period| s.tallies.volunteer_minutes(&ids, period));
 period_loader!(TeamMinutesLoader: TeamId, |s, ids, period| s.tallies.team_minutes(&ids, period));
+period_loader!(TreeMinutesLoader: TeamId, |s, ids, period| s.tallies.tree_minutes(&ids, period));
 period_loader!(ActiveMembersLoader: TeamId, |s, ids, period| s.tallies.active_members(&ids, period));
 
 pub struct Loaders {
     pub volunteers: DataLoader<VolunteerLoader>,
     pub admin_roles: DataLoader<AdminRoleLoader>,
     pub teams: DataLoader<TeamLoader>,
-    pub sub_teams: DataLoader<SubTeamLoader>,
     pub leaders: DataLoader<LeaderLoader>,
     pub member_counts: DataLoader<MemberCountLoader>,
     pub events: DataLoader<EventLoader>,
@@ -137,6 +136,7 @@ pub struct Loaders {
     pub volunteer_minutes: DataLoader<VolunteerMinutesLoader>,
     pub pending_minutes: DataLoader<PendingMinutesLoader>,
     pub team_minutes: DataLoader<TeamMinutesLoader>,
+    pub tree_minutes: DataLoader<TreeMinutesLoader>,
     pub active_members: DataLoader<ActiveMembersLoader>,
 }
 
@@ -153,7 +153,6 @@ impl Loaders {
             volunteers: loader(VolunteerLoader(s())),
             admin_roles: loader(AdminRoleLoader(s())),
             teams: loader(TeamLoader(s())),
-            sub_teams: loader(SubTeamLoader(s())),
             leaders: loader(LeaderLoader(s())),
             member_counts: loader(MemberCountLoader(s())),
             events: loader(EventLoader(s())),
@@ -165,6 +164,7 @@ impl Loaders {
             volunteer_minutes: loader(VolunteerMinutesLoader(s())),
             pending_minutes: loader(PendingMinutesLoader(s())),
             team_minutes: loader(TeamMinutesLoader(s())),
+            tree_minutes: loader(TreeMinutesLoader(s())),
             active_members: loader(ActiveMembersLoader(s())),
         }
     }

@@ -51,10 +51,21 @@ impl Team {
         ctx.request().load(|l| &l.teams, parent, Team).await
     }
 
-    #[graphql(complexity = "cost::list(20, child_complexity)")]
-    async fn sub_teams(&self, ctx: &Context<'_>) -> GqlResult<Vec<Team>> {
-        let teams = ctx.request().find(|l| &l.sub_teams, self.0.id).await?;
-        Ok(teams.unwrap_or_default().into_iter().map(Team).collect())
+    /// The team's direct sub-teams, oldest first (`first` at most 100). A sub-team's own
+    /// `subTeams` go deeper.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
+    async fn sub_teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<ListConnection<Team>> {
+        let page = ctx
+            .services()
+            .teams
+            .sub_teams(self.0.id, page_request(first, after)?)
+            .await?;
+        Ok(connection(page, Team))
     }
 
     /// ACTIVE members, leaders included.
@@ -111,18 +122,21 @@ impl Team {
         }))
     }
 
-    /// Approved minutes of the team's members for the team, in the current period.
+    /// Approved minutes of the team's members for the team, in the current period; with
+    /// `includeSubTeams`, those of its sub-teams (however deep) as well.
     async fn service_minutes(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Period::AllTime")] period: Period,
+        #[graphql(default_with = "Some(false)")] include_sub_teams: Option<bool>,
     ) -> GqlResult<i64> {
         let key = (self.0.id, tallies::Period::from(period));
-        Ok(ctx
-            .request()
-            .find(|l| &l.team_minutes, key)
-            .await?
-            .unwrap_or(0))
+        let minutes = if include_sub_teams.unwrap_or(false) {
+            ctx.request().find(|l| &l.tree_minutes, key).await?
+        } else {
+            ctx.request().find(|l| &l.team_minutes, key).await?
+        };
+        Ok(minutes.unwrap_or(0))
     }
 
     /// Members with approved minutes for the team in the current period.
@@ -392,11 +406,14 @@ impl TeamMutation {
         Ok(Membership::supervised(membership))
     }
 
+    /// Leaves the team (or withdraws a request to join). The caller's sign-ups on the team's
+    /// TEAM-visibility events that have not started are cancelled with it, their seats going to
+    /// the waitlist; the caller is told of each.
     async fn leave_team(&self, ctx: &Context<'_>, team_id: ID) -> GqlResult<Membership> {
         let actor = ctx.request().actor().await?;
         let membership = ctx
             .services()
-            .teams
+            .sign_ups
             .leave_team(actor, TeamId::parse(&team_id, "teamId")?)
             .await?;
         Ok(Membership::own(membership))

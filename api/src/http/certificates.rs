@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use feihong_domain::Error as DomainError;
-use feihong_domain::certificates::{Certificate, normalize_code};
+use feihong_domain::certificates::{Certificate, CertificateStatus, normalize_code};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::error::Classified;
@@ -41,6 +41,10 @@ dt{font-weight:bold}
 dd{margin:0}
 .code{font-family:'Courier New',monospace;font-size:18px;letter-spacing:0.05em}
 .note{font-size:13px;color:#555;margin-top:24px}
+.state{text-align:center;font-weight:bold;padding:8px;margin:16px 0;border:2px solid}
+.state.revoked{color:#9b1c1c;border-color:#9b1c1c;background:#fdecec}
+.state.superseded{color:#7a5a00;border-color:#c9a227;background:#fdf6e0}
+.state.current{color:#1f6b2b;border-color:#1f6b2b}
 @page{size:A4;margin:15mm}
 @media print{body{background:#fff}main{margin:0;max-width:none;border-width:3px}}
 ";
@@ -67,6 +71,32 @@ fn bilingual(zh: &str, en: &str) -> Markup {
     html! { (zh) " " span.en { (en) } }
 }
 
+/// Whether the certificate still stands, shown above everything else.
+fn state_html(certificate: &Certificate, timezone: Tz) -> Markup {
+    match (certificate.status, certificate.revoked_at) {
+        (CertificateStatus::Revoked, revoked_at) => {
+            let when = revoked_at
+                .map(|at| {
+                    at.with_timezone(&timezone)
+                        .format("%Y-%m-%d %H:%M (UTC%:z)")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            html! { p.state.revoked {
+                "已撤销：本证明所记载的部分服务时长已不再认定。" " " (when) br;
+                span.en { "REVOKED: hours this certificate counted are no longer approved. " (when) }
+            } }
+        }
+        (CertificateStatus::Superseded, _) => html! { p.state.superseded {
+            "已有更新的证明；本证明所记载的时长仍然有效。" br;
+            span.en { "SUPERSEDED: a newer certificate was issued; the hours stated here still stand." }
+        } },
+        (CertificateStatus::Current, _) => html! { p.state.current {
+            "有效 " span.en { "CURRENT" }
+        } },
+    }
+}
+
 fn certificate_html(certificate: &Certificate, timezone: Tz) -> Markup {
     let date = |day: Option<NaiveDate>| {
         day.map_or_else(|| "—".to_owned(), |d| d.format("%Y-%m-%d").to_string())
@@ -74,6 +104,7 @@ fn certificate_html(certificate: &Certificate, timezone: Tz) -> Markup {
     let issued = certificate.issued_at.with_timezone(&timezone);
     let content = html! {
         h1 { "志愿服务时长证明" span.en { "Certificate of Volunteer Service" } }
+        (state_html(certificate, timezone))
         p.statement {
             "兹证明 " span.holder { (certificate.holder_name) } " 参加志愿服务，经审核认定的服务时长为" br;
             span.en { "This certifies that the approved volunteer service of the holder named above amounts to" } br;
@@ -208,6 +239,8 @@ mod tests {
             last_service_date: None,
             issued_at: Utc.with_ymd_and_hms(2026, 5, 2, 4, 30, 0).unwrap(),
             issuing_organisation: "Foshan Volunteer Federation",
+            revoked_at: None,
+            status: CertificateStatus::Current,
         }
     }
 
@@ -236,6 +269,24 @@ mod tests {
         ] {
             assert!(html.contains(expected), "lacks {expected}: {html}");
         }
+    }
+
+    #[test]
+    fn the_page_says_whether_the_certificate_stands() {
+        let current = render(&certificate("黄小明", "祖庙巡逻队"));
+        assert!(current.contains("<p class=\"state current\">"), "{current}");
+        let superseded = render(&Certificate {
+            status: CertificateStatus::Superseded,
+            ..certificate("黄小明", "祖庙巡逻队")
+        });
+        assert!(superseded.contains("SUPERSEDED"), "{superseded}");
+        let revoked = render(&Certificate {
+            status: CertificateStatus::Revoked,
+            revoked_at: Some(Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap()),
+            ..certificate("黄小明", "祖庙巡逻队")
+        });
+        assert!(revoked.contains("<p class=\"state revoked\">"), "{revoked}");
+        assert!(revoked.contains("已撤销") && revoked.contains("2026-06-01 10:00 (UTC+08:00)"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
 /// A service-hour certificate: a snapshot of the holder's approved hours when it was issued.
-/// Rows are only ever inserted, never changed, so a code verifies the same way forever.
+/// Rows are only ever inserted, never changed, except `revoked_at`: set once, by the review that
+/// withdrew hours the certificate counted (`certificate_records`).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "certificates")]
 pub struct Model {
@@ -17,6 +18,7 @@ pub struct Model {
     /// JSON lines `[{"team_id", "team_name", "minutes"}]`.
     pub by_team: String,
     pub issued_at: DateTimeUtc,
+    pub revoked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

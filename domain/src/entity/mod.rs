@@ -5,6 +5,7 @@ pub mod admin_roles;
 pub mod areas;
 pub mod attendances;
 pub mod audit_entries;
+pub mod certificate_records;
 pub mod certificates;
 pub mod events;
 pub mod idempotency_records;

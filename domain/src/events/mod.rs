@@ -4,6 +4,7 @@ mod change;
 mod list;
 mod patrol_plan;
 mod schedules;
+mod upkeep;
 
 use std::collections::HashMap;
 

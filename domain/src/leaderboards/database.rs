@@ -13,7 +13,7 @@ use crate::entity::tallies;
 use crate::error::Result;
 use crate::ids::{AreaId, TeamId, VolunteerId};
 use crate::kinds::TeamKind;
-use crate::tallies::{KIND_MEMBER, KIND_TEAM, KIND_VOLUNTEER, Period};
+use crate::tallies::{KIND_MEMBER, KIND_ROOT_TREE, KIND_TEAM, KIND_VOLUNTEER, Period};
 
 fn in_area(deps: &Deps, area: AreaId) -> Condition {
     let root = deps.areas.children(None).first().map(|a| a.id);
@@ -117,11 +117,13 @@ pub(super) async fn team_board(
     deps: &Deps,
     area: AreaId,
     kind: Option<TeamKind>,
+    roll_up: bool,
     period: Period,
     first: usize,
 ) -> Result<Vec<Ranked<TeamId>>> {
+    let tally = if roll_up { KIND_ROOT_TREE } else { KIND_TEAM };
     let mut condition = Condition::all()
-        .add(tallies::Column::Kind.eq(KIND_TEAM))
+        .add(tallies::Column::Kind.eq(tally))
         .add(tallies::Column::Period.eq(period.code()))
         .add(tallies::Column::PeriodKey.eq(period.current_key(deps.timezone)))
         .add(tallies::Column::Minutes.gt(0))

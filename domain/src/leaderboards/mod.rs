@@ -21,7 +21,9 @@ use crate::entity::{leaderboard_outbox, tallies};
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, TeamId, VolunteerId};
 use crate::kinds::TeamKind;
-use crate::tallies::{KIND_MEMBER, KIND_TEAM, KIND_VOLUNTEER, Period, today};
+use crate::tallies::{
+    KIND_MEMBER, KIND_ROOT_TREE, KIND_TEAM, KIND_TREE, KIND_VOLUNTEER, Period, today,
+};
 use crate::workers;
 
 pub const MAX_ENTRIES: usize = 100;
@@ -84,11 +86,20 @@ fn volunteer_key(area_or_team: &str, id: i64, period: Period, key: &str) -> Stri
     format!("v:{area_or_team}:{id}:{}:{key}", period.code())
 }
 
-fn team_key(area: AreaId, kind: Option<TeamKind>, period: Period, key: &str) -> String {
+/// Teams ranked in an area (and kind): by their own minutes (`t:`), or, rolled up, teams
+/// without a parent by their whole tree's minutes (`r:`).
+fn team_key(
+    area: AreaId,
+    kind: Option<TeamKind>,
+    roll_up: bool,
+    period: Period,
+    key: &str,
+) -> String {
     let kind = kind
         .map(|k| format!("{k:?}"))
         .unwrap_or_else(|| "all".to_owned());
-    format!("t:{}:{kind}:{}:{key}", area.0, period.code())
+    let board = if roll_up { "r" } else { "t" };
+    format!("{board}:{}:{kind}:{}:{key}", area.0, period.code())
 }
 
 /// When a period's set may go: two periods after its own (the current and previous are kept).
@@ -207,11 +218,14 @@ impl Leaderboards {
         database::volunteer_board(&self.deps, scope, period, first, viewer).await
     }
 
-    /// Teams ranked within an area (whole subtree; the city when absent) and kind.
+    /// Teams ranked within an area (whole subtree; the city when absent) and kind. Rolled up
+    /// (`roll_up`), only teams without a parent are ranked, each with its sub-teams' minutes
+    /// (however deep) included.
     pub async fn team_leaderboard(
         &self,
         area: Option<AreaId>,
         kind: Option<TeamKind>,
+        roll_up: bool,
         period: Period,
         first: usize,
     ) -> Result<Vec<Ranked<TeamId>>> {
@@ -226,7 +240,13 @@ impl Leaderboards {
             None => self.root()?,
         };
         if self.source() == Source::Store {
-            let key = team_key(area, kind, period, &period.current_key(self.deps.timezone));
+            let key = team_key(
+                area,
+                kind,
+                roll_up,
+                period,
+                &period.current_key(self.deps.timezone),
+            );
             match self.store.top(&key, first).await {
                 Ok(rows) => {
                     return Ok(competition_ranks(rows, 1)
@@ -241,7 +261,7 @@ impl Leaderboards {
                 Err(error) => self.fall_back(&error),
             }
         }
-        database::team_board(&self.deps, area, kind, period, first).await
+        database::team_board(&self.deps, area, kind, roll_up, period, first).await
     }
 
     fn fall_back(&self, error: &Error) {
@@ -258,6 +278,11 @@ impl Leaderboards {
         day: NaiveDate,
     ) -> Result<Vec<ScoreUpdate>> {
         let keep_from = today(self.deps.timezone);
+        let trees: Vec<i64> = crate::tallies::chain(&self.deps.store.db, TeamId(team))
+            .await?
+            .iter()
+            .map(|node| node.id)
+            .collect();
         let mut out = Vec::new();
         for period in Period::ALL {
             let key = period.key(day);
@@ -287,6 +312,11 @@ impl Leaderboards {
                             sea_orm::Condition::all()
                                 .add(tallies::Column::Kind.eq(KIND_TEAM))
                                 .add(tallies::Column::TeamId.eq(team)),
+                        )
+                        .add(
+                            sea_orm::Condition::all()
+                                .add(tallies::Column::Kind.is_in([KIND_TREE, KIND_ROOT_TREE]))
+                                .add(tallies::Column::TeamId.is_in(trees.iter().copied())),
                         ),
                 )
                 .all(&self.deps.store.db)
@@ -326,18 +356,21 @@ impl Leaderboards {
                 volunteer_key("team", row.team_id, period, &row.period_key),
                 row.volunteer_id,
             )],
-            KIND_TEAM => {
+            KIND_TEAM | KIND_ROOT_TREE => {
+                let roll_up = row.kind == KIND_ROOT_TREE;
                 let kind = <TeamKind as sea_orm::ActiveEnum>::try_from_value(&row.team_kind).ok();
+                let key = |area, kind| team_key(area, kind, roll_up, period, &row.period_key);
                 self.ancestors(AreaId(row.area_id))
                     .into_iter()
                     .flat_map(|area| {
                         [
-                            update(team_key(area, None, period, &row.period_key), row.team_id),
-                            update(team_key(area, kind, period, &row.period_key), row.team_id),
+                            update(key(area, None), row.team_id),
+                            update(key(area, kind), row.team_id),
                         ]
                     })
                     .collect()
             }
+            // A sub-team's tree is read from its tally (`Team.serviceMinutes`), never ranked.
             _ => Vec::new(),
         }
     }

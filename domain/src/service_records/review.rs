@@ -15,6 +15,7 @@ use super::{
 use crate::actor::Actor;
 use crate::areas::AreaTree;
 use crate::audit;
+use crate::certificates;
 use crate::deps::text;
 use crate::entity::{events, service_records, teams, volunteers};
 use crate::error::{Error, Result};
@@ -138,6 +139,11 @@ impl ServiceRecords {
         let after = apply_verdict(&txn, actor, &row, verdict, reason).await?;
         let before = ServiceRecord::from(row);
         count_review(&txn, &team, &before, &after).await?;
+        if approved_minutes(&after) < approved_minutes(&before) {
+            // Hours withdrawn: certificates that counted them no longer tell the truth.
+            certificates::revoke_counting(&*txn, after.id.0, approved_minutes(&after), Utc::now())
+                .await?;
+        }
         let action = match decision {
             Decision::Approve => "service_record.approve",
             Decision::Reject => "service_record.reject",

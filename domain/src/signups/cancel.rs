@@ -54,25 +54,39 @@ impl SignUps {
                 })
                 .await?;
         }
-        check_cancellable(row.status, row.starts_at, Utc::now())?;
-        withdraw(&txn, &row).await?;
-        stats::mark_team_day(&txn, self.deps.timezone, event.team_id, event.starts_at);
-        txn.changed(Change::Event(EventId(event.id)));
-        if row.status == SignUpStatus::Confirmed {
-            release_seat(&*txn, EventId(event.id)).await?;
-            promote_waitlisted(&txn, EventId(event.id)).await?;
-        }
-        let after = SignUp::from(
-            sign_ups::Entity::find_by_id(id.0)
-                .one(&*txn)
-                .await?
-                .ok_or(Error::NotFound("sign-up"))?,
-        );
+        let after = self.cancel_locked(&txn, &row, &event).await?;
         if by_leader {
             tell_and_audit(&txn, actor, &event, &SignUp::from(row), &after).await?;
         }
         txn.commit().await?;
         Ok(after)
+    }
+}
+
+impl SignUps {
+    /// Cancels a sign-up read under its event's lock, if it may be (`check_cancellable`): the one
+    /// path every cancellation of a single sign-up takes. A freed seat goes to the head of the
+    /// waitlist in the same transaction.
+    pub(super) async fn cancel_locked(
+        &self,
+        txn: &WriteTxn<'_>,
+        row: &sign_ups::Model,
+        event: &events::Model,
+    ) -> Result<SignUp> {
+        check_cancellable(row.status, row.starts_at, Utc::now())?;
+        withdraw(txn, row).await?;
+        stats::mark_team_day(txn, self.deps.timezone, event.team_id, event.starts_at);
+        txn.changed(Change::Event(EventId(event.id)));
+        if row.status == SignUpStatus::Confirmed {
+            release_seat(&**txn, EventId(event.id)).await?;
+            promote_waitlisted(txn, EventId(event.id)).await?;
+        }
+        Ok(SignUp::from(
+            sign_ups::Entity::find_by_id(row.id)
+                .one(&**txn)
+                .await?
+                .ok_or(Error::NotFound("sign-up"))?,
+        ))
     }
 }
 

@@ -4,6 +4,7 @@
 //! transaction that freed it (`seats`). Cancelling is `cancel`.
 
 mod cancel;
+mod leave;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -163,17 +164,19 @@ impl SignUps {
             .ok_or(Error::NotFound("event"))?;
         let now = Utc::now();
         check_open(&event, now)?;
+        let txn = self.deps.store.write().await?;
+        lock_volunteer(&*txn, actor.volunteer).await?;
+        // Under the volunteer's lock, which `leave_team` takes too: a member leaving meanwhile
+        // either cancels this sign-up or is no longer a member here.
         if event.visibility == Visibility::Team
             && self
                 .teams
-                .role_of(&self.deps.store.db, actor.volunteer, event.team_id)
+                .role_of(&*txn, actor.volunteer, event.team_id)
                 .await?
                 .is_none()
         {
             return Err(Error::forbidden("this event is for members of its team"));
         }
-        let txn = self.deps.store.write().await?;
-        lock_volunteer(&*txn, actor.volunteer).await?;
         check_free(&*txn, actor.volunteer, &event).await?;
         // The event's lock, whether or not a seat is free (a full event's seat update matches no
         // row and locks nothing): sign-ups join the queue one at a time, each seeing the one

@@ -7,6 +7,7 @@
 mod bounds;
 mod places;
 mod rollup;
+mod starts;
 
 use std::collections::{BTreeMap, HashMap};
 

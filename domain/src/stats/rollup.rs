@@ -26,7 +26,7 @@ use crate::store::{DirtyDay, WriteTxn};
 use crate::tallies::Period;
 use crate::workers;
 
-use super::places;
+use super::{places, starts};
 
 const TEAM_DAY: &str = "TEAM";
 const AREA_DAY: &str = "AREA";
@@ -147,7 +147,10 @@ async fn recompute_team_day(
     day: NaiveDate,
 ) -> Result<()> {
     let before = team_day_place(&**txn, team_id, day).await?;
-    write_team_day(&**txn, deps, team_id, day).await?;
+    let now = Utc::now();
+    write_team_day(&**txn, deps, team_id, day, now).await?;
+    let (_, day_end) = day_bounds(day, deps.timezone)?;
+    starts::arm_next_start(&**txn, team_id, day, day_end, now).await?;
     let after = team_day_place(&**txn, team_id, day).await?;
     for place in [before, after].into_iter().flatten() {
         mark_place_day(txn, place, day);
@@ -204,6 +207,7 @@ async fn write_team_day(
     deps: &Deps,
     team_id: i64,
     day: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<()> {
     stats_team_days::Entity::delete_many()
         .filter(stats_team_days::Column::TeamId.eq(team_id))
@@ -218,18 +222,20 @@ async fn write_team_day(
     let Some(team) = teams::Entity::find_by_id(team_id).one(conn).await? else {
         return Ok(());
     };
-    match read_team_day(conn, deps.timezone, team_id, day).await? {
+    match read_team_day(conn, deps.timezone, team_id, day, now).await? {
         Some(figures) => insert_team_day(conn, &deps.areas, &team, day, figures).await,
         None => Ok(()),
     }
 }
 
-/// Reads a team's day from the raw rows: events held, sign-ups, attendance, approved minutes.
+/// Reads a team's day from the raw rows: events held (published or completed, started by
+/// `now`), their sign-ups and attendance, approved minutes.
 async fn read_team_day(
     conn: &impl ConnectionTrait,
     timezone: Tz,
     team_id: i64,
     day: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<Option<TeamDay>> {
     let (from, to) = day_bounds(day, timezone)?;
     let held: Vec<i64> = events::Entity::find()
@@ -238,6 +244,7 @@ async fn read_team_day(
         .filter(events::Column::TeamId.eq(team_id))
         .filter(events::Column::StartsAt.gte(from))
         .filter(events::Column::StartsAt.lt(to))
+        .filter(events::Column::StartsAt.lte(now))
         .filter(events::Column::Status.is_in([EventStatus::Published, EventStatus::Completed]))
         .into_tuple()
         .all(conn)
@@ -438,7 +445,9 @@ async fn recompute_mark(deps: &Deps, mark: &stats_dirty::Model) -> Result<()> {
         return Ok(());
     }
     match mark.kind.as_str() {
-        TEAM_DAY => recompute_team_day(&txn, deps, mark.ref_id, mark.day).await?,
+        TEAM_DAY | starts::TEAM_DAY_AT_START => {
+            recompute_team_day(&txn, deps, mark.ref_id, mark.day).await?
+        }
         // A place's day now, its week and month (and year) through marks of their own: however
         // many days of a month change, its month is rebuilt about once per round.
         places::PLACE_DAY => {

@@ -10,7 +10,7 @@ use crate::areas::AreaTree;
 use crate::deps::text;
 use crate::entity::teams;
 use crate::error::{Error, Result};
-use crate::ids::AreaId;
+use crate::ids::{AreaId, TeamId};
 use crate::kinds::TeamKind;
 use crate::page::{Cursor, Page, PageRequest};
 
@@ -80,6 +80,22 @@ impl Teams {
         let mut query = teams::Entity::find()
             .filter(condition)
             .order_by_asc(teams::Column::Id);
+        if let Some(after) = page.after_id()? {
+            query = query.filter(teams::Column::Id.gt(after));
+        }
+        let rows = query.limit(page.first + 1).all(db).await?;
+        Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Team::from))
+    }
+}
+
+impl Teams {
+    /// The team's direct sub-teams, oldest first, a page at a time (`parent_team_id` is
+    /// indexed).
+    pub async fn sub_teams(&self, parent: TeamId, page: PageRequest) -> Result<Page<Team>> {
+        let db = &self.deps.store.db;
+        let base = teams::Entity::find().filter(teams::Column::ParentTeamId.eq(parent.0));
+        let total = base.clone().count(db).await?;
+        let mut query = base.order_by_asc(teams::Column::Id);
         if let Some(after) = page.after_id()? {
             query = query.filter(teams::Column::Id.gt(after));
         }

@@ -18,7 +18,7 @@ use crate::ids::{AreaId, MembershipId, TeamId, VolunteerId};
 use crate::kinds::{JoinPolicy, MemberRole, MembershipStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
-use crate::store::lock_team;
+use crate::store::{WriteTxn, lock_team};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Membership {
@@ -237,10 +237,17 @@ impl Teams {
         Ok(after)
     }
 
-    pub async fn leave_team(&self, actor: &Actor, team_id: TeamId) -> Result<Membership> {
-        let txn = self.deps.store.write().await?;
-        lock_team(&*txn, team_id).await?;
-        let row = membership_row(&*txn, team_id, actor.volunteer)
+    /// Ends the actor's membership (or withdraws their request) inside `txn`; a team keeps at
+    /// least one leader. `SignUps::leave_team` wraps it, cancelling the leaver's upcoming
+    /// sign-ups on the team's TEAM events in the same transaction.
+    pub(crate) async fn leave_in(
+        &self,
+        txn: &WriteTxn<'_>,
+        actor: &Actor,
+        team_id: TeamId,
+    ) -> Result<Membership> {
+        lock_team(&**txn, team_id).await?;
+        let row = membership_row(&**txn, team_id, actor.volunteer)
             .await?
             .filter(|row| {
                 matches!(
@@ -251,7 +258,7 @@ impl Teams {
             .ok_or_else(|| Error::conflict("you are not a member of this team"))?;
         if row.status == MembershipStatus::Active
             && row.role == MemberRole::Leader
-            && active_leaders(&*txn, team_id).await? <= 1
+            && active_leaders(&**txn, team_id).await? <= 1
         {
             return Err(Error::conflict(
                 "a team keeps at least one leader; appoint another before leaving",
@@ -261,9 +268,7 @@ impl Teams {
         active.status = Set(MembershipStatus::Left);
         active.role = Set(MemberRole::Member);
         active.updated_at = Set(Utc::now());
-        let after = Membership::from(active.update(&*txn).await?);
-        txn.commit().await?;
-        Ok(after)
+        Ok(Membership::from(active.update(&**txn).await?))
     }
 
     pub async fn membership(&self, id: MembershipId) -> Result<Option<Membership>> {

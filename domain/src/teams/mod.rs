@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
 };
 use serde::Serialize;
 
@@ -290,21 +289,5 @@ impl Teams {
             .into_iter()
             .map(|row| (TeamId(row.id), Team::from(row)))
             .collect())
-    }
-
-    /// Sub-teams of each team, for DataLoaders.
-    pub async fn sub_teams(&self, parents: &[TeamId]) -> Result<HashMap<TeamId, Vec<Team>>> {
-        let rows = teams::Entity::find()
-            .filter(teams::Column::ParentTeamId.is_in(parents.iter().map(|id| id.0)))
-            .order_by_asc(teams::Column::Id)
-            .all(&self.deps.store.db)
-            .await?;
-        let mut out: HashMap<TeamId, Vec<Team>> = HashMap::new();
-        for row in rows {
-            if let Some(parent) = row.parent_team_id {
-                out.entry(TeamId(parent)).or_default().push(Team::from(row));
-            }
-        }
-        Ok(out)
     }
 }

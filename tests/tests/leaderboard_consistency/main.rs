@@ -13,11 +13,13 @@ use serde_json::json;
 mod calendar;
 mod probes;
 mod snapshot;
+mod trees;
 mod world;
 
 use calendar::*;
 use probes::*;
 use snapshot::*;
+use trees::*;
 use world::*;
 
 pub(crate) const BOARD: &str = "query($scope: LeaderboardScope!, $period: Period!) {
@@ -146,6 +148,12 @@ on_every_backend! {
         assert_eq!(db.approved.len(), 3);
         assert_eq!(db.volunteer_minutes(Period::Month, volunteer_number(&both)), 40);
         assert_eq!(db.volunteer_minutes(Period::Month, volunteer_number(&last_month_only)), 0);
+    }
+
+    async fn rolled_up_team_boards_and_tree_minutes_equal_the_records_of_each_teams_tree(app: TestApp) {
+        let calendar = Calendar::now();
+        let probes = rolled_up_probes(&app, &calendar).await;
+        assert_settles(&app, &probes).await;
     }
 
     async fn a_team_that_changes_kind_is_ranked_under_its_new_kind(app: TestApp) {

@@ -26,6 +26,7 @@ pub(crate) struct Snapshot {
     pub(crate) volunteer_area: HashMap<i64, i64>,
     pub(crate) team_area: HashMap<i64, i64>,
     pub(crate) team_kind: HashMap<i64, String>,
+    pub(crate) team_parent: HashMap<i64, Option<i64>>,
 }
 
 pub(crate) async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<sea_orm::QueryResult> {
@@ -91,7 +92,8 @@ impl Snapshot {
         .collect();
         let teams = rows(
             &db,
-            "SELECT CAST(id AS BIGINT) AS id, CAST(area_id AS BIGINT) AS area_id, kind FROM teams",
+            "SELECT CAST(id AS BIGINT) AS id, CAST(area_id AS BIGINT) AS area_id, kind,
+                    CAST(parent_team_id AS BIGINT) AS parent_team_id FROM teams",
         )
         .await;
         let team_area = teams
@@ -102,6 +104,15 @@ impl Snapshot {
             .iter()
             .map(|row| (int(row, "id"), text(row, "kind")))
             .collect();
+        let team_parent = teams
+            .iter()
+            .map(|row| {
+                let parent = row
+                    .try_get::<Option<i64>>("", "parent_team_id")
+                    .expect("parent_team_id");
+                (int(row, "id"), parent)
+            })
+            .collect();
         db.close().await.ok();
         Self {
             today: shanghai_today(),
@@ -111,6 +122,7 @@ impl Snapshot {
             volunteer_area,
             team_area,
             team_kind,
+            team_parent,
         }
     }
 

@@ -411,4 +411,46 @@ on_every_backend! {
         app.graphql_as(&shunde_admin, AUDIT_LOG, json!({ "filter": { "areaId": area_id(&app, "440604").await } })).await.expect_error("FORBIDDEN", None);
         app.graphql(AUDIT_LOG, json!({ "filter": { "teamId": team.id } })).await.expect_error("UNAUTHENTICATED", None);
     }
+
+    async fn an_event_that_has_ended_becomes_completed_and_still_takes_check_outs(app: TestApp) {
+        let team = app.team("完结巡逻队", "440604", "OPEN").await;
+        let member = app.member(&team).await;
+        let ended = published_event_at(&app, &team.leader, &team.id, "昨晚巡逻", "PATROL", 24, ZUMIAO).await;
+        let upcoming = published_event_at(&app, &team.leader, &team.id, "明晚巡逻", "PATROL", 24, ZUMIAO).await;
+        let sign_up = app.sign_up(&member, &ended, None).await.data()["signUp"]["id"].as_str().unwrap().to_owned();
+        // Moved back in time by its leader: it ran from two hours ago for an hour.
+        let starts = (Utc::now() - Duration::hours(2)).duration_trunc(Duration::seconds(1)).unwrap();
+        let ends = starts + Duration::hours(1);
+        app.graphql_as(&team.leader, UPDATE_EVENT, json!({ "id": ended, "input": { "startsAt": starts.to_rfc3339(), "endsAt": ends.to_rfc3339() } })).await.data();
+        // The report the phone kept while offline: checked in during the event.
+        let position = json!({ "lat": ZUMIAO.0, "lng": ZUMIAO.1, "accuracyM": 8.0 });
+        let check_in = "mutation($id: ID!, $position: PositionInput, $at: DateTime) { checkIn(signUpId: $id, position: $position, at: $at) { checkInAt } }";
+        app.graphql_as(&member, check_in, json!({ "id": sign_up, "position": position, "at": (starts + Duration::minutes(5)).to_rfc3339() })).await.data();
+
+        // The upkeep (every 500 ms in tests) completes it, and only it.
+        let mut status = Value::Null;
+        for _ in 0..100 {
+            status = app.graphql_as(&team.leader, EVENT, json!({ "id": ended })).await.data()["event"]["status"].clone();
+            if status == "COMPLETED" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, "COMPLETED");
+        assert_eq!(app.graphql_as(&team.leader, EVENT, json!({ "id": upcoming })).await.data()["event"]["status"], "PUBLISHED");
+        let filter = json!({ "teamId": team.id, "status": "COMPLETED", "startsAfter": (starts - Duration::days(1)).to_rfc3339() });
+        assert_eq!(event_ids_seen(&app, Some(&team.leader), filter).await, vec![ended.clone()]);
+        let filter = json!({ "teamId": team.id, "status": "PUBLISHED" });
+        assert_eq!(event_ids_seen(&app, Some(&team.leader), filter).await, vec![upcoming.clone()]);
+
+        // Check-out after the end still works on a COMPLETED event.
+        let check_out = "mutation($id: ID!, $position: PositionInput, $at: DateTime) { checkOut(signUpId: $id, position: $position, at: $at) { checkOutAt } }";
+        let out = app.graphql_as(&member, check_out, json!({ "id": sign_up, "position": position, "at": (ends - Duration::minutes(5)).to_rfc3339() })).await;
+        assert_eq!(parse_time(&out.data()["checkOut"]["checkOutAt"]), ends - Duration::minutes(5));
+        // Over is over: it can no longer be signed up for, changed or cancelled.
+        let late = app.volunteer().await;
+        app.sign_up(&late, &ended, None).await.expect_error("CONFLICT", None);
+        app.graphql_as(&team.leader, UPDATE_EVENT, json!({ "id": ended, "input": { "title": "改名" } })).await.expect_error("CONFLICT", None);
+        app.graphql_as(&team.leader, CANCEL_EVENT, json!({ "id": ended, "reason": "补录" })).await.expect_error("CONFLICT", None);
+    }
 }

@@ -9,7 +9,7 @@ pub(crate) const CREATE_TEAM: &str = "mutation($input: CreateTeamInput!) {
   createTeam(input: $input) { id name kind joinPolicy area { code } parent { id } memberCount leaders { id } }
 }";
 pub(crate) const TEAM: &str = "query($id: ID!) {
-  team(id: $id) { id name kind joinPolicy area { code } parent { id } subTeams { id } memberCount leaders { id } }
+  team(id: $id) { id name kind joinPolicy area { code } parent { id } subTeams { nodes { id } } memberCount leaders { id } }
 }";
 pub(crate) const TEAMS: &str = "query($filter: TeamFilter, $first: Int, $after: String) {
   teams(filter: $filter, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id name } }

@@ -55,7 +55,7 @@ on_every_backend! {
         assert_eq!(child["area"]["code"], "440604001");
         let child_id = child["id"].as_str().unwrap();
         let parent = team_view(&app, &team_id).await;
-        assert_eq!(parent["subTeams"], json!([{ "id": child_id }]));
+        assert_eq!(parent["subTeams"]["nodes"], json!([{ "id": child_id }]));
         assert_eq!(team_view(&app, child_id).await["parent"], json!({ "id": team_id }));
 
         // Even a city admin cannot put a sub-team outside its parent's area.
@@ -276,5 +276,66 @@ on_every_backend! {
         let profile = "query($id: ID!) { node(id: $id) { ... on Volunteer { displayName phone } } }";
         let seen = app.graphql_as(&team.leader, profile, json!({ "id": plain.volunteer_id })).await;
         assert_eq!(seen.data()["node"]["phone"], Value::Null, "a leader does not see a member's full phone");
+    }
+
+    async fn leaving_a_team_gives_up_seats_on_its_members_only_events_and_the_waitlist_moves_up(app: TestApp) {
+        let team = app.team("祖庙功夫巡逻队", "440604", "OPEN").await;
+        let other_team = app.team("南海反诈队", "440605", "OPEN").await;
+        let leaver = app.member(&team).await;
+        app.graphql_as(&leaver, JOIN_TEAM, json!({ "id": other_team.id })).await.data();
+        let waiting = app.member(&team).await;
+        let event = |team: &feihong_tests::TeamFixture, visibility: &str, capacity: i64, day: i64| {
+            let mut input = event_input(&team.id);
+            let starts = chrono::Utc::now() + chrono::Duration::days(day);
+            input["startsAt"] = json!(starts.to_rfc3339());
+            input["endsAt"] = json!((starts + chrono::Duration::hours(2)).to_rfc3339());
+            input["visibility"] = json!(visibility);
+            input["capacity"] = json!(capacity);
+            let (app, leader) = (&app, team.leader.clone());
+            async move {
+                let created = app.graphql_as(&leader, CREATE_EVENT, json!({ "input": input })).await;
+                let id = created.data()["createEvent"]["id"].as_str().unwrap().to_owned();
+                app.graphql_as(&leader, PUBLISH_EVENT, json!({ "id": id })).await.data();
+                id
+            }
+        };
+        let members_only = event(&team, "TEAM", 1, 1).await;
+        let public = event(&team, "PUBLIC", 5, 2).await;
+        let elsewhere = event(&other_team, "TEAM", 5, 3).await;
+        for id in [&members_only, &public, &elsewhere] {
+            app.sign_up(&leaver, id, None).await.data();
+        }
+        assert_eq!(app.sign_up(&waiting, &members_only, None).await.data()["signUp"]["status"], "WAITLISTED");
+
+        let left = app.graphql_as(&leaver, LEAVE_TEAM, json!({ "id": team.id })).await;
+        assert_eq!(left.data()["leaveTeam"]["status"], "LEFT");
+        let statuses = |session: Session| {
+            let app = &app;
+            async move {
+                let mine = app.graphql_as(&session, MY_SIGN_UPS, json!({})).await.data()["mySignUps"]["nodes"].clone();
+                mine.as_array().unwrap().iter()
+                    .map(|n| (n["event"]["id"].as_str().unwrap().to_owned(), n["status"].as_str().unwrap().to_owned()))
+                    .collect::<std::collections::HashMap<_, _>>()
+            }
+        };
+        let mine = statuses(leaver.clone()).await;
+        assert_eq!(mine[&members_only], "CANCELLED", "{mine:?}");
+        assert_eq!(mine[&public], "CONFIRMED", "a public event stays: anyone may go");
+        assert_eq!(mine[&elsewhere], "CONFIRMED", "another team's event stays");
+        assert_eq!(statuses(waiting.clone()).await[&members_only], "CONFIRMED", "the freed seat went to the waitlist");
+        let counts = app.event_counts(&team.leader, &members_only).await;
+        assert_eq!((counts["confirmedCount"].clone(), counts["waitlistCount"].clone()), (json!(1), json!(0)));
+        let told = notifications(&app, &leaver).await;
+        assert!(told.iter().any(|n| n["kind"] == "SIGN_UP_CANCELLED" && n["event"]["id"] == members_only.as_str()), "{told:?}");
+        let promoted = notifications(&app, &waiting).await;
+        assert!(promoted.iter().any(|n| n["kind"] == "PROMOTED" && n["event"]["id"] == members_only.as_str()), "{promoted:?}");
+        // No longer a member, they no longer see the event to sign up again.
+        app.sign_up(&leaver, &members_only, None).await.expect_error("NOT_FOUND", None);
+
+        // A leave that is refused (the only leader) cancels nothing.
+        let leaders_own = event(&team, "TEAM", 5, 4).await;
+        app.sign_up(&team.leader, &leaders_own, None).await.data();
+        app.graphql_as(&team.leader, LEAVE_TEAM, json!({ "id": team.id })).await.expect_error("CONFLICT", None);
+        assert_eq!(statuses(team.leader.clone()).await[&leaders_own], "CONFIRMED");
     }
 }

@@ -1,18 +1,21 @@
 //! Service-hour certificates: a numbered record of a volunteer's APPROVED hours at the moment of
 //! issue. A certificate never changes; asking again with unchanged hours returns the latest one,
-//! and changed hours (or a changed name) issue a new one while the old codes keep verifying as of
-//! their own issue time.
+//! and changed hours (or a changed name) issue a new one: the older one is then SUPERSEDED and
+//! still verifies as of its own issue time. A certificate counting hours that are no longer
+//! approved as they were is REVOKED (`revocation`), by the review that withdrew them.
 //!
-//! Codes are `FH-` and 17 Crockford base32 characters: 80 random bits (16 characters), so they
-//! cannot be guessed or enumerated, and a Luhn mod 32 check character, so a mistyped code is
-//! refused without a lookup (every wrong character, nearly every swap of
-//! neighbours). Reading is forgiving the way Crockford intends: any case, spaces
-//! and hyphens anywhere, `O` for `0` and `I`/`L` for `1`.
+//! Codes (`code`) are `FH-` and 17 Crockford base32 characters: 80 random bits, so they cannot be
+//! guessed or enumerated, and a Luhn mod 32 check character, so a mistyped code is refused
+//! without a lookup (every wrong character, nearly every swap of neighbours). Reading is
+//! forgiving the way Crockford intends: any case, spaces and hyphens anywhere, `O` for `0` and
+//! `I`/`L` for `1`.
+
+mod code;
+mod revocation;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rand::RngCore as _;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -27,13 +30,13 @@ use crate::ids::{TeamId, VolunteerId};
 use crate::kinds::RecordStatus;
 use crate::store::lock_volunteer;
 
+use code::new_code;
+pub use code::normalize_code;
+pub(crate) use revocation::revoke_counting;
+pub use revocation::{CertificateStatus, status_of};
+
 /// Who certifies the hours: the programme this deployment serves.
 pub const ISSUING_ORGANISATION: &str = "佛山市志愿服务联合会 Foshan Volunteer Federation";
-
-const CODE_PREFIX: &str = "FH-";
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-/// 80 random bits in 5-bit characters.
-const RANDOM_CHARS: usize = 16;
 
 /// One team's share of a certificate, with the team's name as it was at issue time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +58,10 @@ pub struct Certificate {
     pub last_service_date: Option<NaiveDate>,
     pub issued_at: DateTime<Utc>,
     pub issuing_organisation: &'static str,
+    /// When hours it counted were withdrawn; None while they all stand.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// CURRENT, SUPERSEDED or REVOKED, as of reading.
+    pub status: CertificateStatus,
 }
 
 /// What anyone holding a code may learn: that it is genuine, and nothing that identifies the
@@ -71,6 +78,15 @@ pub struct VerifiedCertificate {
     pub holder_masked_name: String,
     pub total_minutes: i64,
     pub issued_at: DateTime<Utc>,
+    pub status: CertificateStatus,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl VerifiedCertificate {
+    /// Genuine and not revoked: a superseded certificate still states hours that stand.
+    pub fn valid(&self) -> bool {
+        self.status != CertificateStatus::Revoked
+    }
 }
 
 /// The hours a certificate would state right now; compared with the latest certificate.
@@ -81,6 +97,8 @@ struct Snapshot {
     by_team: Vec<CertificateLine>,
     first_service_date: Option<NaiveDate>,
     last_service_date: Option<NaiveDate>,
+    /// Each approved record counted: (id, minutes).
+    records: Vec<(i64, i32)>,
 }
 
 impl Certificate {
@@ -93,10 +111,9 @@ impl Certificate {
     }
 }
 
-impl TryFrom<certificates::Model> for Certificate {
-    type Error = Error;
-
-    fn try_from(row: certificates::Model) -> Result<Self> {
+impl Certificate {
+    /// The certificate as stored, with `newer` telling whether the holder has a later one.
+    fn from_row(row: certificates::Model, newer: bool) -> Result<Self> {
         let by_team = serde_json::from_str(&row.by_team).map_err(|error| {
             Error::internal(format!("certificate {}: by_team: {error}", row.id))
         })?;
@@ -110,67 +127,10 @@ impl TryFrom<certificates::Model> for Certificate {
             last_service_date: row.last_service_date,
             issued_at: row.issued_at,
             issuing_organisation: ISSUING_ORGANISATION,
+            revoked_at: row.revoked_at,
+            status: status_of(row.revoked_at, newer),
         })
     }
-}
-
-/// Luhn mod 32 over character values: catches every single wrong character and every swap of
-/// two neighbours except `0`↔`Z`.
-fn check_value(values: &[u8]) -> u8 {
-    let mut sum = 0u32;
-    for (i, value) in values.iter().rev().enumerate() {
-        let addend = u32::from(*value) * if i % 2 == 0 { 2 } else { 1 };
-        sum += addend / 32 + addend % 32;
-    }
-    ((32 - sum % 32) % 32) as u8
-}
-
-fn encode(values: &[u8]) -> String {
-    values
-        .iter()
-        .map(|value| char::from(ALPHABET[usize::from(*value & 31)]))
-        .collect()
-}
-
-/// A fresh code from 80 random bits.
-fn new_code() -> String {
-    let mut bytes = [0u8; 10];
-    rand::rng().fill_bytes(&mut bytes);
-    let bits = bytes
-        .iter()
-        .fold(0u128, |bits, byte| (bits << 8) | u128::from(*byte));
-    let mut values: Vec<u8> = (0..RANDOM_CHARS)
-        .rev()
-        .map(|group| ((bits >> (group * 5)) & 31) as u8)
-        .collect();
-    values.push(check_value(&values));
-    format!("{CODE_PREFIX}{}", encode(&values))
-}
-
-/// The canonical form of a typed code, or None when it cannot be one of ours.
-pub fn normalize_code(raw: &str) -> Option<String> {
-    let compact: String = raw
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let body = compact.strip_prefix("FH")?;
-    let values = body
-        .chars()
-        .map(|c| match c {
-            'O' => Some(0),
-            'I' | 'L' => Some(1),
-            _ => ALPHABET
-                .iter()
-                .position(|a| char::from(*a) == c)
-                .map(|value| value as u8),
-        })
-        .collect::<Option<Vec<u8>>>()?;
-    let (data, check) = values.split_at_checked(RANDOM_CHARS)?;
-    if check.len() != 1 || check_value(data) != check[0] {
-        return None;
-    }
-    Some(format!("{CODE_PREFIX}{}", encode(&values)))
 }
 
 /// The first character, then one `*` for each further one: `黄飞鸿` → `黄**`.
@@ -189,8 +149,9 @@ async fn snapshot(conn: &impl ConnectionTrait, volunteer: VolunteerId) -> Result
         .one(conn)
         .await?
         .ok_or(Error::NotFound("volunteer"))?;
-    let records: Vec<(i64, i32, NaiveDate)> = service_records::Entity::find()
+    let records: Vec<(i64, i64, i32, NaiveDate)> = service_records::Entity::find()
         .select_only()
+        .column(service_records::Column::Id)
         .column(service_records::Column::TeamId)
         .column(service_records::Column::Minutes)
         .column(service_records::Column::ServiceDate)
@@ -200,7 +161,7 @@ async fn snapshot(conn: &impl ConnectionTrait, volunteer: VolunteerId) -> Result
         .all(conn)
         .await?;
     let mut per_team: BTreeMap<i64, i64> = BTreeMap::new();
-    for (team, minutes, _) in &records {
+    for (_, team, minutes, _) in &records {
         *per_team.entry(*team).or_default() += i64::from(*minutes);
     }
     let names: BTreeMap<i64, String> = teams::Entity::find()
@@ -227,8 +188,12 @@ async fn snapshot(conn: &impl ConnectionTrait, volunteer: VolunteerId) -> Result
         holder_name: holder.display_name,
         total_minutes: by_team.iter().map(|line| line.minutes).sum(),
         by_team,
-        first_service_date: records.iter().map(|(_, _, day)| *day).min(),
-        last_service_date: records.iter().map(|(_, _, day)| *day).max(),
+        first_service_date: records.iter().map(|(_, _, _, day)| *day).min(),
+        last_service_date: records.iter().map(|(_, _, _, day)| *day).max(),
+        records: records
+            .iter()
+            .map(|(id, _, minutes, _)| (*id, *minutes))
+            .collect(),
     })
 }
 
@@ -241,7 +206,7 @@ async fn latest(
         .order_by_desc(certificates::Column::Id)
         .one(conn)
         .await?
-        .map(Certificate::try_from)
+        .map(|row| Certificate::from_row(row, false))
         .transpose()
 }
 
@@ -261,6 +226,7 @@ impl Certificates {
         let current = snapshot(db, actor.volunteer).await?;
         if let Some(latest) = latest(db, actor.volunteer).await?
             && latest.states(&current)
+            && latest.revoked_at.is_none()
         {
             return Ok(latest);
         }
@@ -271,6 +237,7 @@ impl Certificates {
         let current = snapshot(&*txn, actor.volunteer).await?;
         if let Some(latest) = latest(&*txn, actor.volunteer).await?
             && latest.states(&current)
+            && latest.revoked_at.is_none()
         {
             return Ok(latest);
         }
@@ -284,12 +251,14 @@ impl Certificates {
             last_service_date: Set(current.last_service_date),
             by_team: Set(by_team),
             issued_at: Set(whole_seconds(Utc::now())),
+            revoked_at: Set(None),
             ..Default::default()
         }
         .insert(&*txn)
         .await?;
+        revocation::record_counted(&*txn, row.id, &current.records).await?;
         txn.commit().await?;
-        Certificate::try_from(row)
+        Certificate::from_row(row, false)
     }
 
     /// The caller's latest certificate, as issued (it may no longer state their hours).
@@ -302,16 +271,20 @@ impl Certificates {
         let Some(code) = normalize_code(code) else {
             return Ok(None);
         };
-        certificates::Entity::find()
+        let db = &self.deps.store.db;
+        let Some(row) = certificates::Entity::find()
             .filter(certificates::Column::Code.eq(code))
-            .one(&self.deps.store.db)
+            .one(db)
             .await?
-            .map(Certificate::try_from)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let newer = revocation::has_newer(db, &row).await?;
+        Certificate::from_row(row, newer).map(Some)
     }
 
-    /// Whether a code is genuine; anyone may ask. Unknown and malformed codes are simply not
-    /// valid: there is nothing to tell a forger apart from a typo.
+    /// Whether a code is genuine and its hours still stand; anyone may ask. Unknown and malformed
+    /// codes are simply not valid: there is nothing to tell a forger apart from a typo.
     pub async fn verify(&self, code: &str) -> Result<Verification> {
         let certificate = self.find(code).await?;
         let code = match &certificate {
@@ -324,6 +297,8 @@ impl Certificates {
                 holder_masked_name: mask_name(&certificate.holder_name),
                 total_minutes: certificate.total_minutes,
                 issued_at: certificate.issued_at,
+                status: certificate.status,
+                revoked_at: certificate.revoked_at,
             }),
         })
     }
@@ -332,64 +307,6 @@ impl Certificates {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn new_codes_read_back_in_any_typed_form() {
-        for _ in 0..200 {
-            let code = new_code();
-            assert_eq!(code.len(), CODE_PREFIX.len() + RANDOM_CHARS + 1);
-            assert_eq!(normalize_code(&code).as_deref(), Some(code.as_str()));
-            let typed = format!(
-                " {} ",
-                code.to_lowercase().replace('0', "o").replace('1', "l")
-            );
-            assert_eq!(normalize_code(&typed).as_deref(), Some(code.as_str()));
-        }
-        assert_ne!(new_code(), new_code());
-    }
-
-    #[test]
-    fn a_mistyped_character_or_swapped_neighbours_are_refused() {
-        for _ in 0..100 {
-            let chars: Vec<char> = new_code().chars().collect();
-            mistypes_are_refused(&chars);
-        }
-    }
-
-    fn mistypes_are_refused(chars: &[char]) {
-        for i in CODE_PREFIX.len()..chars.len() {
-            for replacement in ALPHABET.iter().map(|a| char::from(*a)) {
-                if replacement != chars[i] {
-                    let mut typo = chars.to_vec();
-                    typo[i] = replacement;
-                    let typo: String = typo.into_iter().collect();
-                    assert_eq!(normalize_code(&typo), None, "{typo}");
-                }
-            }
-            let pair = [chars[i], chars.get(i + 1).copied().unwrap_or(chars[i])];
-            if pair[0] != pair[1] && pair != ['0', 'Z'] && pair != ['Z', '0'] {
-                let mut swapped = chars.to_vec();
-                swapped.swap(i, i + 1);
-                let swapped: String = swapped.into_iter().collect();
-                assert_eq!(normalize_code(&swapped), None, "{swapped}");
-            }
-        }
-    }
-
-    #[test]
-    fn malformed_codes_are_refused() {
-        let code = new_code();
-        for malformed in [
-            "",
-            "FH-",
-            "FH-0000",
-            "XX-0000000000000000",
-            "FH-000000000000000U0",
-        ] {
-            assert_eq!(normalize_code(malformed), None, "{malformed}");
-        }
-        assert_eq!(normalize_code(&format!("{code}0")), None, "too long");
-    }
 
     #[test]
     fn names_keep_only_their_first_character() {

@@ -3,6 +3,8 @@
 //! transaction that approves or reverses a record, so a tally always equals the sum of its
 //! APPROVED records (invariant 5); each change also leaves an outbox row for the leaderboards.
 
+mod trees;
+
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate, Utc};
@@ -21,6 +23,9 @@ use crate::kinds::{RecordStatus, TeamKind};
 pub const KIND_VOLUNTEER: &str = "VOLUNTEER";
 pub const KIND_TEAM: &str = "TEAM";
 pub const KIND_MEMBER: &str = "MEMBER";
+
+pub(crate) use trees::chain;
+pub use trees::{KIND_ROOT_TREE, KIND_TREE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Period {
@@ -173,11 +178,14 @@ async fn add(conn: &impl ConnectionTrait, target: TallyRow<'_>, delta: i64) -> R
     Ok(())
 }
 
-/// Adds `delta` minutes to every tally the record counts in, and queues the leaderboards.
+/// Adds `delta` minutes to every tally the record counts in (its team's tree tallies and those
+/// of every ancestor team too), and queues the leaderboards.
 pub(crate) async fn apply(conn: &impl ConnectionTrait, change: &TallyChange) -> Result<()> {
     let team_kind = kind_code(change.team_kind);
+    let tree = chain(conn, change.team).await?;
     for period in Period::ALL {
         let key = period.key(change.day);
+        trees::add_to_trees(conn, &tree, period, &key, change.delta).await?;
         add(
             conn,
             TallyRow {
@@ -247,7 +255,7 @@ pub(crate) async fn team_kind_changed(
             Expr::col(tallies::Column::Version).add(1),
         )
         .filter(tallies::Column::TeamId.eq(team.0))
-        .filter(tallies::Column::Kind.is_in([KIND_TEAM, KIND_MEMBER]))
+        .filter(tallies::Column::Kind.is_in([KIND_TEAM, KIND_MEMBER, KIND_TREE, KIND_ROOT_TREE]))
         .exec(conn)
         .await?;
     request_rebuild(conn).await
