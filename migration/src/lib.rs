@@ -15,6 +15,7 @@ mod m20261128_000006_upkeep_indexes;
 mod m20261129_000007_place_periods;
 mod m20261130_000008_worker_retries;
 mod m20261130_000009_schedule_visibility;
+mod m20261130_000013_search_and_lookups;
 mod seed_areas;
 mod util;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_place_periods::Migration),
             Box::new(m20261130_000008_worker_retries::Migration),
             Box::new(m20261130_000009_schedule_visibility::Migration),
+            Box::new(m20261130_000013_search_and_lookups::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@ mod change;
 mod list;
 mod patrol_plan;
 mod schedules;
+pub mod search;
 
 use std::collections::HashMap;
 
@@ -332,6 +333,7 @@ impl Events {
         }
         .insert(&*txn)
         .await?;
+        search::refresh_grams(&*txn, row.id).await?;
         let event = Event::from(row);
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
         audit::record(&*txn, audit_entry(actor, "event.create", None, &event)).await?;
