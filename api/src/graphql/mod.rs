@@ -11,6 +11,7 @@ pub mod ids;
 pub mod leaderboard;
 pub mod limits;
 pub mod loaders;
+pub mod lookups;
 pub mod node;
 pub mod scalars;
 pub mod service;
@@ -38,6 +39,7 @@ pub struct QueryRoot(
     leaderboard::LeaderboardQuery,
     stats::StatsQuery,
     certificate::CertificateQuery,
+    lookups::LookupQuery,
 );
 
 /// All mutations.
@@ -50,6 +52,7 @@ pub struct MutationRoot(
     signup::SignUpMutation,
     service::ServiceMutation,
     certificate::CertificateMutation,
+    lookups::MessageMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

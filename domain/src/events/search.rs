@@ -16,6 +16,7 @@ use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::error::{Error, Result};
+use crate::values::like_literal;
 
 /// A search string is at most this many characters.
 pub const MAX_SEARCH_CHARS: usize = 50;
@@ -57,19 +58,6 @@ impl SearchText {
     fn is_short(&self) -> bool {
         self.0.chars().count() < TRIGRAM_MIN_CHARS
     }
-}
-
-/// `text` taken literally inside a PostgreSQL `LIKE` pattern (whose escape character is `\`):
-/// `%`, `_` and `\` escaped.
-pub fn like_literal(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 /// An FTS5 query matching `text` as one phrase (with the trigram tokenizer: as a substring):

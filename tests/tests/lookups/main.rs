@@ -2,6 +2,9 @@
 //! search and the default event list, the audit log's filters, admins finding a volunteer, and
 //! leaders messaging their team — each with who may not use it.
 
+mod audit_log;
 mod event_list;
+mod messages;
 mod search;
 mod support;
+mod volunteers;
