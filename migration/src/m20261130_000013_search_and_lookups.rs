@@ -10,6 +10,8 @@
 //!   backfilled here.
 //! - **The default event list** (not ended yet, soonest first): `(starts_at, id)`.
 //! - **The audit log's filters**: by actor, and by action within a team or an area, over time.
+//! - **Team messages**: a notification's text holds up to 1000 characters (a 500-character
+//!   message after the team's and the sender's names).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, string_len};
@@ -123,6 +125,13 @@ impl MigrationTrait for Migration {
         if connection.get_database_backend() == DbBackend::Postgres {
             connection
                 .execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                .await?;
+            // A team message is up to 500 characters after the team's and the sender's names.
+            // (SQLite does not enforce a declared length.)
+            connection
+                .execute_unprepared(
+                    "ALTER TABLE notifications ALTER COLUMN message TYPE varchar(1000)",
+                )
                 .await?;
             connection
                 .execute_unprepared(&format!(
