@@ -29,19 +29,19 @@ on_every_backend! {
         }).await;
 
         // Two characters (no trigram), more, one; Chinese in the title and the address.
-        assert_eq!(find(&app, None, json!({ "search": "反诈" })).await, [fraud.clone()]);
-        assert_eq!(find(&app, None, json!({ "search": "网络反诈宣传" })).await, [fraud.clone()]);
-        assert_eq!(find(&app, None, json!({ "search": "诈" })).await, [fraud.clone()]);
-        assert_eq!(find(&app, None, json!({ "search": "大良" })).await, [traffic.clone()]);
-        assert_eq!(find(&app, None, json!({ "search": "顺德区大良" })).await, [traffic.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "反诈" })).await, vec![fraud.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "网络反诈宣传" })).await, vec![fraud.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "诈" })).await, vec![fraud.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "大良" })).await, vec![traffic.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "顺德区大良" })).await, vec![traffic.clone()]);
         // Latin text in any case, in the description and the address.
-        assert_eq!(find(&app, None, json!({ "search": "patrol" })).await, [patrol.clone()]);
-        assert_eq!(find(&app, None, json!({ "search": "watch" })).await, [patrol.clone()]);
-        assert_eq!(find(&app, None, json!({ "search": "ZUMIAO ro" })).await, [patrol.clone()]);
-        assert_eq!(find(&app, None, json!({ "search": "Pa" })).await, [patrol.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "patrol" })).await, vec![patrol.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "watch" })).await, vec![patrol.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "ZUMIAO ro" })).await, vec![patrol.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "Pa" })).await, vec![patrol.clone()]);
         // LIKE wildcards and FTS5 syntax are plain characters.
-        assert_eq!(find(&app, None, json!({ "search": "100%_d" })).await, [patrol.clone()]);
-        assert_eq!(find(&app, None, json!({ "search": "%" })).await, [patrol.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "100%_d" })).await, vec![patrol.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "%" })).await, vec![patrol.clone()]);
         assert!(find(&app, None, json!({ "search": "a%e" })).await.is_empty());
         assert!(find(&app, None, json!({ "search": "x_y" })).await.is_empty());
         assert!(find(&app, None, json!({ "search": "\"patrol\" OR 交通" })).await.is_empty());
@@ -50,7 +50,7 @@ on_every_backend! {
 
         // A changed title is found by its new words, no longer by the old ones.
         app.graphql_as(leader, UPDATE_EVENT, json!({ "id": traffic, "input": { "title": "防溺水宣传" } })).await.data();
-        assert_eq!(find(&app, None, json!({ "search": "溺水" })).await, [traffic.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "溺水" })).await, vec![traffic.clone()]);
         assert!(find(&app, None, json!({ "search": "交通" })).await.is_empty());
         assert_eq!(find(&app, None, json!({ "search": "宣传" })).await, [fraud.clone(), traffic.clone()]);
     }
@@ -71,7 +71,7 @@ on_every_backend! {
             title: "反诈宣传回顾", starts_in: -180, lasts: 60, publish: false, ..Default::default()
         }).await;
 
-        assert_eq!(find(&app, Some(&outsider), json!({ "search": "反诈宣传" })).await, [public.clone()]);
+        assert_eq!(find(&app, Some(&outsider), json!({ "search": "反诈宣传" })).await, vec![public.clone()]);
         assert_eq!(find(&app, Some(&member), json!({ "search": "反诈" })).await, [public.clone(), team_only.clone()]);
         assert_eq!(
             find(&app, Some(leader), json!({ "search": "反诈宣传" })).await,
@@ -87,10 +87,10 @@ on_every_backend! {
         assert!(find(&app, Some(leader), json!({ "search": "反诈", "areaId": nanhai })).await.is_empty());
         assert_eq!(
             find(&app, Some(leader), json!({ "search": "反诈", "status": "DRAFT" })).await,
-            [draft.clone()]
+            vec![draft.clone()]
         );
         let near = json!({ "lat": 23.0290, "lng": 113.1140, "radiusM": 1000 });
-        assert_eq!(find(&app, None, json!({ "search": "进社区", "near": near })).await, [public.clone()]);
+        assert_eq!(find(&app, None, json!({ "search": "进社区", "near": near })).await, vec![public.clone()]);
 
         // The search string is bounded and must be plain text.
         for bad in ["", "   ", &"巡".repeat(51), "a\u{0}b"] {

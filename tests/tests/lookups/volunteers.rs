@@ -39,7 +39,7 @@ on_every_backend! {
         // Phone in any common format.
         for phone in ["13812345678", "+86 138 1234 5678", "+86-138-1234-5678"] {
             let answer = app.graphql_as(&chancheng, VOLUNTEERS, find(json!({ "phone": phone }))).await;
-            assert_eq!(ids(answer.data()), [wong.volunteer_id.clone()], "{phone}");
+            assert_eq!(ids(answer.data()), vec![wong.volunteer_id.clone()], "{phone}");
         }
         let answer = app.graphql_as(&chancheng, VOLUNTEERS, find(json!({ "phone": "13812345678" }))).await;
         let found = &answer.data()["volunteers"]["nodes"][0];
@@ -49,17 +49,17 @@ on_every_backend! {
 
         // Part of the name, any case; wildcards are plain characters.
         let answer = app.graphql_as(&chancheng, VOLUNTEERS, find(json!({ "nameContains": "wONG" }))).await;
-        assert_eq!(ids(answer.data()), [wong.volunteer_id.clone()]);
+        assert_eq!(ids(answer.data()), vec![wong.volunteer_id.clone()]);
         let answer = app.graphql_as(&chancheng, VOLUNTEERS, find(json!({ "nameContains": "%" }))).await;
         assert!(ids(answer.data()).is_empty());
         // 黄 in Chancheng is Wong only; the city admin also finds Shunde's 黄麒英.
         let answer = app.graphql_as(&chancheng, VOLUNTEERS, find(json!({ "nameContains": "黄" }))).await;
-        assert_eq!(ids(answer.data()), [wong.volunteer_id.clone()]);
+        assert_eq!(ids(answer.data()), vec![wong.volunteer_id.clone()]);
         let answer = app.graphql_as(&city, VOLUNTEERS, find(json!({ "nameContains": "黄" }))).await;
         assert_eq!(ids(answer.data()), [wong.volunteer_id.clone(), shunde.volunteer_id.clone()]);
         let shunde_area = app.area_id("440606").await;
         let answer = app.graphql_as(&city, VOLUNTEERS, find(json!({ "nameContains": "黄", "areaId": shunde_area }))).await;
-        assert_eq!(ids(answer.data()), [shunde.volunteer_id.clone()]);
+        assert_eq!(ids(answer.data()), vec![shunde.volunteer_id.clone()]);
 
         // Paged by id.
         let answer = app.graphql_as(&chancheng, VOLUNTEERS, json!({ "filter": { "phone": null }, "first": 1 })).await;
