@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use crate::actor::Actor;
+use crate::dates;
 use crate::deps::Deps;
 use crate::entity::audit_entries;
 use crate::error::{Error, Result};
@@ -36,6 +37,57 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     pub team_id: Option<TeamId>,
     pub area_id: Option<AreaId>,
+    /// e.g. `event.cancel`.
+    pub action: Option<String>,
+    pub actor_id: Option<VolunteerId>,
+    /// Entries written at or after `from` and before `to`.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A range given with both ends spans at most this long.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+/// The narrowing filters (action, actor, time) as a condition; errors name the filter's fields.
+/// Actions are short dotted lower-case names (`service_record.approve`).
+pub fn narrowing(filter: &AuditFilter) -> Result<Condition> {
+    let mut condition = Condition::all();
+    if let Some(action) = &filter.action {
+        let valid = (1..=60).contains(&action.len())
+            && action
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+        if !valid {
+            return Err(Error::invalid(
+                "action",
+                "is not an action name (like event.cancel)",
+            ));
+        }
+        condition = condition.add(audit_entries::Column::Action.eq(action.as_str()));
+    }
+    if let Some(actor) = filter.actor_id {
+        condition = condition.add(audit_entries::Column::ActorId.eq(actor.0));
+    }
+    if let Some(from) = filter.from {
+        dates::check_instant(from, "from")?;
+        condition = condition.add(audit_entries::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        dates::check_instant(to, "to")?;
+        condition = condition.add(audit_entries::Column::CreatedAt.lt(to));
+    }
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        if to <= from {
+            return Err(Error::invalid("to", "must be after from"));
+        }
+        if to - from > chrono::Duration::days(MAX_RANGE_DAYS) {
+            return Err(Error::invalid(
+                "to",
+                format!("the range spans at most {MAX_RANGE_DAYS} days"),
+            ));
+        }
+    }
+    Ok(condition)
 }
 
 pub struct AuditLog {
@@ -55,6 +107,7 @@ impl AuditLog {
         page: PageRequest,
     ) -> Result<Page<AuditEntry>> {
         let db = &self.deps.store.db;
+        let narrowing = narrowing(&filter)?;
         let condition = match (filter.team_id, filter.area_id) {
             (Some(team), _) => {
                 let (team, _) = self
@@ -71,7 +124,8 @@ impl AuditLog {
                 )
             }
             (None, None) => return Err(Error::invalid("filter", "name a teamId or an areaId")),
-        };
+        }
+        .add(narrowing);
         let total = audit_entries::Entity::find()
             .filter(condition.clone())
             .count(db)
@@ -100,5 +154,51 @@ impl AuditLog {
                 }
             }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    fn refused_field(filter: AuditFilter) -> String {
+        match narrowing(&filter) {
+            Err(Error::InvalidInput { field, .. }) => field,
+            other => panic!("not refused as input: {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn the_narrowing_filters_are_checked_and_the_range_is_bounded() {
+        let now = Utc::now();
+        let ok = AuditFilter {
+            action: Some("service_record.approve".into()),
+            actor_id: Some(VolunteerId(3)),
+            from: Some(now - Duration::days(MAX_RANGE_DAYS)),
+            to: Some(now),
+            ..Default::default()
+        };
+        assert!(narrowing(&ok).is_ok());
+        for action in ["", "DROP TABLE", "event.cancel%", &"a".repeat(61)] {
+            let filter = AuditFilter {
+                action: Some(action.to_owned()),
+                ..Default::default()
+            };
+            assert_eq!(refused_field(filter), "action", "{action:?}");
+        }
+        let backwards = AuditFilter {
+            from: Some(now),
+            to: Some(now - Duration::seconds(1)),
+            ..Default::default()
+        };
+        assert_eq!(refused_field(backwards), "to");
+        let too_long = AuditFilter {
+            from: Some(now - Duration::days(MAX_RANGE_DAYS + 1)),
+            to: Some(now),
+            ..Default::default()
+        };
+        assert_eq!(refused_field(too_long), "to");
     }
 }

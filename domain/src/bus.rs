@@ -22,12 +22,47 @@ use crate::redis_store::RedisStore;
 const BACKLOG: usize = 1024;
 
 /// One committed change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Change {
     /// The volunteer was told something about one of their sign-ups: notification `id`.
     Notified { volunteer: VolunteerId, id: i64 },
+    /// Many volunteers were told one thing at once (a team message): one change, however many
+    /// they are, so a team of thousands does not overrun a subscriber's backlog.
+    Told(Recipients),
     /// The event's seats, status, time or place changed.
     Event(EventId),
+}
+
+/// Who was told, each with their notification's id, sorted by volunteer; shared, not copied, by
+/// every subscriber that looks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Recipients(Arc<Vec<(VolunteerId, i64)>>);
+
+impl Recipients {
+    pub fn new(mut told: Vec<(VolunteerId, i64)>) -> Self {
+        told.sort_unstable();
+        Self(Arc::new(told))
+    }
+
+    /// The notification `volunteer` was given, if they are among the recipients.
+    pub fn notification_for(&self, volunteer: VolunteerId) -> Option<i64> {
+        self.0
+            .binary_search_by_key(&volunteer, |(to, _)| *to)
+            .ok()
+            .map(|at| self.0[at].1)
+    }
+}
+
+impl Serialize for Recipients {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Recipients {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::deserialize(deserializer).map(Self::new)
+    }
 }
 
 pub struct Bus {
@@ -65,7 +100,7 @@ impl Bus {
     fn deliver_locally(&self, changes: &[Change]) {
         for change in changes {
             // No receiver is not an error: nobody is listening right now.
-            let _ = self.local.send(*change);
+            let _ = self.local.send(change.clone());
         }
     }
 

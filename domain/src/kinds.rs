@@ -56,7 +56,7 @@ stored_enum!(
 );
 stored_enum!(
     /// Why a volunteer is told something.
-    NotificationKind { Promoted = "PROMOTED", SignUpCancelled = "SIGN_UP_CANCELLED", EventChanged = "EVENT_CHANGED", EventCancelled = "EVENT_CANCELLED" }
+    NotificationKind { Promoted = "PROMOTED", SignUpCancelled = "SIGN_UP_CANCELLED", EventChanged = "EVENT_CHANGED", EventCancelled = "EVENT_CANCELLED", Message = "MESSAGE" }
 );
 
 impl MemberRole {

@@ -35,6 +35,7 @@ pub mod signups;
 pub mod stats;
 pub mod store;
 pub mod tallies;
+pub mod team_messages;
 pub mod teams;
 pub mod throttle;
 pub mod tokens;
@@ -96,6 +97,8 @@ pub struct Services {
     /// What each caller may spend on queries per minute.
     pub budget: budget::CostBudget,
     pub teams: Arc<Teams>,
+    /// `messageTeam`: leaders and deputies telling their whole team something.
+    pub team_messages: team_messages::TeamMessages,
     pub events: Arc<Events>,
     pub sign_ups: SignUps,
     pub attendance: AttendanceService,
@@ -156,6 +159,11 @@ impl Services {
             attendance_sheets: attendance_sheet::AttendanceSheets::new(deps.clone(), teams.clone()),
             service_records: ServiceRecords::new(deps.clone(), teams.clone()),
             audit: AuditLog::new(deps.clone(), teams.clone()),
+            team_messages: team_messages::TeamMessages::new(
+                deps.clone(),
+                teams.clone(),
+                redis.clone(),
+            ),
             tallies: Tallies { deps: deps.clone() },
             stats: Stats::new(deps.clone()),
             certificates: certificates::Certificates::new(deps.clone()),

@@ -211,6 +211,19 @@ impl DisplayName {
     }
 }
 
+/// `text` taken literally inside a `LIKE` pattern whose escape character is `\` (PostgreSQL's
+/// default; SQLite needs `ESCAPE '\'`): `%`, `_` and `\` escaped.
+pub fn like_literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,3 +170,26 @@ on_every_backend! {
         assert_eq!((line[column("Events held")], line[column("Sign-ups")]), ("2", "3"), "{text}");
     }
 }
+
+on_every_backend! {
+    async fn an_export_without_group_by_has_one_totals_row_labelled_total(app: TestApp) {
+        let team = app.team("禅城巡逻队", "440604", "OPEN").await;
+        let member = app.member(&team).await;
+        let day = today().format("%Y-%m-%d").to_string();
+        app.approved_minutes(&team, &member, 90, &day).await;
+        let city = app.area_admin("440600").await;
+        let area = app.area_id("440600").await;
+        let vars = json!({ "area": area, "from": day, "to": day, "by": [] });
+        settled(&app, &city, vars, |s| s["totals"]["approvedMinutes"] == 90).await;
+
+        let url = app.url(&format!("/admin/exports/participation.csv?areaId={area}&from={day}&to={day}"));
+        let response = app.http().get(&url).bearer_auth(&city.access_token).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let bytes = response.bytes().await.unwrap();
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "a header and one totals row: {text}");
+        assert!(lines[0].starts_with("范围 Scope,活跃志愿者"), "{text}");
+        assert!(lines[1].starts_with("合计 Total,1,") && lines[1].ends_with(",90"), "{text}");
+    }
+}

@@ -101,6 +101,8 @@ pub enum NotificationKind {
     SignUpCancelled,
     EventChanged,
     EventCancelled,
+    /// A leader or deputy messaged the whole team (`messageTeam`).
+    Message,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

@@ -325,6 +325,9 @@ pub struct EventFilter {
     pub starts_before: Option<DateTime<Utc>>,
     /// Only events within the circle, nearest first.
     pub near: Option<NearInput>,
+    /// Text the title, description or address contains (Chinese or Latin, any case): 1–50
+    /// characters.
+    pub search: Option<String>,
 }
 
 #[derive(Default)]
@@ -332,7 +335,8 @@ pub struct EventQuery;
 
 #[Object]
 impl EventQuery {
-    /// Events the caller may see, soonest first (or nearest first with `near`).
+    /// Events the caller may see, soonest first (or nearest first with `near`). Without a date
+    /// filter (and unless asking for COMPLETED events) only events that have not ended yet.
     #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn events(
         &self,
@@ -363,6 +367,7 @@ impl EventQuery {
             starts_after: filter.starts_after,
             starts_before: filter.starts_before,
             near,
+            search: filter.search,
         };
         let viewer = ctx.request().viewer().await?;
         let page = page_request(first, after)?;

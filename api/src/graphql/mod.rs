@@ -12,6 +12,7 @@ pub mod ids;
 pub mod leaderboard;
 pub mod limits;
 pub mod loaders;
+pub mod lookups;
 pub mod node;
 pub mod scalars;
 pub mod service;
@@ -39,6 +40,7 @@ pub struct QueryRoot(
     leaderboard::LeaderboardQuery,
     stats::StatsQuery,
     certificate::CertificateQuery,
+    lookups::LookupQuery,
 );
 
 /// All mutations.
@@ -51,6 +53,7 @@ pub struct MutationRoot(
     signup::SignUpMutation,
     service::ServiceMutation,
     certificate::CertificateMutation,
+    lookups::MessageMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -177,6 +177,14 @@ impl AuditEntry {
 pub struct AuditFilter {
     pub team_id: Option<ID>,
     pub area_id: Option<ID>,
+    /// Only this action, e.g. `event.cancel`.
+    pub action: Option<String>,
+    /// Only what this volunteer did.
+    pub actor_id: Option<ID>,
+    /// Only entries written at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only entries written before this time; with `from`, at most 366 days after it.
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// Something the volunteer was told.
@@ -238,7 +246,7 @@ impl ServiceQuery {
     }
 
     /// Leader and admin writes, newest first: a team's (its leaders and deputies) or an area's
-    /// (its admins).
+    /// (its admins), narrowed by action, actor and time (`from`–`to` at most 366 days).
     #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn audit_log(
         &self,
@@ -251,7 +259,13 @@ impl ServiceQuery {
         let domain = DomainAuditFilter {
             team_id: TeamId::parse_optional(filter.team_id.as_ref(), "filter.teamId")?,
             area_id: AreaId::parse_optional(filter.area_id.as_ref(), "filter.areaId")?,
+            action: filter.action,
+            actor_id: VolunteerId::parse_optional(filter.actor_id.as_ref(), "filter.actorId")?,
+            from: filter.from,
+            to: filter.to,
         };
+        // Checked here first so a refusal names its argument path (`filter.to`).
+        audit_log::narrowing(&domain).map_err(|e| e.in_argument("filter"))?;
         let page = ctx
             .services()
             .audit

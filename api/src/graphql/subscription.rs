@@ -29,7 +29,7 @@ pub struct SignUpUpdate(Notification);
 #[Object]
 impl SignUpUpdate {
     /// PROMOTED from the waitlist, SIGN_UP_CANCELLED by the team, EVENT_CHANGED (time or place),
-    /// EVENT_CANCELLED.
+    /// EVENT_CANCELLED, or MESSAGE from a team's leaders (no sign-up or event then).
     async fn kind(&self) -> NotificationKind {
         self.0.kind.into()
     }
@@ -92,7 +92,8 @@ pub struct SubscriptionRoot;
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// The caller's sign-ups as they change: promoted from the waitlist, cancelled by the team or
-    /// with their event, the event's time or place changed. Subscriptions run over WebSocket at
+    /// with their event, the event's time or place changed; and messages from the leaders of the
+    /// caller's teams (`messageTeam`). Subscriptions run over WebSocket at
     /// `/graphql/ws` (token in the `connection_init` payload) and end when that token expires.
     /// Updates reach apps connected at the time; `myNotifications` holds every one of them.
     async fn my_sign_up_updates(
@@ -106,12 +107,11 @@ impl SubscriptionRoot {
         Ok(changes.filter_map(move |change| {
             let services = services.clone();
             async move {
-                let Change::Notified { volunteer: to, id } = change else {
-                    return None;
+                let id = match change {
+                    Change::Notified { volunteer: to, id } if to == volunteer => id,
+                    Change::Told(recipients) => recipients.notification_for(volunteer)?,
+                    _ => return None,
                 };
-                if to != volunteer {
-                    return None;
-                }
                 notifications::one_for_volunteer(&services.db, volunteer, id)
                     .await
                     .map_err(GqlError::from)

@@ -153,27 +153,40 @@ fn figures(figures: &Figures) -> [String; 7] {
     .map(|n| n.to_string())
 }
 
-/// The export's table: a header naming the dimensions and figures, one line per group, and the
-/// totals (labelled in the first dimension's column; without dimensions, the figures alone).
+/// The label of the totals row.
+const TOTAL_LABEL: &str = "合计 Total";
+/// The label column's header when there are no dimensions to label the totals under.
+const SCOPE_LABEL: &str = "范围 Scope";
+
+/// The export's table: a header naming the dimensions and figures, one line per group, and one
+/// totals row labelled `合计` (in the first dimension's column; without dimensions the table is
+/// the header and that one totals row, under a label column of its own: the statistics' single
+/// group is the totals themselves and is not printed twice).
 pub fn participation_table(group_by: &[Dimension], stats: &ParticipationStats) -> Vec<Vec<String>> {
-    let header = group_by
+    let label_columns: Vec<&str> = if group_by.is_empty() {
+        vec![SCOPE_LABEL]
+    } else {
+        group_by.iter().map(|d| dimension_label(*d)).collect()
+    };
+    let header = label_columns
         .iter()
-        .map(|dimension| dimension_label(*dimension))
+        .copied()
         .chain(COLUMNS)
         .map(str::to_owned)
         .collect();
-    let lines = stats.rows.iter().map(|row| {
-        row.key
-            .iter()
-            .cloned()
-            .chain(figures(&row.figures))
-            .collect()
-    });
-    let total_label = group_by
-        .first()
-        .map(|_| "合计 Total")
-        .into_iter()
-        .chain(std::iter::repeat_n("", group_by.len().saturating_sub(1)))
+    let lines = stats
+        .rows
+        .iter()
+        .filter(|_| !group_by.is_empty())
+        .map(|row| {
+            row.key
+                .iter()
+                .cloned()
+                .chain(figures(&row.figures))
+                .collect()
+        });
+    let total_label = std::iter::once(TOTAL_LABEL)
+        .chain(std::iter::repeat_n("", label_columns.len() - 1))
         .map(str::to_owned);
     let totals = total_label.chain(figures(&stats.totals)).collect();
     std::iter::once(header)
@@ -301,11 +314,19 @@ mod tests {
     }
 
     #[test]
-    fn without_dimensions_the_table_is_the_header_and_the_totals() {
-        let table = participation_table(&[], &stats(&[], 45));
-        assert_eq!(table.len(), 2);
-        assert_eq!(table[0].len(), 7);
-        assert_eq!(table[1], ["0", "0", "0", "0", "0", "0", "45"]);
+    fn without_dimensions_the_table_is_the_header_and_one_labelled_totals_row() {
+        // The statistics without dimensions carry their one group as a row (key `[]`) besides
+        // the totals: it is the totals, and printed once.
+        let table = participation_table(&[], &stats(&[(&[], 45)], 45));
+        let text: Vec<String> = table.iter().map(|row| row.join(",")).collect();
+        assert_eq!(
+            text,
+            [
+                "范围 Scope,活跃志愿者 Active volunteers,新注册 New volunteers,举办活动 Events held,报名 Sign-ups,到场 Attended,缺席 No-shows,服务分钟 Approved minutes",
+                "合计 Total,0,0,0,0,0,0,45",
+            ]
+        );
+        assert_eq!(participation_table(&[], &stats(&[], 45)), table);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Volunteer accounts: registration, profiles and admin roles. Sessions live in `sessions`.
 
 mod admin;
+mod lookup;
 mod sessions;
 
 use std::collections::HashMap;
@@ -24,6 +25,8 @@ use crate::store::{Store, WriteTxn, is_unique_violation};
 use crate::throttle::{LoginThrottle, RateLimiter};
 use crate::tokens::AccessTokens;
 use crate::values::{DisplayName, Password, Phone};
+
+pub use lookup::{MAX_NAME_SEARCH_CHARS, VolunteerLookup};
 
 /// A volunteer's account as the rest of the system sees it (no password hash, no national ID).
 #[derive(Debug, Clone, serde::Serialize)]

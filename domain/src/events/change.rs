@@ -246,6 +246,9 @@ async fn update_row(
     active.sign_up_closes_at = Set(plan.closes_at);
     active.updated_at = Set(Utc::now());
     active.update(conn).await?;
+    if change.title.is_some() || change.description.is_some() || change.location.is_some() {
+        super::search::refresh_grams(conn, id).await?;
+    }
     if plan.times_changed {
         sign_ups::Entity::update_many()
             .col_expr(sign_ups::Column::StartsAt, Expr::value(plan.starts_at))

@@ -10,6 +10,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+use super::search::{self, SearchText};
 use super::{Event, Events};
 use crate::actor::Viewer;
 use crate::areas::AreaTree;
@@ -36,10 +37,24 @@ pub struct EventFilter {
     pub starts_before: Option<DateTime<Utc>>,
     /// Centre and radius (metres): only events within it, nearest first.
     pub near: Option<(Position, i32)>,
+    /// Text the title, description or address contains (`search::SearchText`).
+    pub search: Option<String>,
 }
 
 /// An `EventFilter` whose values passed their checks (`EventFilter::check`).
-pub struct CheckedEventFilter(EventFilter);
+pub struct CheckedEventFilter(EventFilter, Option<SearchText>);
+
+/// No event lasts longer (`check_times`): an event that has not ended started at most this long
+/// ago, which lets the default list read the `(starts_at, id)` index from just before now.
+const LONGEST_EVENT: chrono::Duration = chrono::Duration::days(7);
+
+/// The default list (no date filter, and not asking for COMPLETED events) shows only events that
+/// have not ended yet.
+pub(crate) fn lists_only_unended(filter: &EventFilter) -> bool {
+    filter.starts_after.is_none()
+        && filter.starts_before.is_none()
+        && filter.status != Some(EventStatus::Completed)
+}
 
 impl EventFilter {
     /// Checks the filter's values; errors name the filter's own fields (`areaId`, `startsAfter`,
@@ -64,7 +79,12 @@ impl EventFilter {
                 "must be from 1 to 50000 metres",
             ));
         }
-        Ok(CheckedEventFilter(self))
+        let search = self
+            .search
+            .as_deref()
+            .map(|raw| SearchText::parse(raw, "search"))
+            .transpose()?;
+        Ok(CheckedEventFilter(self, search))
     }
 }
 
@@ -140,8 +160,18 @@ impl Events {
         filter: CheckedEventFilter,
         page: PageRequest,
     ) -> Result<Page<Event>> {
-        let CheckedEventFilter(filter) = filter;
+        let CheckedEventFilter(filter, search) = filter;
         let mut condition = Condition::all().add(self.visible_to(viewer).await?);
+        if lists_only_unended(&filter) {
+            let now = Utc::now();
+            condition = condition
+                .add(events::Column::EndsAt.gt(now))
+                .add(events::Column::StartsAt.gt(now - LONGEST_EVENT));
+        }
+        if let Some(search) = &search {
+            let backend = self.deps.store.db.get_database_backend();
+            condition = condition.add(search::condition(backend, search));
+        }
         if let Some(team) = filter.team_id {
             condition = condition.add(events::Column::TeamId.eq(team.0));
         }
@@ -323,6 +353,41 @@ mod tests {
         for (filter, field) in cases {
             assert_eq!(refused_field(filter), field);
         }
+    }
+
+    #[test]
+    fn without_dates_the_list_shows_events_not_yet_ended_unless_completed_ones_are_asked_for() {
+        assert!(lists_only_unended(&EventFilter::default()));
+        assert!(lists_only_unended(&EventFilter {
+            status: Some(EventStatus::Published),
+            search: Some("反诈".into()),
+            ..Default::default()
+        }));
+        for filter in [
+            EventFilter {
+                starts_after: Some(Utc::now()),
+                ..Default::default()
+            },
+            EventFilter {
+                starts_before: Some(Utc::now()),
+                ..Default::default()
+            },
+            EventFilter {
+                status: Some(EventStatus::Completed),
+                ..Default::default()
+            },
+        ] {
+            assert!(!lists_only_unended(&filter));
+        }
+    }
+
+    #[test]
+    fn a_search_string_is_checked_with_the_filter() {
+        let long = EventFilter {
+            search: Some("巡".repeat(51)),
+            ..Default::default()
+        };
+        assert_eq!(refused_field(long), "search");
     }
 
     #[test]

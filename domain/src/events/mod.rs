@@ -5,6 +5,7 @@ mod list;
 mod patrol_plan;
 mod schedules;
 mod upkeep;
+pub mod search;
 
 use std::collections::HashMap;
 
@@ -333,6 +334,7 @@ impl Events {
         }
         .insert(&*txn)
         .await?;
+        search::refresh_grams(&*txn, row.id).await?;
         let event = Event::from(row);
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
         audit::record(&*txn, audit_entry(actor, "event.create", None, &event)).await?;

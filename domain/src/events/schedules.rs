@@ -185,6 +185,7 @@ impl Events {
             });
             events::Entity::insert_many(rows).exec(&*txn).await?;
         }
+        super::search::refresh_schedule_grams(&*txn, schedule.id).await?;
         let schedule = PatrolSchedule::from(schedule);
         audit::record(
             &*txn,

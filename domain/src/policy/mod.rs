@@ -37,6 +37,23 @@ pub fn check_admin_of(actor: &Actor, tree: &AreaTree, area: AreaId) -> Result<()
     }
 }
 
+/// Finds volunteers by phone or name (`volunteers(filter:)`): admins only, among volunteers homed
+/// in their areas. The areas to look in: `area` when given (it must lie inside one they
+/// administer), else all of theirs.
+pub fn check_finds_volunteers(
+    actor: &Actor,
+    tree: &AreaTree,
+    area: Option<AreaId>,
+) -> Result<Vec<AreaId>> {
+    match area {
+        Some(area) => check_admin_of(actor, tree, area).map(|()| vec![area]),
+        None if actor.admin_areas.is_empty() => {
+            Err(Error::forbidden("only admins may look volunteers up"))
+        }
+        None => Ok(actor.admin_areas.clone()),
+    }
+}
+
 /// The facts about a team that its authorization rules depend on.
 #[derive(Debug, Clone, Copy)]
 pub struct TeamScope {
@@ -71,6 +88,18 @@ pub fn check_leads_team(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Resu
     } else {
         Err(Error::forbidden(
             "only a leader of this team may change roles",
+        ))
+    }
+}
+
+/// Messages the whole team (`messageTeam`): its ACTIVE leaders and deputies only. Area admins run
+/// the team but are not among its members; they do not speak to the team in its leaders' name.
+pub fn check_messages_team(_actor: &Actor, _tree: &AreaTree, team: TeamScope) -> Result<()> {
+    if team.actor_role.is_some_and(MemberRole::manages) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "only a leader or deputy of this team may message it",
         ))
     }
 }
@@ -181,6 +210,39 @@ mod tests {
         assert!(check_manages_team(&member, &tree, scope(4, None)).is_err());
         assert!(check_manages_team(&actor(2, &[2]), &tree, scope(4, None)).is_ok());
         assert!(check_manages_team(&actor(2, &[3]), &tree, scope(4, None)).is_err());
+    }
+
+    #[test]
+    fn only_the_teams_own_leaders_and_deputies_message_it() {
+        let tree = tree();
+        let admin = actor(1, &[1]);
+        for role in [MemberRole::Leader, MemberRole::Deputy] {
+            assert!(check_messages_team(&actor(2, &[]), &tree, scope(4, Some(role))).is_ok());
+        }
+        assert!(
+            check_messages_team(&actor(2, &[]), &tree, scope(4, Some(MemberRole::Member))).is_err()
+        );
+        assert!(check_messages_team(&actor(2, &[]), &tree, scope(4, None)).is_err());
+        // An admin of the area runs the team but does not message it.
+        assert!(check_messages_team(&admin, &tree, scope(4, None)).is_err());
+    }
+
+    #[test]
+    fn admins_look_volunteers_up_inside_their_areas_only() {
+        let tree = tree();
+        let district = actor(1, &[2]);
+        assert_eq!(
+            check_finds_volunteers(&district, &tree, None).unwrap(),
+            [AreaId(2)]
+        );
+        assert_eq!(
+            check_finds_volunteers(&district, &tree, Some(AreaId(4))).unwrap(),
+            [AreaId(4)]
+        );
+        assert!(check_finds_volunteers(&district, &tree, Some(AreaId(3))).is_err());
+        assert!(check_finds_volunteers(&district, &tree, Some(AreaId(1))).is_err());
+        assert!(check_finds_volunteers(&actor(2, &[]), &tree, None).is_err());
+        assert!(check_finds_volunteers(&actor(2, &[]), &tree, Some(AreaId(4))).is_err());
     }
 
     #[test]

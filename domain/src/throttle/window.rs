@@ -26,7 +26,14 @@ impl RateLimiter {
     /// Reserves one attempt for this client address (counted first, in one atomic step), or
     /// refuses with `RateLimited` and how long to wait. The attempt counts whatever its outcome.
     pub async fn reserve(&self, address: &str) -> Result<()> {
-        let key = format!("{}:addr:{}", self.name, address_key(address));
+        self.reserve_for(&format!("addr:{}", address_key(address)))
+            .await
+    }
+
+    /// Reserves one attempt for whatever `key` names (a team, say), as [`Self::reserve`] does
+    /// for an address.
+    pub async fn reserve_for(&self, key: &str) -> Result<()> {
+        let key = format!("{}:{key}", self.name);
         let count = self.counters.add(&key, 1).await;
         // `total` includes this attempt.
         let used = u32::try_from(count.total.saturating_sub(1)).unwrap_or(u32::MAX);

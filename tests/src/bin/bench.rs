@@ -131,6 +131,7 @@ async fn print_dataset(db: &DatabaseConnection) {
         "teams",
         "memberships",
         "events",
+        "event_search_grams",
         "sign_ups",
         "attendances",
         "service_records",
@@ -344,6 +345,33 @@ async fn main() {
                 events,
                 json!({ "filter": { "areaId": district, "startsAfter": now } }),
             ),
+            args.requests,
+        ),
+        case(
+            "events search 4 chars (trigram), upcoming",
+            Some(&viewer),
+            gql(events, json!({ "filter": { "search": "反诈宣传" } })),
+            args.requests,
+        ),
+        case(
+            "events search 2 chars (grams), upcoming",
+            Some(&viewer),
+            gql(events, json!({ "filter": { "search": "溺水" } })),
+            args.requests,
+        ),
+        case(
+            "events search Latin + district, upcoming",
+            Some(&viewer),
+            gql(
+                events,
+                json!({ "filter": { "search": "PATROL", "areaId": district } }),
+            ),
+            args.requests,
+        ),
+        case(
+            "events default list (not ended)",
+            Some(&viewer),
+            gql(events, json!({})),
             args.requests,
         ),
         case(

@@ -167,7 +167,9 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
              SELECT g, t.id, t.area_id, NULL, \
                (ARRAY['PATROL','PATROL','PATROL','PUBLICITY','EXAM_ESCORT','TRAINING','EMERGENCY','OTHER']) \
                  [1 + floor(bench_u(g, 33) * 8)::int], \
-               '巡逻活动 ' || g, '', x.starts_at, x.starts_at + x.length, 30, 0, '佛山市', \
+               (ARRAY['巡逻活动','电信网络反诈宣传','防溺水安全宣传','交通安全劝导','校园周边巡查', \
+                      '消防安全检查','禁毒知识宣传','Community patrol'])[1 + floor(bench_u(g, 40) * 8)::int] \
+                 || ' ' || g, '', x.starts_at, x.starts_at + x.length, 30, 0, '佛山市', \
                a.lat + ((a.id % 7) - 3) * 0.02 + (bench_u(g, 34) - 0.5) * 0.06, \
                a.lng + ((a.id % 5) - 2) * 0.02 + (bench_u(g, 35) - 0.5) * 0.06, \
                300, CASE WHEN bench_u(g, 36) < 0.9 THEN 'PUBLIC' ELSE 'TEAM' END, \
@@ -184,6 +186,21 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
                 AT TIME ZONE '{timezone}') AS starts_at, \
                interval '30 minutes' * (2 + floor(bench_u(g, 39) * 7)::int) AS length) x"
         ),
+    )
+    .await;
+
+    // What the event write path keeps for one- and two-character searches (events::search).
+    step(
+        db,
+        "event_search_grams",
+        "INSERT INTO event_search_grams (gram, event_id) \
+         SELECT DISTINCT lower(substr(f.body, i, l.w)), f.id \
+         FROM (SELECT id, title AS body FROM events UNION ALL SELECT id, description FROM events \
+               UNION ALL SELECT id, address FROM events) f \
+         CROSS JOIN LATERAL generate_series(1, length(f.body)) i \
+         CROSS JOIN (VALUES (1), (2)) AS l(w) \
+         WHERE i + l.w - 1 <= length(f.body) AND substr(f.body, i, l.w) NOT LIKE '% %' \
+         ON CONFLICT DO NOTHING",
     )
     .await;
 

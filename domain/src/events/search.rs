@@ -1,0 +1,171 @@
+//! Searching events by text: `events(filter: {search})` matches a substring of the title, the
+//! description or the address, Chinese or Latin, ignoring case, always through an index:
+//!
+//! - three or more characters: a trigram index, `pg_trgm` (GIN, on the lower-cased fields) on
+//!   PostgreSQL and an FTS5 `trigram` table on SQLite (kept in step by triggers);
+//! - one or two characters (`反诈`, which has no trigram): `event_search_grams`, every distinct
+//!   one- and two-character piece of each field, lower-cased, written here whenever an event's
+//!   text is written ([`refresh_grams`]).
+//!
+//! Every match is exact: a gram hit is a substring by construction, and the trigram indexes are
+//! checked by `LIKE` (PostgreSQL rechecks) or by FTS5's phrase match. Migration
+//! `m20261130_000013_search_and_lookups` creates the indexes; the SQL below repeats its
+//! expressions exactly (the planner matches an expression index only to the same expression).
+
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ConnectionTrait, DbBackend};
+
+use crate::error::{Error, Result};
+use crate::values::like_literal;
+
+/// A search string is at most this many characters.
+pub const MAX_SEARCH_CHARS: usize = 50;
+
+/// Below this many characters a search reads `event_search_grams`, from it on the trigram index.
+const TRIGRAM_MIN_CHARS: usize = 3;
+
+/// The lower-cased fields as PostgreSQL's trigram index holds them; a newline between fields
+/// keeps a match from spanning two of them (a search string cannot hold one).
+const PG_SEARCH_EXPRESSION: &str = "lower(title || chr(10) || description || chr(10) || address)";
+
+/// A search string that passed its checks: trimmed, 1–50 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub fn parse(raw: &str, field: &str) -> Result<Self> {
+        let trimmed = raw.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 {
+            return Err(Error::invalid(field, "must not be empty"));
+        }
+        if chars > MAX_SEARCH_CHARS {
+            return Err(Error::invalid(
+                field,
+                format!("must be at most {MAX_SEARCH_CHARS} characters"),
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(Error::invalid(field, "must not contain control characters"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn is_short(&self) -> bool {
+        self.0.chars().count() < TRIGRAM_MIN_CHARS
+    }
+}
+
+/// An FTS5 query matching `text` as one phrase (with the trigram tokenizer: as a substring):
+/// quoted, inner quotes doubled, so no FTS5 operator in it is obeyed.
+pub fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// The condition on `events` that the search string matches, index-backed on either backend.
+pub(crate) fn condition(backend: DbBackend, search: &SearchText) -> SimpleExpr {
+    let postgres = backend == DbBackend::Postgres;
+    // Each backend's own placeholder (sea-query numbers PostgreSQL's).
+    let placeholder = if postgres { "$1" } else { "?" };
+    if search.is_short() {
+        return Expr::cust_with_values(
+            format!(
+                "\"events\".\"id\" IN (SELECT event_id FROM event_search_grams WHERE gram = lower({placeholder}))"
+            ),
+            [search.as_str()],
+        );
+    }
+    if postgres {
+        Expr::cust_with_values(
+            format!("{PG_SEARCH_EXPRESSION} LIKE lower($1)"),
+            [format!("%{}%", like_literal(search.as_str()))],
+        )
+    } else {
+        Expr::cust_with_values(
+            "\"events\".\"id\" IN (SELECT rowid FROM events_search WHERE events_search MATCH ?)",
+            [fts_phrase(search.as_str())],
+        )
+    }
+}
+
+/// The same statement as the migration's backfill, for the events `events_where` (a condition
+/// on `e`) chooses.
+fn grams_insert(events_where: &str) -> String {
+    format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+         INSERT INTO event_search_grams (gram, event_id) \
+         SELECT DISTINCT lower(substr(f.body, n.i, w.len)), f.id \
+         FROM (SELECT e.id, e.title AS body FROM events e WHERE {events_where} \
+               UNION ALL SELECT e.id, e.description FROM events e WHERE {events_where} \
+               UNION ALL SELECT e.id, e.address FROM events e WHERE {events_where}) f \
+         JOIN n ON n.i <= length(f.body) \
+         JOIN (SELECT 1 AS len UNION ALL SELECT 2) w ON n.i + w.len - 1 <= length(f.body) \
+         WHERE substr(f.body, n.i, w.len) NOT LIKE '% %' \
+         ON CONFLICT DO NOTHING"
+    )
+}
+
+/// Rewrites the short-search pieces of the events `events_where` chooses from their stored text.
+/// The condition is built here from numbers formatted by Rust: nothing from the client is
+/// spliced into the SQL as text.
+async fn refresh(conn: &impl ConnectionTrait, events_where: &str) -> Result<()> {
+    conn.execute_unprepared(&format!(
+        "DELETE FROM event_search_grams WHERE event_id IN (SELECT e.id FROM events e WHERE {events_where})"
+    ))
+    .await?;
+    conn.execute_unprepared(&grams_insert(events_where)).await?;
+    Ok(())
+}
+
+/// Called in the transaction that writes an event's title, description or address.
+pub(crate) async fn refresh_grams(conn: &impl ConnectionTrait, event: i64) -> Result<()> {
+    refresh(conn, &format!("e.id = {event}")).await
+}
+
+/// Called in the transaction that creates a patrol schedule's occurrences.
+pub(crate) async fn refresh_schedule_grams(
+    conn: &impl ConnectionTrait,
+    schedule: i64,
+) -> Result<()> {
+    refresh(conn, &format!("e.schedule_id = {schedule}")).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_string_is_trimmed_bounded_and_plain_text() {
+        assert_eq!(
+            SearchText::parse("  反诈 ", "search").unwrap().as_str(),
+            "反诈"
+        );
+        assert!(SearchText::parse(&"巡".repeat(50), "search").is_ok());
+        for raw in ["", "   ", "a\nb", "x\u{0}y"] {
+            assert!(SearchText::parse(raw, "search").is_err(), "{raw:?}");
+        }
+        match SearchText::parse(&"巡".repeat(51), "search") {
+            Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "search"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn like_wildcards_and_fts_operators_are_taken_literally() {
+        assert_eq!(like_literal("100%_a\\b"), "100\\%\\_a\\\\b");
+        assert_eq!(like_literal("反诈宣传"), "反诈宣传");
+        assert_eq!(fts_phrase("a\" OR b"), "\"a\"\" OR b\"");
+    }
+
+    #[test]
+    fn one_and_two_characters_read_the_gram_table_longer_strings_the_trigram_index() {
+        let short = SearchText::parse("反诈", "search").unwrap();
+        let long = SearchText::parse("反诈宣", "search").unwrap();
+        assert!(short.is_short());
+        assert!(!long.is_short());
+    }
+}
