@@ -104,7 +104,11 @@ async fn sixty_sign_ups_in_flight_at_once_are_each_told_an_exact_place_on_postgr
     let team = app.team("张槎反诈宣传队", "440604", "OPEN").await;
     let people = volunteers(&app, 60).await;
     for round in 0..3 {
-        let spec = EventSpec { capacity: 10, starts_in: 24 * 60 * (round + 1), ..Default::default() };
+        let spec = EventSpec {
+            capacity: 10,
+            starts_in: 24 * 60 * (round + 1),
+            ..Default::default()
+        };
         let event = app.event(&team.leader, &team.id, spec).await;
         let answers = join_all(people.iter().map(|p| app.sign_up(p, &event, None))).await;
         let mut places: Vec<i64> = answers
@@ -114,6 +118,10 @@ async fn sixty_sign_ups_in_flight_at_once_are_each_told_an_exact_place_on_postgr
             .map(|(_, place)| place.expect("a waitlisted answer carries its place"))
             .collect();
         places.sort_unstable();
-        assert_eq!(places, (1..=50).collect::<Vec<i64>>(), "round {round}: places 1…50");
+        assert_eq!(
+            places,
+            (1..=50).collect::<Vec<i64>>(),
+            "round {round}: places 1…50"
+        );
     }
 }

@@ -4,8 +4,8 @@ mod change;
 mod list;
 mod patrol_plan;
 mod schedules;
-mod upkeep;
 pub mod search;
+mod upkeep;
 
 use std::collections::HashMap;
 
