@@ -133,6 +133,21 @@ impl TestApp {
             .await
     }
 
+    /// `signUp` as a phone sends it in a storm: with an idempotency key, and again (same key)
+    /// while the answer is `UNAVAILABLE` (the node's pool was busy for its whole acquire timeout:
+    /// the apps are told to retry). Any other answer is returned as it came.
+    pub async fn sign_up_as_a_phone(&self, session: &Session, event_id: &str) -> Response {
+        let key = format!("storm-{}", next_number());
+        for _ in 0..10 {
+            let answer = self.sign_up(session, event_id, Some(&key)).await;
+            if answer.body["errors"][0]["extensions"]["code"] != "UNAVAILABLE" {
+                return answer;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("signUp still UNAVAILABLE after ten tries");
+    }
+
     pub async fn event_counts(&self, session: &Session, event_id: &str) -> Value {
         let query = "query($id: ID!) { event(id: $id) { capacity confirmedCount waitlistCount seatsLeft status } }";
         self.graphql_as(session, query, json!({ "id": event_id }))

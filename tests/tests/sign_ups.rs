@@ -95,7 +95,7 @@ on_every_backend! {
         let event = app.event(&team.leader, &team.id, EventSpec { capacity: 50, ..Default::default() }).await;
         let people = volunteers(&app, 300).await;
 
-        let answers = join_all(people.iter().map(|p| app.sign_up(p, &event, None))).await;
+        let answers = join_all(people.iter().map(|p| app.sign_up_as_a_phone(p, &event))).await;
         let mut by_status: HashMap<String, usize> = HashMap::new();
         for answer in &answers {
             *by_status.entry(answer.data()["signUp"]["status"].as_str().unwrap().to_owned()).or_default() += 1;

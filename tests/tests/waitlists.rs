@@ -39,7 +39,7 @@ on_every_backend! {
         let event = app.event(&team.leader, &team.id, EventSpec { capacity: 10, ..Default::default() }).await;
         let people = volunteers(&app, 300).await;
 
-        let answers = join_all(people.iter().map(|p| app.sign_up(p, &event, None))).await;
+        let answers = join_all(people.iter().map(|p| app.sign_up_as_a_phone(p, &event))).await;
         let answers: Vec<(String, Option<i64>)> =
             answers.iter().map(|a| status_and_place(&a.data()["signUp"])).collect();
         let confirmed = answers.iter().filter(|(status, _)| status == "CONFIRMED").count();
@@ -110,7 +110,7 @@ async fn sixty_sign_ups_in_flight_at_once_are_each_told_an_exact_place_on_postgr
             ..Default::default()
         };
         let event = app.event(&team.leader, &team.id, spec).await;
-        let answers = join_all(people.iter().map(|p| app.sign_up(p, &event, None))).await;
+        let answers = join_all(people.iter().map(|p| app.sign_up_as_a_phone(p, &event))).await;
         let mut places: Vec<i64> = answers
             .iter()
             .map(|a| status_and_place(&a.data()["signUp"]))
