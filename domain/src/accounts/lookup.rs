@@ -1,18 +1,24 @@
 //! Admins finding a volunteer (someone who calls for help): by phone (exact, any common format),
 //! by part of the name, within an area — never outside the areas they administer.
 //!
-//! The phone lookup reads the unique phone index. A name search reads the admin's areas through
-//! the `(area_id)` index and checks each name there: bounded by the area, paged by id.
+//! The phone lookup reads the unique phone index. A name search (without a phone) reads
+//! `volunteer_name_grams` — every one- and two-character piece of each display name, lower-cased
+//! (`crate::grams`), kept in step by every write of a display name ([`refresh_name_grams`]) — for
+//! one gram of the needle ([`grams::driving_gram`]), in volunteer id order from its primary key
+//! `(gram, volunteer_id)`, joined to `volunteers`; the whole needle (`LIKE`) and the areas filter
+//! what it reads. So it reads the volunteers whose names hold that gram, not the area's.
 
-use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, JoinType, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::{Accounts, Volunteer};
 use crate::actor::Actor;
 use crate::entity::volunteers;
 use crate::error::{Error, Result};
+use crate::grams;
 use crate::ids::AreaId;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
@@ -74,6 +80,11 @@ impl Accounts {
             .map(|area| area.0)
             .collect();
         let mut condition = Condition::all().add(volunteers::Column::AreaId.is_in(homes));
+        // A phone is a unique-index hit; otherwise a name is searched through its gram.
+        let gram = name
+            .as_deref()
+            .filter(|_| phone.is_none())
+            .map(grams::driving_gram);
         if let Some(phone) = phone {
             condition = condition.add(volunteers::Column::Phone.eq(phone.as_str()));
         }
@@ -84,20 +95,45 @@ impl Accounts {
                 Expr::expr(Func::lower(Expr::col(volunteers::Column::DisplayName))).like(pattern),
             );
         }
+        let mut query = volunteers::Entity::find().filter(condition);
+        // The column the page is ordered and cut by: the gram index's when it drives.
+        let id = match gram {
+            Some(gram) => {
+                let table = Alias::new(grams::VOLUNTEER_NAME_GRAMS.table);
+                let owner = (table.clone(), Alias::new(grams::VOLUNTEER_NAME_GRAMS.owner));
+                QueryTrait::query(&mut query)
+                    .join(
+                        JoinType::InnerJoin,
+                        table.clone(),
+                        Expr::col(owner.clone())
+                            .equals((volunteers::Entity, volunteers::Column::Id)),
+                    )
+                    .and_where(Expr::col((table, Alias::new("gram"))).eq(Func::lower(gram)));
+                Expr::col(owner)
+            }
+            None => Expr::col((volunteers::Entity, volunteers::Column::Id)),
+        };
         let db = &self.store.db;
-        let total = volunteers::Entity::find()
-            .filter(condition.clone())
-            .count(db)
-            .await?;
-        let mut query = volunteers::Entity::find()
-            .filter(condition)
-            .order_by_asc(volunteers::Column::Id);
+        let total = query.clone().count(db).await?;
+        let mut query = query.order_by(id.clone(), Order::Asc);
         if let Some(after) = page.after_id()? {
-            query = query.filter(volunteers::Column::Id.gt(after));
+            query = query.filter(id.gt(after));
         }
         let rows = query.limit(page.first + 1).all(db).await?;
         Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Volunteer::from))
     }
+}
+
+/// Rewrites a volunteer's name grams from their stored display name; called in the transaction
+/// that writes it.
+pub(super) async fn refresh_name_grams(conn: &impl ConnectionTrait, volunteer: i64) -> Result<()> {
+    grams::refresh(
+        conn,
+        grams::VOLUNTEER_NAME_GRAMS,
+        &format!("SELECT {volunteer}"),
+        &format!("SELECT v.id, v.display_name AS body FROM volunteers v WHERE v.id = {volunteer}"),
+    )
+    .await
 }
 
 #[cfg(test)]
