@@ -12,30 +12,40 @@
 use sea_orm::ConnectionTrait;
 
 use crate::error::Result;
+use crate::values::DisplayName;
 
-/// A table of grams: its name and the column naming whose text a gram comes from.
+/// A table of grams: its name, the column naming whose text a gram comes from, and the longest
+/// text it splits (the statement numbers the characters up to it: a bound near the real one keeps
+/// a backfill of many short texts cheap).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GramTable {
     pub table: &'static str,
     pub owner: &'static str,
+    pub max_chars: usize,
 }
 
 pub(crate) const EVENT_SEARCH_GRAMS: GramTable = GramTable {
     table: "event_search_grams",
     owner: "event_id",
+    max_chars: 5000,
 };
 
 pub(crate) const VOLUNTEER_NAME_GRAMS: GramTable = GramTable {
     table: "volunteer_name_grams",
     owner: "volunteer_id",
+    max_chars: DisplayName::MAX_CHARS,
 };
 
 /// Inserts the grams of every `(id, body)` row `source` (a `SELECT`) yields. Runs on SQLite and
 /// PostgreSQL.
 fn insert_statement(grams: GramTable, source: &str) -> String {
-    let GramTable { table, owner } = grams;
+    let GramTable {
+        table,
+        owner,
+        max_chars,
+    } = grams;
     format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {max_chars}) \
          INSERT INTO {table} (gram, {owner}) \
          SELECT DISTINCT lower(substr(f.body, n.i, w.len)), f.id \
          FROM ({source}) f \
@@ -103,5 +113,6 @@ mod tests {
         );
         assert!(sql.contains("INSERT INTO volunteer_name_grams (gram, volunteer_id)"));
         assert!(sql.contains("FROM (SELECT v.id, v.display_name AS body FROM volunteers v) f"));
+        assert!(sql.contains("WHERE i < 40)"));
     }
 }

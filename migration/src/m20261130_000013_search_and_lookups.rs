@@ -110,6 +110,7 @@ impl MigrationTrait for Migration {
             .execute_unprepared(&grams_insert(
                 "event_search_grams",
                 "event_id",
+                5000,
                 EVENT_GRAMS_SOURCE,
             ))
             .await?;

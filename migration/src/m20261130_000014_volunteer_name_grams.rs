@@ -13,6 +13,10 @@ use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::util::{fk, grams_insert, index};
 
+/// A display name's longest (`values::DisplayName` in the domain): the backfill numbers
+/// characters up to it only.
+const DISPLAY_NAME_MAX_CHARS: usize = 40;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -68,6 +72,7 @@ impl MigrationTrait for Migration {
             .execute_unprepared(&grams_insert(
                 "volunteer_name_grams",
                 "volunteer_id",
+                DISPLAY_NAME_MAX_CHARS,
                 "SELECT v.id, v.display_name AS body FROM volunteers v",
             ))
             .await?;

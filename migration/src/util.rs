@@ -29,12 +29,12 @@ pub(crate) fn index(
 }
 
 /// Inserts every distinct one- and two-character piece (lower-cased, pieces holding a space left
-/// out) of each `(id, body)` row that `source` (a `SELECT`) yields into `table (gram, owner)`.
-/// Runs on SQLite and PostgreSQL. The domain's `grams` module writes the same statement for the
+/// out) of each `(id, body)` row that `source` (a `SELECT`) yields, of at most `max_chars`
+/// characters, into `table (gram, owner)`. Runs on SQLite and PostgreSQL. The domain's `grams` module writes the same statement for the
 /// rows it writes (this crate does not depend on the domain).
-pub(crate) fn grams_insert(table: &str, owner: &str, source: &str) -> String {
+pub(crate) fn grams_insert(table: &str, owner: &str, max_chars: usize, source: &str) -> String {
     format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {max_chars}) \
          INSERT INTO {table} (gram, {owner}) \
          SELECT DISTINCT lower(substr(f.body, n.i, w.len)), f.id \
          FROM ({source}) f \
