@@ -3,18 +3,17 @@
 //!
 //! The phone lookup reads the unique phone index. A name search (without a phone) reads
 //! `volunteer_name_grams` — every one- and two-character piece of each display name, lower-cased
-//! (`crate::grams`), kept in step by every write of a display name ([`refresh_name_grams`]) — for
-//! one gram of the needle ([`grams::driving_gram`]), in volunteer id order from its primary key
-//! `(gram, volunteer_id)`, joined to `volunteers`; the whole needle (`LIKE`) and the areas filter
-//! what it reads. So it reads the volunteers whose names hold that gram, not the area's.
+//! (`crate::grams`), kept in step by every write of a display name ([`refresh_name_grams`]) —
+//! for one gram of the needle, in volunteer id order (`super::name_search`): it reads the
+//! volunteers whose names hold that gram, not the whole area's.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, JoinType, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
-use super::{Accounts, Volunteer};
+use super::{Accounts, Volunteer, name_search};
 use crate::actor::Actor;
 use crate::entity::volunteers;
 use crate::error::{Error, Result};
@@ -79,12 +78,18 @@ impl Accounts {
             .flat_map(|area| self.areas.subtree(area))
             .map(|area| area.0)
             .collect();
+        let after = page.after_id()?;
+        let db = &self.store.db;
+        // A phone is a unique-index hit; without one a name is searched through its grams.
+        if let (None, Some(name)) = (&phone, &name) {
+            let (rows, total) =
+                name_search::search(db, &homes, name, after, page.first + 1).await?;
+            return Ok(
+                Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id))
+                    .map(Volunteer::from),
+            );
+        }
         let mut condition = Condition::all().add(volunteers::Column::AreaId.is_in(homes));
-        // A phone is a unique-index hit; otherwise a name is searched through its gram.
-        let gram = name
-            .as_deref()
-            .filter(|_| phone.is_none())
-            .map(grams::driving_gram);
         if let Some(phone) = phone {
             condition = condition.add(volunteers::Column::Phone.eq(phone.as_str()));
         }
@@ -95,29 +100,15 @@ impl Accounts {
                 Expr::expr(Func::lower(Expr::col(volunteers::Column::DisplayName))).like(pattern),
             );
         }
-        let mut query = volunteers::Entity::find().filter(condition);
-        // The column the page is ordered and cut by: the gram index's when it drives.
-        let id = match gram {
-            Some(gram) => {
-                let table = Alias::new(grams::VOLUNTEER_NAME_GRAMS.table);
-                let owner = (table.clone(), Alias::new(grams::VOLUNTEER_NAME_GRAMS.owner));
-                QueryTrait::query(&mut query)
-                    .join(
-                        JoinType::InnerJoin,
-                        table.clone(),
-                        Expr::col(owner.clone())
-                            .equals((volunteers::Entity, volunteers::Column::Id)),
-                    )
-                    .and_where(Expr::col((table, Alias::new("gram"))).eq(Func::lower(gram)));
-                Expr::col(owner)
-            }
-            None => Expr::col((volunteers::Entity, volunteers::Column::Id)),
-        };
-        let db = &self.store.db;
-        let total = query.clone().count(db).await?;
-        let mut query = query.order_by(id.clone(), Order::Asc);
-        if let Some(after) = page.after_id()? {
-            query = query.filter(id.gt(after));
+        let total = volunteers::Entity::find()
+            .filter(condition.clone())
+            .count(db)
+            .await?;
+        let mut query = volunteers::Entity::find()
+            .filter(condition)
+            .order_by_asc(volunteers::Column::Id);
+        if let Some(after) = after {
+            query = query.filter(volunteers::Column::Id.gt(after));
         }
         let rows = query.limit(page.first + 1).all(db).await?;
         Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Volunteer::from))

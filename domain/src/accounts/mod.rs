@@ -2,6 +2,7 @@
 
 mod admin;
 mod lookup;
+mod name_search;
 mod sessions;
 
 use std::collections::HashMap;
