@@ -19,6 +19,7 @@ mod entity;
 pub mod error;
 pub mod events;
 pub mod geo;
+mod grams;
 pub mod hashing;
 pub mod idempotency;
 pub mod ids;

@@ -190,14 +190,19 @@ pub(crate) fn check_readable(text: &str, field: &str) -> Result<()> {
 pub struct DisplayName(String);
 
 impl DisplayName {
+    pub const MAX_CHARS: usize = 40;
+
     pub fn parse(raw: &str, field: &str) -> Result<Self> {
         let trimmed = raw.trim();
         let chars = trimmed.chars().count();
         if chars == 0 {
             return Err(Error::invalid(field, "must not be empty"));
         }
-        if chars > 40 {
-            return Err(Error::invalid(field, "must be at most 40 characters"));
+        if chars > Self::MAX_CHARS {
+            return Err(Error::invalid(
+                field,
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         if trimmed.chars().any(char::is_control) {
             return Err(Error::invalid(field, "must not contain control characters"));

@@ -17,7 +17,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, string_len};
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
-use crate::util::index;
+use crate::util::{grams_insert, index};
 
 pub struct Migration;
 
@@ -49,23 +49,11 @@ enum EventSearchGrams {
 /// cannot hold one).
 const PG_SEARCH_EXPRESSION: &str = "lower(title || chr(10) || description || chr(10) || address)";
 
-/// Every one- and two-character piece of each field of the events chosen by `events_where` (a
-/// condition on `e`), lower-cased, skipping pieces with a space. Runs on SQLite and PostgreSQL;
-/// `events::search` in the domain keeps its own copy for the events it writes.
-fn grams_insert(events_where: &str) -> String {
-    format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
-         INSERT INTO event_search_grams (gram, event_id) \
-         SELECT DISTINCT lower(substr(f.body, n.i, w.len)), f.id \
-         FROM (SELECT e.id, e.title AS body FROM events e WHERE {events_where} \
-               UNION ALL SELECT e.id, e.description FROM events e WHERE {events_where} \
-               UNION ALL SELECT e.id, e.address FROM events e WHERE {events_where}) f \
-         JOIN n ON n.i <= length(f.body) \
-         JOIN (SELECT 1 AS len UNION ALL SELECT 2) w ON n.i + w.len - 1 <= length(f.body) \
-         WHERE substr(f.body, n.i, w.len) NOT LIKE '% %' \
-         ON CONFLICT DO NOTHING"
-    )
-}
+/// Every one- and two-character piece of each field of every event (`util::grams_insert`);
+/// `events::search` in the domain writes the same for the events it writes.
+const EVENT_GRAMS_SOURCE: &str = "SELECT e.id, e.title AS body FROM events e \
+     UNION ALL SELECT e.id, e.description FROM events e \
+     UNION ALL SELECT e.id, e.address FROM events e";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -119,7 +107,12 @@ impl MigrationTrait for Migration {
             .await?;
         let connection = manager.get_connection();
         connection
-            .execute_unprepared(&grams_insert("1 = 1"))
+            .execute_unprepared(&grams_insert(
+                "event_search_grams",
+                "event_id",
+                5000,
+                EVENT_GRAMS_SOURCE,
+            ))
             .await?;
 
         if connection.get_database_backend() == DbBackend::Postgres {

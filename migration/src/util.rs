@@ -1,5 +1,5 @@
 //! Small builders shared by migrations. Changing one never changes a landed migration's effect:
-//! they only spell out foreign keys and indexes.
+//! they only spell out foreign keys, indexes and the gram backfill statement.
 
 use sea_orm_migration::prelude::*;
 
@@ -26,4 +26,21 @@ pub(crate) fn index(
         statement.col(Alias::new(*column));
     }
     statement
+}
+
+/// Inserts every distinct one- and two-character piece (lower-cased, pieces holding a space left
+/// out) of each `(id, body)` row that `source` (a `SELECT`) yields, of at most `max_chars`
+/// characters, into `table (gram, owner)`. Runs on SQLite and PostgreSQL. The domain's `grams` module writes the same statement for the
+/// rows it writes (this crate does not depend on the domain).
+pub(crate) fn grams_insert(table: &str, owner: &str, max_chars: usize, source: &str) -> String {
+    format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {max_chars}) \
+         INSERT INTO {table} (gram, {owner}) \
+         SELECT DISTINCT lower(substr(f.body, n.i, w.len)), f.id \
+         FROM ({source}) f \
+         JOIN n ON n.i <= length(f.body) \
+         JOIN (SELECT 1 AS len UNION ALL SELECT 2) w ON n.i + w.len - 1 <= length(f.body) \
+         WHERE substr(f.body, n.i, w.len) NOT LIKE '% %' \
+         ON CONFLICT DO NOTHING"
+    )
 }

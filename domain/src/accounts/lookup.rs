@@ -1,18 +1,23 @@
 //! Admins finding a volunteer (someone who calls for help): by phone (exact, any common format),
 //! by part of the name, within an area — never outside the areas they administer.
 //!
-//! The phone lookup reads the unique phone index. A name search reads the admin's areas through
-//! the `(area_id)` index and checks each name there: bounded by the area, paged by id.
+//! The phone lookup reads the unique phone index. A name search (without a phone) reads
+//! `volunteer_name_grams` — every one- and two-character piece of each display name, lower-cased
+//! (`crate::grams`), kept in step by every write of a display name ([`refresh_name_grams`]) —
+//! for one gram of the needle, in volunteer id order (`super::name_search`): it reads the
+//! volunteers whose names hold that gram, not the whole area's.
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
-use super::{Accounts, Volunteer};
+use super::{Accounts, Volunteer, name_search};
 use crate::actor::Actor;
 use crate::entity::volunteers;
 use crate::error::{Error, Result};
+use crate::grams;
 use crate::ids::AreaId;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
@@ -73,6 +78,17 @@ impl Accounts {
             .flat_map(|area| self.areas.subtree(area))
             .map(|area| area.0)
             .collect();
+        let after = page.after_id()?;
+        let db = &self.store.db;
+        // A phone is a unique-index hit; without one a name is searched through its grams.
+        if let (None, Some(name)) = (&phone, &name) {
+            let (rows, total) =
+                name_search::search(db, &homes, name, after, page.first + 1).await?;
+            return Ok(
+                Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id))
+                    .map(Volunteer::from),
+            );
+        }
         let mut condition = Condition::all().add(volunteers::Column::AreaId.is_in(homes));
         if let Some(phone) = phone {
             condition = condition.add(volunteers::Column::Phone.eq(phone.as_str()));
@@ -84,7 +100,6 @@ impl Accounts {
                 Expr::expr(Func::lower(Expr::col(volunteers::Column::DisplayName))).like(pattern),
             );
         }
-        let db = &self.store.db;
         let total = volunteers::Entity::find()
             .filter(condition.clone())
             .count(db)
@@ -92,12 +107,24 @@ impl Accounts {
         let mut query = volunteers::Entity::find()
             .filter(condition)
             .order_by_asc(volunteers::Column::Id);
-        if let Some(after) = page.after_id()? {
+        if let Some(after) = after {
             query = query.filter(volunteers::Column::Id.gt(after));
         }
         let rows = query.limit(page.first + 1).all(db).await?;
         Ok(Page::from_rows(rows, page.first, total, |row| Cursor::Id(row.id)).map(Volunteer::from))
     }
+}
+
+/// Rewrites a volunteer's name grams from their stored display name; called in the transaction
+/// that writes it.
+pub(super) async fn refresh_name_grams(conn: &impl ConnectionTrait, volunteer: i64) -> Result<()> {
+    grams::refresh(
+        conn,
+        grams::VOLUNTEER_NAME_GRAMS,
+        &format!("SELECT {volunteer}"),
+        &format!("SELECT v.id, v.display_name AS body FROM volunteers v WHERE v.id = {volunteer}"),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod admin;
 mod lookup;
+mod name_search;
 mod sessions;
 
 use std::collections::HashMap;
@@ -105,6 +106,7 @@ async fn add_volunteer(
             error.into()
         }
     })?;
+    lookup::refresh_name_grams(&**txn, row.id).await?;
     stats::mark_area_day(txn, timezone, row.area_id, row.created_at);
     Ok(row.into())
 }
@@ -283,6 +285,7 @@ impl Accounts {
             .await?
             .ok_or(Error::Unauthenticated)?;
         let mut active: volunteers::ActiveModel = row.into();
+        let renamed = display_name.is_some();
         if let Some(name) = display_name {
             active.display_name = Set(name.as_str().to_owned());
         }
@@ -290,7 +293,10 @@ impl Accounts {
             active.show_on_leaderboards = Set(show);
         }
         active.updated_at = Set(Utc::now());
-        let volunteer = active.update(&*txn).await?.into();
+        let volunteer: Volunteer = active.update(&*txn).await?.into();
+        if renamed {
+            lookup::refresh_name_grams(&*txn, volunteer.id.0).await?;
+        }
         txn.commit().await?;
         Ok(volunteer)
     }

@@ -4,8 +4,8 @@
 //! - three or more characters: a trigram index, `pg_trgm` (GIN, on the lower-cased fields) on
 //!   PostgreSQL and an FTS5 `trigram` table on SQLite (kept in step by triggers);
 //! - one or two characters (`反诈`, which has no trigram): `event_search_grams`, every distinct
-//!   one- and two-character piece of each field, lower-cased, written here whenever an event's
-//!   text is written ([`refresh_grams`]).
+//!   one- and two-character piece of each field, lower-cased (`crate::grams`), written here
+//!   whenever an event's text is written ([`refresh_grams`]).
 //!
 //! Every match is exact: a gram hit is a substring by construction, and the trigram indexes are
 //! checked by `LIKE` (PostgreSQL rechecks) or by FTS5's phrase match. Migration
@@ -16,6 +16,7 @@ use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::error::{Error, Result};
+use crate::grams;
 use crate::values::like_literal;
 
 /// A search string is at most this many characters.
@@ -92,33 +93,20 @@ pub(crate) fn condition(backend: DbBackend, search: &SearchText) -> SimpleExpr {
     }
 }
 
-/// The same statement as the migration's backfill, for the events `events_where` (a condition
-/// on `e`) chooses.
-fn grams_insert(events_where: &str) -> String {
-    format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
-         INSERT INTO event_search_grams (gram, event_id) \
-         SELECT DISTINCT lower(substr(f.body, n.i, w.len)), f.id \
-         FROM (SELECT e.id, e.title AS body FROM events e WHERE {events_where} \
-               UNION ALL SELECT e.id, e.description FROM events e WHERE {events_where} \
-               UNION ALL SELECT e.id, e.address FROM events e WHERE {events_where}) f \
-         JOIN n ON n.i <= length(f.body) \
-         JOIN (SELECT 1 AS len UNION ALL SELECT 2) w ON n.i + w.len - 1 <= length(f.body) \
-         WHERE substr(f.body, n.i, w.len) NOT LIKE '% %' \
-         ON CONFLICT DO NOTHING"
-    )
-}
-
-/// Rewrites the short-search pieces of the events `events_where` chooses from their stored text.
-/// The condition is built here from numbers formatted by Rust: nothing from the client is
-/// spliced into the SQL as text.
+/// Rewrites the short-search pieces of the events `events_where` (a condition on `e`, built here
+/// from numbers formatted by Rust) chooses from their stored text.
 async fn refresh(conn: &impl ConnectionTrait, events_where: &str) -> Result<()> {
-    conn.execute_unprepared(&format!(
-        "DELETE FROM event_search_grams WHERE event_id IN (SELECT e.id FROM events e WHERE {events_where})"
-    ))
-    .await?;
-    conn.execute_unprepared(&grams_insert(events_where)).await?;
-    Ok(())
+    grams::refresh(
+        conn,
+        grams::EVENT_SEARCH_GRAMS,
+        &format!("SELECT e.id FROM events e WHERE {events_where}"),
+        &format!(
+            "SELECT e.id, e.title AS body FROM events e WHERE {events_where} \
+             UNION ALL SELECT e.id, e.description FROM events e WHERE {events_where} \
+             UNION ALL SELECT e.id, e.address FROM events e WHERE {events_where}"
+        ),
+    )
+    .await
 }
 
 /// Called in the transaction that writes an event's title, description or address.

@@ -93,4 +93,80 @@ on_every_backend! {
         app.graphql_as(&chancheng, VOLUNTEERS, json!({ "filter": { "nameContains": "黄".repeat(41) } })).await.expect_error("BAD_USER_INPUT", Some("filter.nameContains"));
         app.graphql_as(&chancheng, VOLUNTEERS, json!({ "first": 101 })).await.expect_error("BAD_USER_INPUT", Some("first"));
     }
+
+    async fn a_renamed_volunteer_is_found_by_the_new_name_and_not_the_old_one(app: TestApp) {
+        let wong = register_in(&app, "13812345678", "黄飞鸿", "440604").await;
+        let chancheng = app.area_admin("440604").await;
+        let find = |name: &str| json!({ "filter": { "nameContains": name }, "first": 100 });
+        let answer = app.graphql_as(&chancheng, VOLUNTEERS, find("飞鸿")).await;
+        assert_eq!(ids(answer.data()), vec![wong.volunteer_id.clone()]);
+
+        let rename = "mutation($name: String) { updateMyProfile(displayName: $name) { displayName } }";
+        let answer = app.graphql_as(&wong, rename, json!({ "name": "Leung Foon 梁宽" })).await;
+        assert_eq!(answer.data()["updateMyProfile"]["displayName"], "Leung Foon 梁宽");
+
+        for old in ["黄", "飞鸿", "黄飞鸿"] {
+            let answer = app.graphql_as(&chancheng, VOLUNTEERS, find(old)).await;
+            assert!(ids(answer.data()).is_empty(), "still found by {old}");
+        }
+        for new in ["梁", "梁宽", "leung", "FOON", "g f", "Leung Foon 梁宽"] {
+            let answer = app.graphql_as(&chancheng, VOLUNTEERS, find(new)).await;
+            assert_eq!(ids(answer.data()), vec![wong.volunteer_id.clone()], "{new}");
+        }
+        // Changing only the leaderboard setting keeps the name findable.
+        let hide = "mutation { updateMyProfile(showOnLeaderboards: false) { displayName } }";
+        app.graphql_as(&wong, hide, json!({})).await.data();
+        let answer = app.graphql_as(&chancheng, VOLUNTEERS, find("梁宽")).await;
+        assert_eq!(ids(answer.data()), vec![wong.volunteer_id.clone()]);
+    }
+
+    async fn names_of_one_two_and_more_characters_are_found_by_any_part(app: TestApp) {
+        let one = register_in(&app, "13812340001", "鸿", "440604").await;
+        let two = register_in(&app, "13812340002", "飞鸿", "440604").await;
+        let three = register_in(&app, "13812340003", "黄飞鸿", "440604").await;
+        let latin = register_in(&app, "13812340004", "Wong Fei-hung", "440604").await;
+        let chancheng = app.area_admin("440604").await;
+        let city = app.area_admin("440600").await;
+        let find = |name: &str| json!({ "filter": { "nameContains": name }, "first": 100 });
+        let expect = |needle: &str, found: Vec<&Session>| (needle.to_owned(), found.into_iter().map(|s| s.volunteer_id.clone()).collect::<Vec<_>>());
+        for (needle, found) in [
+            expect("鸿", vec![&one, &two, &three]),
+            expect("飞鸿", vec![&two, &three]),
+            expect("黄飞鸿", vec![&three]),
+            expect("黄飞鸿鸿", vec![]),
+            expect("鸿飞", vec![]),
+            expect("w", vec![&latin]),
+            expect("ei-HUN", vec![&latin]),
+            expect("g f", vec![&latin]),
+            expect("wong  fei", vec![]),
+        ] {
+            let answer = app.graphql_as(&chancheng, VOLUNTEERS, find(&needle)).await;
+            assert_eq!(ids(answer.data()), found, "{needle}");
+            assert_eq!(answer.data()["volunteers"]["totalCount"], found.len(), "{needle}");
+        }
+
+        // Paged by id through the gram index: 鸿 one at a time.
+        let mut seen = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let answer = app.graphql_as(&chancheng, VOLUNTEERS, json!({ "filter": { "nameContains": "鸿" }, "first": 1, "after": after })).await;
+            let page = &answer.data()["volunteers"];
+            assert_eq!(page["totalCount"], 3);
+            seen.extend(ids(answer.data()));
+            if page["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(seen, [one.volunteer_id.clone(), two.volunteer_id.clone(), three.volunteer_id.clone()]);
+
+        // Admins created by the operator are found by name too (both homed in the city).
+        let answer = app.graphql_as(&city, VOLUNTEERS, find("管理员")).await;
+        assert_eq!(ids(answer.data()), [chancheng.volunteer_id.clone(), city.volunteer_id.clone()]);
+        // A phone and a name together: the phone's volunteer, if the name matches.
+        let answer = app.graphql_as(&chancheng, VOLUNTEERS, json!({ "filter": { "phone": "13812340003", "nameContains": "飞" } })).await;
+        assert_eq!(ids(answer.data()), vec![three.volunteer_id.clone()]);
+        let answer = app.graphql_as(&chancheng, VOLUNTEERS, json!({ "filter": { "phone": "13812340003", "nameContains": "梁" } })).await;
+        assert!(ids(answer.data()).is_empty());
+    }
 }

@@ -67,6 +67,21 @@ pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
 }
 
 /// Runs `sql`, printing how long it took and how many rows it wrote.
+/// Every distinct one- and two-character piece (lower-cased, none holding a space) of each
+/// `(id, body)` row of `source`, into `table (gram, owner)`: PostgreSQL's spelling of what the
+/// domain's `grams` module writes.
+fn grams_insert(table: &str, owner: &str, source: &str) -> String {
+    format!(
+        "INSERT INTO {table} (gram, {owner}) \
+         SELECT DISTINCT lower(substr(f.body, i, l.w)), f.id \
+         FROM ({source}) f \
+         CROSS JOIN LATERAL generate_series(1, length(f.body)) i \
+         CROSS JOIN (VALUES (1), (2)) AS l(w) \
+         WHERE i + l.w - 1 <= length(f.body) AND substr(f.body, i, l.w) NOT LIKE '% %' \
+         ON CONFLICT DO NOTHING"
+    )
+}
+
 async fn step(db: &DatabaseConnection, label: &str, sql: &str) {
     let started = Instant::now();
     let rows = exec(db, sql).await;
@@ -189,18 +204,26 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
     )
     .await;
 
-    // What the event write path keeps for one- and two-character searches (events::search).
+    // What the write paths keep for one- and two-character pieces (the domain's `grams`).
     step(
         db,
         "event_search_grams",
-        "INSERT INTO event_search_grams (gram, event_id) \
-         SELECT DISTINCT lower(substr(f.body, i, l.w)), f.id \
-         FROM (SELECT id, title AS body FROM events UNION ALL SELECT id, description FROM events \
-               UNION ALL SELECT id, address FROM events) f \
-         CROSS JOIN LATERAL generate_series(1, length(f.body)) i \
-         CROSS JOIN (VALUES (1), (2)) AS l(w) \
-         WHERE i + l.w - 1 <= length(f.body) AND substr(f.body, i, l.w) NOT LIKE '% %' \
-         ON CONFLICT DO NOTHING",
+        &grams_insert(
+            "event_search_grams",
+            "event_id",
+            "SELECT id, title AS body FROM events UNION ALL SELECT id, description FROM events \
+             UNION ALL SELECT id, address FROM events",
+        ),
+    )
+    .await;
+    step(
+        db,
+        "volunteer_name_grams",
+        &grams_insert(
+            "volunteer_name_grams",
+            "volunteer_id",
+            "SELECT id, display_name AS body FROM volunteers",
+        ),
     )
     .await;
 
