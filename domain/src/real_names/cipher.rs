@@ -116,6 +116,12 @@ impl DataCipher {
     }
 }
 
+/// A new data key: base64 of 32 random bytes (what `FEIHONG_DATA_KEY` holds).
+pub fn generate_key() -> String {
+    let bytes: [u8; KEY_BYTES] = rand::random();
+    STANDARD.encode(bytes)
+}
+
 fn derive(key: &[u8], message: &[u8]) -> [u8; KEY_BYTES] {
     #[allow(clippy::expect_used)]
     let mut mac =
