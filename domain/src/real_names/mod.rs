@@ -9,7 +9,7 @@ pub mod cipher;
 pub mod id_number;
 pub mod name;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -120,8 +120,9 @@ impl RealNames {
         }))
     }
 
-    /// Which of these volunteers have a well-formed, unique ID number recorded.
-    pub async fn verified(&self, volunteers: &[VolunteerId]) -> Result<HashSet<VolunteerId>> {
+    /// Which of these volunteers have a well-formed, unique ID number recorded (those without
+    /// are absent).
+    pub async fn verified(&self, volunteers: &[VolunteerId]) -> Result<HashMap<VolunteerId, bool>> {
         let ids: Vec<i64> = RealNameRows::find()
             .select_only()
             .column(C::VolunteerId)
@@ -129,7 +130,7 @@ impl RealNames {
             .into_tuple()
             .all(&self.deps.store.db)
             .await?;
-        Ok(ids.into_iter().map(VolunteerId).collect())
+        Ok(ids.into_iter().map(|id| (VolunteerId(id), true)).collect())
     }
 }
 
