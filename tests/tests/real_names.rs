@@ -69,11 +69,11 @@ on_every_backend! {
         assert_eq!(before, json!({ "realNameVerified": false, "realName": null, "idNumberMasked": null }));
 
         let answer = set(&app, &volunteer, " 黄飞鸿 ", NUMBER).await;
-        let set = &answer.data()["setRealName"];
-        assert_eq!(set["id"], volunteer.volunteer_id.as_str());
-        assert_eq!(set["realNameVerified"], true);
-        assert_eq!(set["realName"], "黄飞鸿");
-        assert_eq!(set["idNumberMasked"], MASKED);
+        let recorded = &answer.data()["setRealName"];
+        assert_eq!(recorded["id"], volunteer.volunteer_id.as_str());
+        assert_eq!(recorded["realNameVerified"], true);
+        assert_eq!(recorded["realName"], "黄飞鸿");
+        assert_eq!(recorded["idNumberMasked"], MASKED);
         assert!(!answer.body.to_string().contains(NUMBER));
         assert_eq!(
             me(&app, &volunteer).await,
