@@ -404,22 +404,8 @@ mod tests {
             let error = config(dir.path(), args).unwrap_err();
             assert_eq!(error.name, "FEIHONG_DATA_KEY", "{error}");
         }
-        let error = secret::data_key(Environment::Production, dir.path(), None).unwrap_err();
-        assert_eq!(error.name, "FEIHONG_DATA_KEY");
-        assert!(error.problem.contains("required"), "{}", error.problem);
-        let blank = Some(SecretString::from(""));
-        assert!(secret::data_key(Environment::Production, dir.path(), blank).is_err());
         // Nothing was generated for production to fall back on later.
         assert!(!dir.path().join("data-key").exists());
-    }
-
-    #[test]
-    fn production_takes_the_data_key_from_the_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = feihong_domain::real_names::cipher::generate_key();
-        let given = Some(SecretString::from(key.clone()));
-        let taken = secret::data_key(Environment::Production, dir.path(), given).unwrap();
-        assert_eq!(taken.expose_secret(), key);
     }
 
     #[test]

@@ -160,4 +160,36 @@ mod tests {
         let secret = std::fs::metadata(dir.join(SECRET_FILE)).unwrap();
         assert_eq!(secret.permissions().mode() & 0o777, 0o600);
     }
+
+    #[test]
+    fn production_refuses_a_missing_or_blank_data_key_and_generates_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = data_key(Environment::Production, dir.path(), None).unwrap_err();
+        assert_eq!(error.name, DATA_KEY_ENV);
+        assert!(error.problem.contains("required"), "{}", error.problem);
+        let blank = Some(SecretString::from(""));
+        assert!(data_key(Environment::Production, dir.path(), blank).is_err());
+        assert!(!dir.path().join(DATA_KEY_FILE).exists());
+    }
+
+    #[test]
+    fn production_takes_the_data_key_it_is_given() {
+        use secrecy::ExposeSecret as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key = feihong_domain::real_names::cipher::generate_key();
+        let given = Some(SecretString::from(key.clone()));
+        let taken = data_key(Environment::Production, dir.path(), given).unwrap();
+        assert_eq!(taken.expose_secret(), key);
+        assert_eq!(decode_data_key(&key).map(|bytes| bytes.len()), Some(32));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_generated_data_key_file_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        data_key(Environment::Development, dir.path(), None).unwrap();
+        let file = std::fs::metadata(dir.path().join(DATA_KEY_FILE)).unwrap();
+        assert_eq!(file.permissions().mode() & 0o777, 0o600);
+    }
 }
