@@ -34,13 +34,23 @@ pub use name::RealName;
 /// The one answer for a number another account holds: it never says whose.
 pub const TAKEN: &str = "this ID number is already recorded for another account";
 
-/// What the volunteer themself sees of their real name.
-#[derive(Debug, Clone)]
+/// What the volunteer themself sees of their real name. `Debug` hides the name.
+#[derive(Clone)]
 pub struct RealNameRecord {
     pub name: String,
     /// `4406**********123X`.
     pub id_number_masked: String,
     pub set_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for RealNameRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealNameRecord")
+            .field("name", &"***")
+            .field("id_number_masked", &self.id_number_masked)
+            .field("set_at", &self.set_at)
+            .finish()
+    }
 }
 
 pub struct RealNames {
