@@ -14,6 +14,7 @@ pub mod limits;
 pub mod loaders;
 pub mod lookups;
 pub mod node;
+pub mod real_name;
 pub mod scalars;
 pub mod service;
 pub mod signup;
@@ -54,6 +55,7 @@ pub struct MutationRoot(
     service::ServiceMutation,
     certificate::CertificateMutation,
     lookups::MessageMutation,
+    real_name::RealNameMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
