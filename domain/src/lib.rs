@@ -15,6 +15,7 @@ pub mod counters;
 pub mod dates;
 pub mod db;
 pub mod deps;
+pub mod devices;
 mod entity;
 pub mod error;
 pub mod events;
@@ -110,6 +111,8 @@ pub struct Services {
     pub certificates: certificates::Certificates,
     pub leaderboards: Arc<Leaderboards>,
     pub stats: Stats,
+    /// Push devices (`registerDevice`, `unregisterDevice`).
+    pub devices: devices::Devices,
 }
 
 impl Services {
@@ -167,6 +170,7 @@ impl Services {
             tallies: Tallies { deps: deps.clone() },
             stats: Stats::new(deps.clone()),
             certificates: certificates::Certificates::new(deps.clone()),
+            devices: devices::Devices::new(deps.clone()),
             leaderboards: Arc::new(Leaderboards::new(
                 deps,
                 match &redis {

@@ -5,6 +5,7 @@ pub mod area;
 pub mod attendance;
 pub mod certificate;
 pub mod context;
+pub mod devices;
 pub mod enums;
 pub mod error;
 pub mod event;
@@ -41,6 +42,7 @@ pub struct QueryRoot(
     stats::StatsQuery,
     certificate::CertificateQuery,
     lookups::LookupQuery,
+    devices::DeviceQuery,
 );
 
 /// All mutations.
@@ -54,6 +56,7 @@ pub struct MutationRoot(
     service::ServiceMutation,
     certificate::CertificateMutation,
     lookups::MessageMutation,
+    devices::DeviceMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
