@@ -28,7 +28,9 @@ pub mod leaderboards;
 pub mod notifications;
 pub mod page;
 pub mod policy;
+pub mod push;
 pub mod redis_store;
+pub mod reminders;
 mod request_writes;
 mod seats;
 pub mod service_records;
@@ -84,6 +86,8 @@ pub struct ServiceSettings {
     pub timezone: chrono_tz::Tz,
     /// Query complexity a caller may spend per minute.
     pub cost_budgets: budget::Budgets,
+    /// How long before a CONFIRMED sign-up's start its reminders come.
+    pub reminders_before: Vec<Duration>,
 }
 
 /// Every service, wired to one database and (optionally) one Redis.
@@ -113,6 +117,8 @@ pub struct Services {
     pub stats: Stats,
     /// Push devices (`registerDevice`, `unregisterDevice`).
     pub devices: devices::Devices,
+    /// Reminders before a CONFIRMED sign-up's start, created by the upkeep.
+    pub reminders: reminders::Reminders,
 }
 
 impl Services {
@@ -171,6 +177,7 @@ impl Services {
             stats: Stats::new(deps.clone()),
             certificates: certificates::Certificates::new(deps.clone()),
             devices: devices::Devices::new(deps.clone()),
+            reminders: reminders::Reminders::new(deps.clone(), settings.reminders_before.clone()),
             leaderboards: Arc::new(Leaderboards::new(
                 deps,
                 match &redis {

@@ -4,3 +4,6 @@
 //! CONFIRMED sign-up's start.
 
 mod devices;
+mod push;
+mod receiver;
+mod reminders;
