@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, JoinType, OnConflict, Query};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait as _, JoinType, OnConflict, Query, SelectStatement,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::deps::{Deps, whole_seconds};
@@ -83,6 +85,9 @@ impl Reminders {
         let to = |d: Duration| chrono::Duration::from_std(d).map_err(Error::internal);
         let (from, until) = (now + to(lower)?, now + to(offset)?);
         let offset_s = i64::try_from(offset.as_secs()).map_err(Error::internal)?;
+        if !any_due(&self.deps.store.db, now, from, until, offset_s).await? {
+            return Ok(0);
+        }
         let txn = self.deps.store.write().await?;
         let created = insert_due(&*txn, now, from, until, offset_s).await?;
         if created.is_empty() {
@@ -130,15 +135,13 @@ impl Reminders {
     }
 }
 
-/// Records the reminders due in one window, once (the key decides between nodes); the sign-ups
-/// that got one.
-async fn insert_due(
-    conn: &impl ConnectionTrait,
+/// The reminders due in one window and not yet made: `(sign-up, offset, start, now)` rows.
+fn due_select(
     now: DateTime<Utc>,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
     offset_s: i64,
-) -> Result<Vec<i64>> {
+) -> SelectStatement {
     let (e, s, r) = (Alias::new("e"), Alias::new("s"), Alias::new("r"));
     let already = Query::select()
         .expr(Expr::val(1))
@@ -153,7 +156,7 @@ async fn insert_due(
                 .equals((e.clone(), events::Column::StartsAt)),
         )
         .to_owned();
-    let due = Query::select()
+    Query::select()
         .column((s.clone(), sign_ups::Column::Id))
         .expr(Expr::val(offset_s))
         .column((e.clone(), events::Column::StartsAt))
@@ -177,7 +180,31 @@ async fn insert_due(
         )
         .and_where(Expr::exists(already).not())
         .limit(BATCH)
-        .to_owned();
+        .to_owned()
+}
+
+/// Whether any reminder of the window is due: a read, so a quiet round takes no write lock.
+async fn any_due(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    offset_s: i64,
+) -> Result<bool> {
+    let probe = due_select(now, from, until, offset_s).limit(1).to_owned();
+    Ok(conn.query_one(&probe).await?.is_some())
+}
+
+/// Records the reminders due in one window, once (the key decides between nodes); the sign-ups
+/// that got one.
+async fn insert_due(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    offset_s: i64,
+) -> Result<Vec<i64>> {
+    let due = due_select(now, from, until, offset_s);
     let insert = Query::insert()
         .into_table(reminders::Entity)
         .columns([

@@ -149,7 +149,7 @@ with_receiver! {
         message(&app, &team.leader, &team.id, "只给祖庙巡逻队").await;
         message(&app, &other_team.leader, &other_team.id, "给南海巡逻队").await;
 
-        let pushes = receiver.wait_for(1).await;
+        receiver.wait_for(1).await;
         outbox_drained(&app).await;
         let pushes = receiver.accepted();
         assert_eq!(pushes.len(), 1, "{pushes:?}");
