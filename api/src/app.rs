@@ -66,6 +66,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         hashing_concurrency: config.hashing_concurrency,
         timezone: config.timezone,
         cost_budgets: config.cost_budgets,
+        reminders_before: config.reminders_before.clone(),
     };
     let services = Services::new(db, redis, settings)
         .await
@@ -165,6 +166,11 @@ pub async fn serve_state(
     let maintenance = tokio::spawn(supervise("maintenance", move || {
         maintenance(services.clone(), every)
     }));
+    let pusher = Arc::new(feihong_domain::push::Pusher::new(
+        state.services.db.clone(),
+        crate::push::sender(&state.config.push)?,
+    ));
+    let push = tokio::spawn(supervise("push", move || pusher.clone().run(PUSH_INTERVAL)));
     let services = state.services.clone();
     let bus = tokio::spawn(supervise("bus", move || services.bus.clone().run()));
     let closing = state.closing.clone();
@@ -178,6 +184,7 @@ pub async fn serve_state(
         .await
         .context("serving HTTP")?;
     maintenance.abort();
+    push.abort();
     bus.abort();
     leaderboards.abort();
     statistics.abort();
@@ -205,6 +212,9 @@ where
         tokio::time::sleep(WORKER_RESTART_PAUSE).await;
     }
 }
+
+/// How often the push worker looks at its outbox when it is empty.
+const PUSH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How long a worker that stopped waits before it starts again.
 const WORKER_RESTART_PAUSE: Duration = Duration::from_secs(1);
@@ -240,6 +250,11 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
             Ok(0) => {}
             Ok(completed) => tracing::debug!(completed, "events completed"),
             Err(error) => tracing::warn!(%error, "completing ended events failed"),
+        }
+        match services.reminders.create_due().await {
+            Ok(0) => {}
+            Ok(created) => tracing::debug!(created, "reminders created"),
+            Err(error) => tracing::warn!(%error, "creating reminders failed"),
         }
         if let Err(error) = feihong_domain::idempotency::purge_expired(&services.db).await {
             tracing::warn!(%error, "purging idempotency keys failed");

@@ -56,7 +56,12 @@ stored_enum!(
 );
 stored_enum!(
     /// Why a volunteer is told something.
-    NotificationKind { Promoted = "PROMOTED", SignUpCancelled = "SIGN_UP_CANCELLED", EventChanged = "EVENT_CHANGED", EventCancelled = "EVENT_CANCELLED", Message = "MESSAGE" }
+    NotificationKind { Promoted = "PROMOTED", SignUpCancelled = "SIGN_UP_CANCELLED", EventChanged = "EVENT_CHANGED", EventCancelled = "EVENT_CANCELLED", Message = "MESSAGE", Reminder = "REMINDER" }
+);
+
+stored_enum!(
+    /// What kind of device a push token belongs to.
+    DevicePlatform { Ios = "IOS", Android = "ANDROID", Harmony = "HARMONY", Web = "WEB" }
 );
 
 impl MemberRole {

@@ -15,6 +15,7 @@ pub mod counters;
 pub mod dates;
 pub mod db;
 pub mod deps;
+pub mod devices;
 mod entity;
 pub mod error;
 pub mod events;
@@ -28,8 +29,10 @@ pub mod leaderboards;
 pub mod notifications;
 pub mod page;
 pub mod policy;
+pub mod push;
 pub mod real_names;
 pub mod redis_store;
+pub mod reminders;
 mod request_writes;
 mod seats;
 pub mod service_records;
@@ -87,6 +90,8 @@ pub struct ServiceSettings {
     pub timezone: chrono_tz::Tz,
     /// Query complexity a caller may spend per minute.
     pub cost_budgets: budget::Budgets,
+    /// How long before a CONFIRMED sign-up's start its reminders come.
+    pub reminders_before: Vec<Duration>,
 }
 
 /// Every service, wired to one database and (optionally) one Redis.
@@ -116,6 +121,10 @@ pub struct Services {
     pub real_names: real_names::RealNames,
     pub leaderboards: Arc<Leaderboards>,
     pub stats: Stats,
+    /// Push devices (`registerDevice`, `unregisterDevice`).
+    pub devices: devices::Devices,
+    /// Reminders before a CONFIRMED sign-up's start, created by the upkeep.
+    pub reminders: reminders::Reminders,
 }
 
 impl Services {
@@ -175,6 +184,8 @@ impl Services {
             stats: Stats::new(deps.clone()),
             certificates: certificates::Certificates::new(deps.clone(), cipher.clone()),
             real_names: real_names::RealNames::new(deps.clone(), cipher),
+            devices: devices::Devices::new(deps.clone()),
+            reminders: reminders::Reminders::new(deps.clone(), settings.reminders_before.clone()),
             leaderboards: Arc::new(Leaderboards::new(
                 deps,
                 match &redis {

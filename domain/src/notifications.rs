@@ -37,13 +37,15 @@ pub(crate) async fn notify(
     sign_up: Option<SignUpId>,
     message: String,
 ) -> Result<()> {
+    let at = Utc::now();
+    crate::push::queue(&**txn, volunteer, kind, &message, at).await?;
     let row = notifications::ActiveModel {
         volunteer_id: Set(volunteer.0),
         kind: Set(kind),
         event_id: Set(event.map(|id| id.0)),
         sign_up_id: Set(sign_up.map(|id| id.0)),
         message: Set(message),
-        created_at: Set(Utc::now()),
+        created_at: Set(at),
         read_at: Set(None),
         ..Default::default()
     }

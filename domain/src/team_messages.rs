@@ -97,6 +97,7 @@ impl TeamMessages {
             .await?;
         let sent_at = Utc::now();
         let told = insert_for_members(&*txn, team_id, &line, sent_at).await?;
+        crate::push::queue_for_team(&*txn, team_id, &line, sent_at).await?;
         let sent = SentMessage {
             team_id,
             recipients: told.len() as u64,

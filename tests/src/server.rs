@@ -156,6 +156,11 @@ fn base_config(
             per_address: 100_000_000,
         },
         ws_connections_per_address: 200,
+        push: feihong_api::config::PushConfig::Log,
+        reminders_before: vec![
+            Duration::from_secs(24 * 3600),
+            Duration::from_secs(2 * 3600),
+        ],
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`Settings::into_config`] then settles what depends on other settings or on the disk (the
 //! embedded database, the development token secret).
 
+mod push;
 mod secret;
 mod values;
 
@@ -18,6 +19,7 @@ use feihong_domain::throttle::{Backoff, Limit, LoginLimits};
 use secrecy::{ExposeSecret as _, SecretString};
 use values::{bind, boolean, count, data_key, database_url, redis_url, timezone};
 
+pub use push::{PushConfig, PushSettings, ReminderOffsets};
 pub use values::setting_error;
 
 /// The settings every subcommand shares, as given on the command line or in the environment.
@@ -94,6 +96,8 @@ pub struct Settings {
         global = true
     )]
     pub redis_prefix: String,
+    #[command(flatten)]
+    pub push: PushSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,6 +138,10 @@ pub struct Config {
     pub cost_budgets: Budgets,
     /// WebSocket connections one client address may hold open on one node.
     pub ws_connections_per_address: usize,
+    /// Where pushes go (`FEIHONG_PUSH_WEBHOOK_URL`, `FEIHONG_PUSH_WEBHOOK_SECRET`).
+    pub push: PushConfig,
+    /// How long before a CONFIRMED sign-up's start its reminders come, longest first.
+    pub reminders_before: Vec<Duration>,
 }
 
 impl Config {
@@ -199,6 +207,7 @@ impl Settings {
         };
         let data_key = secret::data_key(environment, &self.data_dir, self.data_key)?;
         let token_secret = secret::token_secret(environment, &self.data_dir)?;
+        let push = self.push.push_config()?;
         Ok(Config {
             environment,
             database_url,
@@ -234,6 +243,8 @@ impl Settings {
                 per_address: self.anonymous_cost_budget,
             },
             ws_connections_per_address: self.ws_connections_per_address,
+            push,
+            reminders_before: self.push.reminders_before.0,
         })
     }
 }

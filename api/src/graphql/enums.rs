@@ -103,6 +103,8 @@ pub enum NotificationKind {
     EventCancelled,
     /// A leader or deputy messaged the whole team (`messageTeam`).
     Message,
+    /// A CONFIRMED sign-up's event starts soon (by default 24 h and 2 h before).
+    Reminder,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

@@ -5,6 +5,7 @@ pub mod area;
 pub mod attendance;
 pub mod certificate;
 pub mod context;
+pub mod devices;
 pub mod enums;
 pub mod error;
 pub mod event;
@@ -42,6 +43,7 @@ pub struct QueryRoot(
     stats::StatsQuery,
     certificate::CertificateQuery,
     lookups::LookupQuery,
+    devices::DeviceQuery,
 );
 
 /// All mutations.
@@ -56,6 +58,7 @@ pub struct MutationRoot(
     certificate::CertificateMutation,
     lookups::MessageMutation,
     real_name::RealNameMutation,
+    devices::DeviceMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -2,11 +2,13 @@
 //! tested on its own and the API only calls them (`check_*` refuses, `can_*` answers).
 
 mod attendance;
+mod devices;
 mod members;
 mod people;
 mod real_names;
 
 pub use attendance::check_corrects_attendance;
+pub use devices::can_manage_device;
 pub use members::{PhoneShown, TeamReader, check_reads_members, member_phone};
 pub use people::{
     CallerRoles, Relation, TeamTie, anonymous_on_leaderboards, member_list_reader, relation_to,
