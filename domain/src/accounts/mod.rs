@@ -2,6 +2,7 @@
 
 mod admin;
 mod lookup;
+mod password;
 mod sessions;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
+pub use password::{PASSWORD_CHANGED, PASSWORD_RESET, PasswordChange};
 pub use sessions::Session;
 
 use crate::actor::{Actor, Viewer};
