@@ -270,6 +270,8 @@ impl Accounts {
 pub struct ProfileChange {
     pub display_name: Option<String>,
     pub show_on_leaderboards: Option<bool>,
+    /// A new home area (an existing area).
+    pub area_id: Option<AreaId>,
 }
 
 impl Accounts {
@@ -279,6 +281,11 @@ impl Accounts {
             .as_deref()
             .map(|name| DisplayName::parse(name, "displayName"))
             .transpose()?;
+        if let Some(area) = change.area_id
+            && self.areas.get(area).is_none()
+        {
+            return Err(Error::invalid("areaId", "no such area"));
+        }
         let txn = self.store.write().await?;
         let row = volunteers::Entity::find_by_id(actor.volunteer.0)
             .one(&*txn)
@@ -290,6 +297,9 @@ impl Accounts {
         }
         if let Some(show) = change.show_on_leaderboards {
             active.show_on_leaderboards = Set(show);
+        }
+        if let Some(area) = change.area_id {
+            active.area_id = Set(area.0);
         }
         active.updated_at = Set(Utc::now());
         let volunteer = active.update(&*txn).await?.into();

@@ -3,4 +3,5 @@
 //! and PostgreSQL (+ Redis).
 
 mod passwords;
+mod profile;
 mod support;
