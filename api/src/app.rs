@@ -65,6 +65,8 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         hashing_concurrency: config.hashing_concurrency,
         timezone: config.timezone,
         cost_budgets: config.cost_budgets,
+        sms_limits: config.sms.limits,
+        sms_sender: crate::sms::sender(&config.sms).context("FEIHONG_SMS_PROVIDER")?,
     };
     let services = Services::new(db, redis, settings)
         .await
@@ -164,6 +166,10 @@ pub async fn serve_state(
     let maintenance = tokio::spawn(supervise("maintenance", move || {
         maintenance(services.clone(), every)
     }));
+    let outbox = state.services.sms_outbox.clone();
+    let sms = tokio::spawn(supervise("sms", move || {
+        outbox.clone().run(Duration::from_secs(1))
+    }));
     let services = state.services.clone();
     let bus = tokio::spawn(supervise("bus", move || services.bus.clone().run()));
     let closing = state.closing.clone();
@@ -177,6 +183,7 @@ pub async fn serve_state(
         .await
         .context("serving HTTP")?;
     maintenance.abort();
+    sms.abort();
     bus.abort();
     leaderboards.abort();
     statistics.abort();

@@ -6,4 +6,5 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod sms;
 pub mod state;

@@ -19,6 +19,7 @@ mod m20261130_000010_attendance_reports;
 mod m20261130_000011_certificate_revocation;
 mod m20261130_000012_completed_events_and_team_trees;
 mod m20261130_000013_search_and_lookups;
+mod m20261130_000015_sms_codes;
 mod seed_areas;
 mod util;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_certificate_revocation::Migration),
             Box::new(m20261130_000012_completed_events_and_team_trees::Migration),
             Box::new(m20261130_000013_search_and_lookups::Migration),
+            Box::new(m20261130_000015_sms_codes::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 //! embedded database, the development token secret).
 
 mod secret;
+pub mod sms;
 mod values;
 
 use std::net::SocketAddr;
@@ -90,6 +91,8 @@ pub struct Settings {
         global = true
     )]
     pub redis_prefix: String,
+    #[command(flatten)]
+    pub sms: sms::SmsSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +131,8 @@ pub struct Config {
     pub cost_budgets: Budgets,
     /// WebSocket connections one client address may hold open on one node.
     pub ws_connections_per_address: usize,
+    /// Who sends SMS one-time codes, and how many may be asked for.
+    pub sms: sms::SmsConfig,
 }
 
 impl Config {
@@ -186,6 +191,7 @@ impl Settings {
             16
         };
         let token_secret = secret::token_secret(environment, &self.data_dir)?;
+        let sms = self.sms.into_config(environment)?;
         Ok(Config {
             environment,
             database_url,
@@ -220,6 +226,7 @@ impl Settings {
                 per_address: self.anonymous_cost_budget,
             },
             ws_connections_per_address: self.ws_connections_per_address,
+            sms,
         })
     }
 }

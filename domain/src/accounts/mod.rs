@@ -4,6 +4,7 @@ mod admin;
 mod lookup;
 mod password;
 mod sessions;
+mod sms;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::entity::{admin_roles, volunteers};
 use crate::error::{Error, Result};
 use crate::hashing::PasswordHasher;
 use crate::ids::{AreaId, VolunteerId};
+use crate::sms::SmsCodes;
 use crate::stats;
 use crate::store::{Store, WriteTxn, is_unique_violation};
 use crate::throttle::{LoginThrottle, RateLimiter};
@@ -115,6 +117,8 @@ async fn add_volunteer(
 pub struct AccountLimits {
     pub logins: LoginThrottle,
     pub registrations: RateLimiter,
+    /// SMS one-time codes: their limits and key.
+    pub sms: SmsCodes,
 }
 
 /// Accounts read through the store's connection and write through `Store::write`, like every
@@ -126,6 +130,7 @@ pub struct Accounts {
     tokens: AccessTokens,
     throttle: LoginThrottle,
     registrations: RateLimiter,
+    sms: SmsCodes,
     refresh_ttl: chrono::Duration,
     timezone: chrono_tz::Tz,
 }
@@ -147,6 +152,7 @@ impl Accounts {
             tokens,
             throttle: limits.logins,
             registrations: limits.registrations,
+            sms: limits.sms,
             refresh_ttl: chrono::Duration::from_std(refresh_ttl).map_err(Error::internal)?,
             timezone,
         })
