@@ -2,6 +2,9 @@
 //! for signing in and resetting a forgotten password, and the SMS outbox, through HTTP, on SQLite
 //! and PostgreSQL (+ Redis).
 
+mod gateway;
 mod passwords;
 mod profile;
+mod sms;
+mod sms_limits;
 mod support;
