@@ -221,3 +221,25 @@ with_sms_gateway! {
         assert!(gateway.refused().is_empty(), "{:?}", gateway.refused());
     }
 }
+
+with_sms_gateway! {
+    async fn two_nodes_draining_one_outbox_send_each_code_exactly_once(app, gateway) {
+        let sibling = app.spawn_sibling().await;
+        let phones: Vec<String> = (0..6).map(|n| format!("1370000022{n}")).collect();
+        for phone in &phones {
+            app.register(phone, "两个节点").await;
+        }
+        for (n, phone) in phones.iter().enumerate() {
+            let node = if n % 2 == 0 { &app } else { &sibling };
+            request_code(node, phone, "LOGIN").await.data();
+        }
+        for phone in &phones {
+            gateway.code_for(phone, 1).await;
+        }
+        // Both nodes keep draining for a while; nothing is sent twice.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        for phone in &phones {
+            assert_eq!(gateway.codes_for(phone).len(), 1, "{phone}");
+        }
+    }
+}
