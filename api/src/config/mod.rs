@@ -376,11 +376,7 @@ mod tests {
             config(dir.path(), &[]).unwrap().sms.provider,
             sms::SmsProvider::Log
         ));
-        let error = config(
-            dir.path(),
-            &["--env=production", "--sms-provider=log"],
-        )
-        .unwrap_err();
+        let error = config(dir.path(), &["--env=production", "--sms-provider=log"]).unwrap_err();
         assert_eq!(error.name, "FEIHONG_SMS_PROVIDER", "{error}");
     }
 
