@@ -188,6 +188,7 @@ mod tests {
             exp: i64::MAX / 2,
             nbf: None,
             typ: "access".into(),
+            sid: None,
         };
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
