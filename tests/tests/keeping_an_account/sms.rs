@@ -243,3 +243,38 @@ with_sms_gateway! {
         }
     }
 }
+
+with_sms_gateway! {
+    async fn concurrent_wrong_tries_are_all_counted_and_the_code_dies_at_five(app, gateway) {
+        app.register("13700000230", "并发猜码").await;
+        request_code(&app, "13700000230", "LOGIN").await.data();
+        let code = gateway.code_for("13700000230", 1).await;
+        let guesses: Vec<String> = (1..=12).map(|step| other_than(&code, step)).collect();
+        let tries = guesses.iter().enumerate().map(|(n, guess)| {
+            let from = format!("10.9.0.{n}");
+            let app = &app;
+            async move {
+                app.graphql_from(None, &from, SMS_LOGIN, json!({ "phone": "13700000230", "code": guess }))
+                    .await
+            }
+        });
+        for answer in futures::future::join_all(tries).await {
+            assert!(answer.body.get("errors").is_some(), "{:?}", answer.body);
+        }
+        let tries = scalar(&app, "SELECT CAST(tries AS TEXT) FROM sms_codes").await;
+        assert!(tries[0].as_deref().unwrap().parse::<i32>().unwrap() <= 5, "{tries:?}");
+        // Whatever got through, the right code no longer works once five wrong ones were counted,
+        // and never more than five were.
+        for step in 13..=17 {
+            sms_login(&app, "13700000230", &other_than(&code, step)).await;
+        }
+        assert_eq!(scalar(&app, "SELECT CAST(tries AS TEXT) FROM sms_codes").await, [Some("5".to_owned())]);
+        sms_login(&app, "13700000230", &code).await.expect_error("BAD_USER_INPUT", Some("code"));
+    }
+
+    async fn a_malformed_phone_is_refused_on_its_argument(app, gateway) {
+        request_code(&app, "12345", "LOGIN").await.expect_error("BAD_USER_INPUT", Some("phone"));
+        sms_login(&app, "12345", "123456").await.expect_error("BAD_USER_INPUT", Some("phone"));
+        assert_eq!(gateway.requests(), 0);
+    }
+}
