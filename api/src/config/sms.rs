@@ -145,3 +145,69 @@ impl SmsSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+    use secrecy::ExposeSecret as _;
+
+    use super::super::{Config, ConfigError, Settings};
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn config(data_dir: &Path, args: &[&str]) -> Result<Config, ConfigError> {
+        let dir = data_dir.display().to_string();
+        let mut argv = vec!["feihong", "--data-dir", &dir];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)
+            .expect("valid flags")
+            .settings
+            .into_config()
+    }
+
+    #[test]
+    fn the_log_sms_provider_is_refused_in_production() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            config(dir.path(), &[]).unwrap().sms.provider,
+            SmsProvider::Log
+        ));
+        let error = config(dir.path(), &["--env=production", "--sms-provider=log"]).unwrap_err();
+        assert_eq!(error.name, "FEIHONG_SMS_PROVIDER", "{error}");
+    }
+
+    #[test]
+    fn the_alibaba_provider_needs_its_credentials_and_hides_its_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = config(dir.path(), &["--sms-provider=alibaba"]).unwrap_err();
+        assert_eq!(error.name, "FEIHONG_SMS_ALIBABA_ACCESS_KEY_ID");
+        let config = config(
+            dir.path(),
+            &[
+                "--sms-provider=alibaba",
+                "--sms-alibaba-access-key-id=LTAI-id",
+                "--sms-alibaba-access-key-secret=alibaba-hunter2",
+                "--sms-alibaba-sign-name=飞鸿",
+                "--sms-alibaba-template-code=SMS_1",
+                "--sms-codes-per-phone-per-day=5",
+            ],
+        )
+        .unwrap();
+        let SmsProvider::Alibaba(alibaba) = &config.sms.provider else {
+            panic!("expected alibaba");
+        };
+        assert_eq!(alibaba.endpoint, ALIBABA_DEFAULT_ENDPOINT);
+        assert_eq!(alibaba.access_key_secret.expose_secret(), "alibaba-hunter2");
+        assert_eq!(config.sms.limits.per_phone_daily.max, 5);
+        assert_eq!(config.sms.limits.per_address_daily.max, 100);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("alibaba-hunter2"), "{shown}");
+    }
+}
