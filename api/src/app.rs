@@ -67,6 +67,8 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         timezone: config.timezone,
         cost_budgets: config.cost_budgets,
         reminders_before: config.reminders_before.clone(),
+        sms_limits: config.sms.limits,
+        sms_sender: crate::sms::sender(&config.sms).context("FEIHONG_SMS_PROVIDER")?,
     };
     let services = Services::new(db, redis, settings)
         .await
@@ -171,6 +173,10 @@ pub async fn serve_state(
         crate::push::sender(&state.config.push)?,
     ));
     let push = tokio::spawn(supervise("push", move || pusher.clone().run(PUSH_INTERVAL)));
+    let outbox = state.services.sms_outbox.clone();
+    let sms = tokio::spawn(supervise("sms", move || {
+        outbox.clone().run(Duration::from_secs(1))
+    }));
     let services = state.services.clone();
     let bus = tokio::spawn(supervise("bus", move || services.bus.clone().run()));
     let closing = state.closing.clone();
@@ -185,6 +191,7 @@ pub async fn serve_state(
         .context("serving HTTP")?;
     maintenance.abort();
     push.abort();
+    sms.abort();
     bus.abort();
     leaderboards.abort();
     statistics.abort();

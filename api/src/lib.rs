@@ -7,4 +7,5 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod push;
+pub mod sms;
 pub mod state;

@@ -37,6 +37,7 @@ mod request_writes;
 mod seats;
 pub mod service_records;
 pub mod signups;
+pub mod sms;
 pub mod stats;
 pub mod store;
 pub mod tallies;
@@ -92,6 +93,10 @@ pub struct ServiceSettings {
     pub cost_budgets: budget::Budgets,
     /// How long before a CONFIRMED sign-up's start its reminders come.
     pub reminders_before: Vec<Duration>,
+    /// How many SMS codes may be asked for.
+    pub sms_limits: sms::SmsLimits,
+    /// Delivers SMS codes (through the outbox).
+    pub sms_sender: Arc<dyn sms::SmsSender>,
 }
 
 /// Every service, wired to one database and (optionally) one Redis.
@@ -125,6 +130,8 @@ pub struct Services {
     pub devices: devices::Devices,
     /// Reminders before a CONFIRMED sign-up's start, created by the upkeep.
     pub reminders: reminders::Reminders,
+    /// Sends queued SMS codes; run `sms_outbox.run()`.
+    pub sms_outbox: Arc<sms::SmsOutbox>,
 }
 
 impl Services {
@@ -140,6 +147,7 @@ impl Services {
                 .await
                 .map_err(Error::internal)??;
         let tokens = AccessTokens::new(&settings.token_secret, settings.access_token_ttl)?;
+        let sms_written = Arc::new(tokio::sync::Notify::new());
         let limits = AccountLimits {
             logins: LoginThrottle::new(redis.clone(), settings.login_limits),
             registrations: RateLimiter::new(
@@ -147,7 +155,18 @@ impl Services {
                 settings.registrations_per_address,
                 redis.clone(),
             ),
+            sms: sms::SmsCodes::new(
+                sms::CodeKey::derive(&settings.token_secret),
+                settings.sms_limits,
+                redis.clone(),
+                sms_written.clone(),
+            ),
         };
+        let sms_outbox = Arc::new(sms::SmsOutbox::new(
+            db.clone(),
+            settings.sms_sender.clone(),
+            sms_written,
+        ));
         let bus = Arc::new(Bus::new(redis.clone()));
         let store = Arc::new(Store::new(db.clone(), bus.clone()));
         let accounts = Accounts::new(
@@ -204,6 +223,7 @@ impl Services {
             timezone: settings.timezone,
             accounts,
             budget,
+            sms_outbox,
         })
     }
 }

@@ -30,6 +30,9 @@ struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
     typ: String,
+    /// The login (refresh-token family) the token was issued for: `changePassword` keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 /// A signed token is accepted only for as long as this node would have issued it: it was issued
@@ -78,7 +81,8 @@ impl AccessTokens {
         })
     }
 
-    pub fn issue(&self, volunteer: VolunteerId) -> Result<IssuedAccessToken> {
+    /// Issues an access token for `volunteer`, naming the login (`session`) it belongs to.
+    pub fn issue(&self, volunteer: VolunteerId, session: &str) -> Result<IssuedAccessToken> {
         let now = Utc::now();
         // Whole seconds, as in the token's `exp`, so the client sees exactly when it lapses.
         let expires_at = DateTime::from_timestamp((now + self.ttl).timestamp(), 0)
@@ -89,6 +93,7 @@ impl AccessTokens {
             exp: expires_at.timestamp(),
             nbf: None,
             typ: TOKEN_KIND.to_owned(),
+            sid: Some(session.to_owned()),
         };
         let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
             .map_err(|error| Error::internal(format!("signing token: {error}")))?;
@@ -102,6 +107,16 @@ impl AccessTokens {
 
     /// Like `verify`, with the moment the token expires.
     pub fn verify_until(&self, token: &str) -> Result<(VolunteerId, DateTime<Utc>)> {
+        self.verify_claims(token)
+            .map(|(volunteer, expires, _)| (volunteer, expires))
+    }
+
+    /// The login (refresh-token family) a valid access token belongs to, when it names one.
+    pub fn session_of(&self, token: &str) -> Result<Option<String>> {
+        self.verify_claims(token).map(|(_, _, session)| session)
+    }
+
+    fn verify_claims(&self, token: &str) -> Result<(VolunteerId, DateTime<Utc>, Option<String>)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| Error::Unauthenticated)?;
         if data.claims.typ != TOKEN_KIND
@@ -121,7 +136,7 @@ impl AccessTokens {
             .map(VolunteerId)
             .map_err(|_| Error::Unauthenticated)?;
         let expires = DateTime::from_timestamp(data.claims.exp, 0).ok_or(Error::Unauthenticated)?;
-        Ok((volunteer, expires))
+        Ok((volunteer, expires, data.claims.sid))
     }
 }
 
@@ -150,14 +165,18 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_to_its_volunteer() {
         let tokens = tokens();
-        let issued = tokens.issue(VolunteerId(42)).unwrap();
+        let issued = tokens.issue(VolunteerId(42), "login-1").unwrap();
         assert_eq!(tokens.verify(&issued.token).unwrap(), VolunteerId(42));
+        assert_eq!(
+            tokens.session_of(&issued.token).unwrap().as_deref(),
+            Some("login-1")
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_secret_or_algorithm_is_refused() {
         let other = AccessTokens::new(&[8u8; 32], std::time::Duration::from_secs(600)).unwrap();
-        let issued = other.issue(VolunteerId(1)).unwrap();
+        let issued = other.issue(VolunteerId(1), "login-1").unwrap();
         assert!(matches!(
             tokens().verify(&issued.token),
             Err(Error::Unauthenticated)
@@ -169,6 +188,7 @@ mod tests {
             exp: i64::MAX / 2,
             nbf: None,
             typ: "access".into(),
+            sid: None,
         };
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),

@@ -161,6 +161,7 @@ fn base_config(
             Duration::from_secs(24 * 3600),
             Duration::from_secs(2 * 3600),
         ],
+        sms: Default::default(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod push;
 mod secret;
+pub mod sms;
 mod values;
 
 use std::net::SocketAddr;
@@ -98,6 +99,8 @@ pub struct Settings {
     pub redis_prefix: String,
     #[command(flatten)]
     pub push: PushSettings,
+    #[command(flatten)]
+    pub sms: sms::SmsSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +145,8 @@ pub struct Config {
     pub push: PushConfig,
     /// How long before a CONFIRMED sign-up's start its reminders come, longest first.
     pub reminders_before: Vec<Duration>,
+    /// Who sends SMS one-time codes, and how many may be asked for.
+    pub sms: sms::SmsConfig,
 }
 
 impl Config {
@@ -206,6 +211,7 @@ impl Settings {
             16
         };
         let data_key = secret::data_key(environment, &self.data_dir, self.data_key)?;
+        let sms = self.sms.into_config(environment)?;
         let token_secret = secret::token_secret(environment, &self.data_dir)?;
         let push = self.push.push_config()?;
         Ok(Config {
@@ -245,6 +251,7 @@ impl Settings {
             ws_connections_per_address: self.ws_connections_per_address,
             push,
             reminders_before: self.push.reminders_before.0,
+            sms,
         })
     }
 }

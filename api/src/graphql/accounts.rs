@@ -122,17 +122,21 @@ impl AccountMutation {
     }
 
     /// Changes the caller's own profile. With `showOnLeaderboards: false` the caller appears
-    /// anonymised on public leaderboards (and still sees their own rank).
+    /// anonymised on public leaderboards (and still sees their own rank). `areaId` moves the
+    /// caller's home area (an existing area); minutes already counted stay where they were.
     async fn update_my_profile(
         &self,
         ctx: &Context<'_>,
         display_name: Option<String>,
         show_on_leaderboards: Option<bool>,
+        area_id: Option<ID>,
     ) -> GqlResult<Volunteer> {
         let actor = ctx.request().actor().await?;
+        let area_id = AreaId::parse_optional(area_id.as_ref(), "areaId")?;
         let change = ProfileChange {
             display_name,
             show_on_leaderboards,
+            area_id,
         };
         Ok(Volunteer::own(
             ctx.services()

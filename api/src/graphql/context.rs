@@ -82,6 +82,11 @@ impl RequestContext {
             .map_err(Clone::clone)
     }
 
+    /// The bearer token the request came with, if any.
+    pub fn bearer_token(&self) -> Option<&str> {
+        self.bearer.as_deref()
+    }
+
     /// When the caller's access token stops being accepted: None when anonymous, now when the
     /// token is invalid or already expired.
     pub fn token_expiry(&self) -> Option<DateTime<Utc>> {

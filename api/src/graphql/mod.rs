@@ -1,5 +1,6 @@
 //! The GraphQL schema: thin, documented wrappers over domain types and services.
 
+pub mod account_security;
 pub mod accounts;
 pub mod area;
 pub mod attendance;
@@ -51,6 +52,7 @@ pub struct QueryRoot(
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
     accounts::AccountMutation,
+    account_security::AccountSecurityMutation,
     team::TeamMutation,
     event::EventMutation,
     signup::SignUpMutation,

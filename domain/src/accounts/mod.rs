@@ -3,7 +3,9 @@
 mod admin;
 mod lookup;
 mod name_search;
+mod password;
 mod sessions;
+mod sms;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
+pub use password::{PASSWORD_CHANGED, PASSWORD_RESET, PasswordChange};
 pub use sessions::Session;
 
 use crate::actor::{Actor, Viewer};
@@ -21,6 +24,7 @@ use crate::entity::{admin_roles, volunteers};
 use crate::error::{Error, Result};
 use crate::hashing::PasswordHasher;
 use crate::ids::{AreaId, VolunteerId};
+use crate::sms::SmsCodes;
 use crate::stats;
 use crate::store::{Store, WriteTxn, is_unique_violation};
 use crate::throttle::{LoginThrottle, RateLimiter};
@@ -115,6 +119,8 @@ async fn add_volunteer(
 pub struct AccountLimits {
     pub logins: LoginThrottle,
     pub registrations: RateLimiter,
+    /// SMS one-time codes: their limits and key.
+    pub sms: SmsCodes,
 }
 
 /// Accounts read through the store's connection and write through `Store::write`, like every
@@ -126,6 +132,7 @@ pub struct Accounts {
     tokens: AccessTokens,
     throttle: LoginThrottle,
     registrations: RateLimiter,
+    sms: SmsCodes,
     refresh_ttl: chrono::Duration,
     timezone: chrono_tz::Tz,
 }
@@ -147,6 +154,7 @@ impl Accounts {
             tokens,
             throttle: limits.logins,
             registrations: limits.registrations,
+            sms: limits.sms,
             refresh_ttl: chrono::Duration::from_std(refresh_ttl).map_err(Error::internal)?,
             timezone,
         })
@@ -270,6 +278,8 @@ impl Accounts {
 pub struct ProfileChange {
     pub display_name: Option<String>,
     pub show_on_leaderboards: Option<bool>,
+    /// A new home area (an existing area).
+    pub area_id: Option<AreaId>,
 }
 
 impl Accounts {
@@ -279,6 +289,11 @@ impl Accounts {
             .as_deref()
             .map(|name| DisplayName::parse(name, "displayName"))
             .transpose()?;
+        if let Some(area) = change.area_id
+            && self.areas.get(area).is_none()
+        {
+            return Err(Error::invalid("areaId", "no such area"));
+        }
         let txn = self.store.write().await?;
         let row = volunteers::Entity::find_by_id(actor.volunteer.0)
             .one(&*txn)
@@ -291,6 +306,9 @@ impl Accounts {
         }
         if let Some(show) = change.show_on_leaderboards {
             active.show_on_leaderboards = Set(show);
+        }
+        if let Some(area) = change.area_id {
+            active.area_id = Set(area.0);
         }
         active.updated_at = Set(Utc::now());
         let volunteer: Volunteer = active.update(&*txn).await?.into();

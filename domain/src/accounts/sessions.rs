@@ -24,7 +24,7 @@ pub struct Session {
 }
 
 impl Accounts {
-    pub(super) async fn start_session(&self, volunteer: Volunteer) -> Result<Session> {
+    pub(crate) async fn start_session(&self, volunteer: Volunteer) -> Result<Session> {
         let family = uuid::Uuid::new_v4().to_string();
         let txn = self.store.write().await?;
         let refresh_token = self
@@ -32,7 +32,7 @@ impl Accounts {
             .await?;
         txn.commit().await?;
         Ok(Session {
-            access: self.tokens.issue(volunteer.id)?,
+            access: self.tokens.issue(volunteer.id, &family)?,
             refresh_token,
             volunteer,
         })
@@ -128,7 +128,7 @@ impl Accounts {
             .await?;
         txn.commit().await?;
         Ok(Session {
-            access: self.tokens.issue(volunteer.id)?,
+            access: self.tokens.issue(volunteer.id, &row.family_id)?,
             refresh_token: next,
             volunteer,
         })

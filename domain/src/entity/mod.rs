@@ -19,6 +19,8 @@ pub mod refresh_tokens;
 pub mod reminders;
 pub mod service_records;
 pub mod sign_ups;
+pub mod sms_codes;
+pub mod sms_outbox;
 pub mod stats_area_days;
 pub mod stats_dirty;
 pub mod stats_place_periods;
