@@ -65,6 +65,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         hashing_concurrency: config.hashing_concurrency,
         timezone: config.timezone,
         cost_budgets: config.cost_budgets,
+        privacy: config.privacy.clone(),
     };
     let services = Services::new(db, redis, settings)
         .await

@@ -28,6 +28,7 @@ pub mod leaderboards;
 pub mod notifications;
 pub mod page;
 pub mod policy;
+pub mod privacy;
 pub mod redis_store;
 mod request_writes;
 mod seats;
@@ -84,6 +85,8 @@ pub struct ServiceSettings {
     pub timezone: chrono_tz::Tz,
     /// Query complexity a caller may spend per minute.
     pub cost_budgets: budget::Budgets,
+    /// The privacy policy in force and how long positions are kept.
+    pub privacy: privacy::PrivacySettings,
 }
 
 /// Every service, wired to one database and (optionally) one Redis.
@@ -111,6 +114,8 @@ pub struct Services {
     pub certificates: certificates::Certificates,
     pub leaderboards: Arc<Leaderboards>,
     pub stats: Stats,
+    /// Consent, export, erasure and retention (`docs/privacy.md`).
+    pub privacy: privacy::Privacy,
 }
 
 impl Services {
@@ -146,6 +151,7 @@ impl Services {
             settings.timezone,
         )?;
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
+        let privacy = privacy::Privacy::new(store.clone(), settings.privacy.clone());
         let deps = Deps {
             store,
             areas: areas.clone(),
@@ -186,6 +192,7 @@ impl Services {
             timezone: settings.timezone,
             accounts,
             budget,
+            privacy,
         })
     }
 }

@@ -152,6 +152,7 @@ fn base_config(
             per_address: 100_000_000,
         },
         ws_connections_per_address: 200,
+        privacy: feihong_api::config::default_privacy(),
     }
 }
 

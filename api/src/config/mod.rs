@@ -4,6 +4,7 @@
 //! [`Settings::into_config`] then settles what depends on other settings or on the disk (the
 //! embedded database, the development token secret).
 
+mod privacy;
 mod secret;
 mod values;
 
@@ -18,6 +19,7 @@ use feihong_domain::throttle::{Backoff, Limit, LoginLimits};
 use secrecy::{ExposeSecret as _, SecretString};
 use values::{bind, boolean, count, database_url, redis_url, timezone};
 
+pub use privacy::{PrivacyArgs, default_privacy};
 pub use values::setting_error;
 
 /// The settings every subcommand shares, as given on the command line or in the environment.
@@ -90,6 +92,8 @@ pub struct Settings {
         global = true
     )]
     pub redis_prefix: String,
+    #[command(flatten)]
+    pub privacy: PrivacyArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +132,8 @@ pub struct Config {
     pub cost_budgets: Budgets,
     /// WebSocket connections one client address may hold open on one node.
     pub ws_connections_per_address: usize,
+    /// The privacy policy in force and how long positions are kept (`docs/privacy.md`).
+    pub privacy: feihong_domain::privacy::PrivacySettings,
 }
 
 impl Config {
@@ -220,6 +226,7 @@ impl Settings {
                 per_address: self.anonymous_cost_budget,
             },
             ws_connections_per_address: self.ws_connections_per_address,
+            privacy: self.privacy.into_settings(),
         })
     }
 }

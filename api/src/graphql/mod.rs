@@ -14,6 +14,7 @@ pub mod limits;
 pub mod loaders;
 pub mod lookups;
 pub mod node;
+pub mod privacy;
 pub mod scalars;
 pub mod service;
 pub mod signup;
@@ -41,6 +42,7 @@ pub struct QueryRoot(
     stats::StatsQuery,
     certificate::CertificateQuery,
     lookups::LookupQuery,
+    privacy::PrivacyQuery,
 );
 
 /// All mutations.
@@ -54,6 +56,7 @@ pub struct MutationRoot(
     service::ServiceMutation,
     certificate::CertificateMutation,
     lookups::MessageMutation,
+    privacy::PrivacyMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

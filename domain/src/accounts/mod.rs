@@ -39,6 +39,9 @@ pub struct Volunteer {
     pub area_id: AreaId,
     pub show_on_leaderboards: bool,
     pub created_at: DateTime<Utc>,
+    /// The privacy policy version last accepted, and when (`privacy::consent`).
+    pub accepted_policy_version: Option<String>,
+    pub accepted_policy_at: Option<DateTime<Utc>>,
 }
 
 impl From<volunteers::Model> for Volunteer {
@@ -50,6 +53,8 @@ impl From<volunteers::Model> for Volunteer {
             area_id: AreaId(row.area_id),
             show_on_leaderboards: row.show_on_leaderboards,
             created_at: row.created_at,
+            accepted_policy_version: row.accepted_policy_version,
+            accepted_policy_at: row.accepted_policy_at,
         }
     }
 }
@@ -68,6 +73,8 @@ pub struct RegisterInput {
     pub password: String,
     pub display_name: String,
     pub area_id: AreaId,
+    /// The privacy policy version accepted with the registration, checked to be the one in force.
+    pub accepted_policy: Option<crate::privacy::AcceptedPolicy>,
     /// Where the request came from: registrations are limited per client address.
     pub client_address: String,
 }
@@ -83,6 +90,7 @@ async fn add_volunteer(
     display_name: &DisplayName,
     password_hash: String,
     area_id: AreaId,
+    accepted_policy: Option<&crate::privacy::AcceptedPolicy>,
 ) -> Result<Volunteer> {
     let now = Utc::now();
     let row = volunteers::ActiveModel {
@@ -95,6 +103,8 @@ async fn add_volunteer(
         show_on_leaderboards: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        accepted_policy_version: Set(accepted_policy.map(|policy| policy.as_str().to_owned())),
+        accepted_policy_at: Set(accepted_policy.map(|_| now)),
         ..Default::default()
     }
     .insert(&**txn)
@@ -172,6 +182,7 @@ impl Accounts {
             &display_name,
             password_hash,
             input.area_id,
+            input.accepted_policy.as_ref(),
         )
         .await?;
         txn.commit().await?;

@@ -1,0 +1,48 @@
+//! Rights over one's own data (`docs/privacy.md`): the privacy policy in force and consent to it.
+
+use async_graphql::{Context, Object, SimpleObject};
+
+use super::context::ContextExt as _;
+use super::error::GqlResult;
+use super::volunteer::Volunteer;
+
+/// The privacy policy in force.
+#[derive(SimpleObject)]
+pub struct PrivacyPolicy {
+    /// Changes when the policy changes: compare with `me.acceptedPolicyVersion`.
+    pub version: String,
+    pub url: String,
+}
+
+#[derive(Default)]
+pub struct PrivacyQuery;
+
+#[Object]
+impl PrivacyQuery {
+    /// The privacy policy in force; anyone may read it (the sign-up screen shows it).
+    async fn privacy_policy(&self, ctx: &Context<'_>) -> PrivacyPolicy {
+        let policy = ctx.services().privacy.policy();
+        PrivacyPolicy {
+            version: policy.version,
+            url: policy.url,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct PrivacyMutation;
+
+#[Object]
+impl PrivacyMutation {
+    /// Records that the caller accepted this version of the privacy policy, now. Only the
+    /// version in force (`privacyPolicy.version`) is accepted: any other is `BAD_USER_INPUT`.
+    async fn accept_privacy_policy(
+        &self,
+        ctx: &Context<'_>,
+        version: String,
+    ) -> GqlResult<Volunteer> {
+        let actor = ctx.request().actor().await?;
+        let volunteer = ctx.services().privacy.accept(actor, &version).await?;
+        Ok(Volunteer::own(volunteer))
+    }
+}
