@@ -94,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             "/events/{id}/exports/attendance.csv",
             get(http::team_exports::attendance_csv),
         )
+        .route("/me/export.json", get(http::my_data::export_json))
         .route("/admin", get(http::admin::index))
         .route("/admin/dashboard.js", get(http::admin::script))
         .route("/admin/dashboard.css", get(http::admin::stylesheet))

@@ -151,7 +151,7 @@ impl Services {
             settings.timezone,
         )?;
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
-        let privacy = privacy::Privacy::new(store.clone(), settings.privacy.clone());
+        let privacy = privacy::Privacy::new(store.clone(), redis.clone(), settings.privacy.clone());
         let deps = Deps {
             store,
             areas: areas.clone(),

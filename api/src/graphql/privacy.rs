@@ -27,6 +27,14 @@ impl PrivacyQuery {
             url: policy.url,
         }
     }
+
+    /// Everything held about the caller, as one JSON document of per-table sections
+    /// (`docs/privacy.md`); also `GET /me/export.json`. A few exports per hour per volunteer:
+    /// over that, `RATE_LIMITED` with `extensions.retryAfter` (seconds).
+    async fn export_my_data(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        let actor = ctx.request().actor().await?;
+        Ok(ctx.services().privacy.export(actor).await?)
+    }
 }
 
 #[derive(Default)]

@@ -3,10 +3,13 @@
 //! positions (`retention`). `docs/privacy.md` describes what is stored and for how long.
 
 pub mod consent;
+pub mod export;
 
 use std::sync::Arc;
 
+use crate::redis_store::RedisStore;
 use crate::store::Store;
+use crate::throttle::{Limit, RateLimiter};
 
 pub use consent::AcceptedPolicy;
 
@@ -28,14 +31,31 @@ pub struct PrivacyPolicy {
     pub url: String,
 }
 
+/// Exports one volunteer may make per hour: each reads every table about them.
+pub const EXPORTS_PER_HOUR: u32 = 5;
+
 pub struct Privacy {
     store: Arc<Store>,
     settings: PrivacySettings,
+    /// `exportMyData` and `GET /me/export.json`, per volunteer.
+    exports: RateLimiter,
 }
 
 impl Privacy {
-    pub fn new(store: Arc<Store>, settings: PrivacySettings) -> Self {
-        Self { store, settings }
+    pub fn new(
+        store: Arc<Store>,
+        redis: Option<Arc<RedisStore>>,
+        settings: PrivacySettings,
+    ) -> Self {
+        let exports = Limit {
+            max: EXPORTS_PER_HOUR,
+            window: std::time::Duration::from_secs(3600),
+        };
+        Self {
+            store,
+            settings,
+            exports: RateLimiter::new("export", exports, redis),
+        }
     }
 
     /// The policy in force, for `privacyPolicy`.

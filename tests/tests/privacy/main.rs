@@ -2,3 +2,4 @@
 //! through HTTP, on SQLite and PostgreSQL (+ Redis).
 
 mod consent;
+mod export;
