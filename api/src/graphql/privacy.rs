@@ -53,4 +53,24 @@ impl PrivacyMutation {
         let volunteer = ctx.services().privacy.accept(actor, &version).await?;
         Ok(Volunteer::own(volunteer))
     }
+
+    /// Erases the caller's account (`docs/privacy.md`): phone, names, positions and sessions
+    /// are wiped, upcoming sign-ups cancelled (waitlists promoted), memberships ended, and the
+    /// person leaves every leaderboard; approved minutes stay in team totals and statistics
+    /// without naming anyone, and certificates already issued still verify, their holder shown
+    /// as 已注销. The phone may register again as a new person. A team's only leader is refused
+    /// (`CONFLICT`) until they appoint another. The password is checked and throttled like a
+    /// sign-in: a wrong one is `BAD_USER_INPUT` on `password`. True once erased; the access token
+    /// stops working at once.
+    async fn delete_my_account(&self, ctx: &Context<'_>, password: String) -> GqlResult<bool> {
+        let request = ctx.request();
+        let actor = request.actor().await?;
+        let services = ctx.services();
+        services
+            .accounts
+            .confirm_password(actor, &password, &request.client_address)
+            .await?;
+        services.sign_ups.erase_account(actor).await?;
+        Ok(true)
+    }
 }

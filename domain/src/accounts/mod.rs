@@ -1,6 +1,7 @@
 //! Volunteer accounts: registration, profiles and admin roles. Sessions live in `sessions`.
 
 mod admin;
+mod erasure;
 mod lookup;
 mod name_search;
 mod sessions;
@@ -258,7 +259,12 @@ impl Accounts {
             return Ok(Viewer::Anonymous);
         };
         let volunteer = self.tokens.verify(token)?;
-        if self.volunteer(volunteer).await?.is_none() {
+        // An erased account (`deleteMyAccount`) is refused at once, not when its token expires.
+        let live = volunteers::Entity::find_by_id(volunteer.0)
+            .one(&self.store.db)
+            .await?
+            .is_some_and(|row| row.deleted_at.is_none());
+        if !live {
             return Err(Error::Unauthenticated);
         }
         let admin_areas = self

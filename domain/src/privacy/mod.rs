@@ -3,6 +3,7 @@
 //! positions (`retention`). `docs/privacy.md` describes what is stored and for how long.
 
 pub mod consent;
+pub mod erase;
 pub mod export;
 
 use std::sync::Arc;

@@ -1,0 +1,143 @@
+//! Erasure (`deleteMyAccount`): what is wiped of a volunteer, inside the transaction that
+//! `SignUps::erase_account` opened (after it cancelled their upcoming sign-ups and ended their
+//! memberships, in the lock order: the volunteer row, events, teams, then the rows here).
+//!
+//! The volunteer row stays, wiped, so that approved minutes stay in statistics and team totals
+//! (which refer to it by id) and certificates already issued still verify, naming the holder
+//! [`ERASED_NAME`]. The phone becomes a tombstone that is no phone number, so the unique index
+//! lets the number register again as a new person and no sign-in can find the old row.
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, sea_query::Expr};
+
+use crate::entity::{
+    attendances, certificates, idempotency_records, leaderboard_outbox, refresh_tokens,
+    service_records, tallies, volunteers,
+};
+use crate::error::{Error, Result};
+use crate::ids::VolunteerId;
+use crate::kinds::RecordStatus;
+use crate::store::WriteTxn;
+use crate::tallies::{KIND_MEMBER, KIND_VOLUNTEER, request_rebuild};
+use crate::values::ERASED_NAME;
+
+/// Why a record still waiting for review was rejected by an erasure.
+pub const ERASED_RECORD_REASON: &str = "account deleted before review";
+
+/// The stored phone of an erased account: unique per row, and never a phone number.
+pub fn phone_tombstone(volunteer: VolunteerId) -> String {
+    format!("erased:{}", volunteer.0)
+}
+
+/// A password hash no password matches (not in the hasher's format).
+const NO_PASSWORD: &str = "!erased";
+
+/// Wipes what identifies the volunteer; see the module's description.
+pub(crate) async fn wipe(txn: &WriteTxn<'_>, volunteer: VolunteerId) -> Result<()> {
+    let now = Utc::now();
+    let id = volunteer.0;
+    let wiped = volunteers::Entity::update_many()
+        .col_expr(
+            volunteers::Column::Phone,
+            Expr::value(phone_tombstone(volunteer)),
+        )
+        .col_expr(volunteers::Column::PasswordHash, Expr::value(NO_PASSWORD))
+        .col_expr(volunteers::Column::DisplayName, Expr::value(ERASED_NAME))
+        .col_expr(
+            volunteers::Column::RealName,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            volunteers::Column::NationalId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(volunteers::Column::ShowOnLeaderboards, Expr::value(false))
+        .col_expr(volunteers::Column::DeletedAt, Expr::value(now))
+        .col_expr(volunteers::Column::UpdatedAt, Expr::value(now))
+        .filter(volunteers::Column::Id.eq(id))
+        .filter(volunteers::Column::DeletedAt.is_null())
+        .exec(&**txn)
+        .await?;
+    if wiped.rows_affected != 1 {
+        return Err(Error::Unauthenticated);
+    }
+    let backend = txn.get_database_backend();
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                "DELETE FROM volunteer_name_grams WHERE volunteer_id = $1"
+            }
+            _ => "DELETE FROM volunteer_name_grams WHERE volunteer_id = ?",
+        },
+        [id.into()],
+    ))
+    .await?;
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_tokens::Column::VolunteerId.eq(id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(&**txn)
+        .await?;
+    wipe_positions(txn, volunteer).await?;
+    certificates::Entity::update_many()
+        .col_expr(certificates::Column::HolderName, Expr::value(ERASED_NAME))
+        .filter(certificates::Column::VolunteerId.eq(id))
+        .exec(&**txn)
+        .await?;
+    idempotency_records::Entity::delete_many()
+        .filter(idempotency_records::Column::VolunteerId.eq(id))
+        .exec(&**txn)
+        .await?;
+    reject_pending_records(txn, volunteer).await?;
+    leave_leaderboards(txn, volunteer).await
+}
+
+/// Positions recorded at check-in and check-out (the verdict, who recorded it, stays).
+async fn wipe_positions(txn: &WriteTxn<'_>, volunteer: VolunteerId) -> Result<()> {
+    use attendances::Column;
+    let none = Option::<f64>::None;
+    attendances::Entity::update_many()
+        .col_expr(Column::CheckInLat, Expr::value(none))
+        .col_expr(Column::CheckInLng, Expr::value(none))
+        .col_expr(Column::CheckInAccuracyM, Expr::value(none))
+        .col_expr(Column::CheckOutLat, Expr::value(none))
+        .col_expr(Column::CheckOutLng, Expr::value(none))
+        .col_expr(Column::CheckOutAccuracyM, Expr::value(none))
+        .col_expr(Column::PositionsDroppedAt, Expr::value(Utc::now()))
+        .filter(Column::VolunteerId.eq(volunteer.0))
+        .exec(&**txn)
+        .await?;
+    Ok(())
+}
+
+/// Records never approved do not become minutes of a person who is gone.
+async fn reject_pending_records(txn: &WriteTxn<'_>, volunteer: VolunteerId) -> Result<()> {
+    use service_records::Column;
+    service_records::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(RecordStatus::Rejected))
+        .col_expr(Column::Reason, Expr::value(ERASED_RECORD_REASON))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::VolunteerId.eq(volunteer.0))
+        .filter(Column::Status.eq(RecordStatus::Pending))
+        .exec(&**txn)
+        .await?;
+    Ok(())
+}
+
+/// The volunteer's own tallies (their lines on area and team boards) go; team totals stay. The
+/// leaderboard store (Redis or in-process) is rebuilt from the tallies that remain, by the
+/// outbox worker after commit: the person leaves every board, and a later rebuild (which reads
+/// the same tallies) cannot bring them back.
+async fn leave_leaderboards(txn: &WriteTxn<'_>, volunteer: VolunteerId) -> Result<()> {
+    tallies::Entity::delete_many()
+        .filter(tallies::Column::VolunteerId.eq(volunteer.0))
+        .filter(tallies::Column::Kind.is_in([KIND_VOLUNTEER, KIND_MEMBER]))
+        .exec(&**txn)
+        .await?;
+    leaderboard_outbox::Entity::delete_many()
+        .filter(leaderboard_outbox::Column::VolunteerId.eq(volunteer.0))
+        .exec(&**txn)
+        .await?;
+    request_rebuild(&**txn).await
+}
