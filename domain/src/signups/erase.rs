@@ -7,11 +7,11 @@
 //! a team's only leader is refused (CONFLICT) until they appoint another, and nothing is erased.
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::SignUps;
 use crate::actor::Actor;
-use crate::entity::{memberships, sign_ups};
+use crate::entity::{attendances, memberships, sign_ups};
 use crate::error::Result;
 use crate::ids::{EventId, TeamId};
 use crate::kinds::{MembershipStatus, SignUpStatus};
@@ -68,6 +68,13 @@ impl SignUps {
                 SignUpStatus::Confirmed | SignUpStatus::Waitlisted
             ) {
                 continue; // promoted or cancelled meanwhile: read again under the lock
+            }
+            let checked_in = attendances::Entity::find()
+                .filter(attendances::Column::SignUpId.eq(row.id))
+                .count(&**txn)
+                .await?;
+            if checked_in > 0 {
+                continue; // checked in early: it stands as attended (its positions are wiped)
             }
             let event = self.events.find(&**txn, EventId(event_id)).await?;
             self.cancel_locked(txn, &row, &event).await?;

@@ -2,4 +2,5 @@
 //! through HTTP, on SQLite and PostgreSQL (+ Redis).
 
 mod consent;
+mod erasure;
 mod export;
