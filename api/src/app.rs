@@ -223,7 +223,8 @@ async fn refresh_statistics(services: Arc<Services>) {
 }
 
 /// Periodic upkeep: closes check-ins left open on events long over, marks no-shows, completes
-/// ended events, and forgets expired idempotency keys. Every node runs it; each step is a conditional update, so they never clash.
+/// ended events, forgets expired idempotency keys, and drops positions past their retention
+/// (`docs/privacy.md`). Every node runs it; each step is a conditional update, so they never clash.
 async fn maintenance(services: Arc<Services>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -244,6 +245,11 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
         }
         if let Err(error) = feihong_domain::idempotency::purge_expired(&services.db).await {
             tracing::warn!(%error, "purging idempotency keys failed");
+        }
+        match services.privacy.drop_old_positions().await {
+            Ok(0) => {}
+            Ok(dropped) => tracing::info!(dropped, "positions past their retention dropped"),
+            Err(error) => tracing::warn!(%error, "dropping old positions failed"),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod consent;
 pub mod erase;
 pub mod export;
+pub mod retention;
 
 use std::sync::Arc;
 

@@ -4,3 +4,4 @@
 mod consent;
 mod erasure;
 mod export;
+mod retention;
