@@ -141,3 +141,19 @@ async fn leave_leaderboards(txn: &WriteTxn<'_>, volunteer: VolunteerId) -> Resul
         .await?;
     request_rebuild(&**txn).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certificates::mask_name;
+    use crate::values::Phone;
+
+    #[test]
+    fn a_tombstone_is_no_phone_number_and_an_erased_holder_is_shown_unmasked() {
+        let tombstone = phone_tombstone(VolunteerId(42));
+        assert_eq!(tombstone, "erased:42");
+        assert!(Phone::parse(&tombstone, "phone").is_err());
+        assert_eq!(mask_name(ERASED_NAME), ERASED_NAME);
+        assert_eq!(mask_name("黄飞鸿"), "黄**");
+    }
+}
