@@ -11,8 +11,8 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, sea_query::Expr};
 
 use crate::entity::{
-    attendances, certificates, idempotency_records, leaderboard_outbox, refresh_tokens,
-    service_records, tallies, volunteers,
+    admin_roles, attendances, certificates, idempotency_records, leaderboard_outbox, notifications,
+    refresh_tokens, service_records, tallies, volunteers,
 };
 use crate::error::{Error, Result};
 use crate::ids::VolunteerId;
@@ -87,6 +87,15 @@ pub(crate) async fn wipe(txn: &WriteTxn<'_>, volunteer: VolunteerId) -> Result<(
         .await?;
     idempotency_records::Entity::delete_many()
         .filter(idempotency_records::Column::VolunteerId.eq(id))
+        .exec(&**txn)
+        .await?;
+    // Messages to a person who is gone, and powers nobody can use any more.
+    notifications::Entity::delete_many()
+        .filter(notifications::Column::VolunteerId.eq(id))
+        .exec(&**txn)
+        .await?;
+    admin_roles::Entity::delete_many()
+        .filter(admin_roles::Column::VolunteerId.eq(id))
         .exec(&**txn)
         .await?;
     reject_pending_records(txn, volunteer).await?;

@@ -98,6 +98,8 @@ on_every_backend! {
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM attendances WHERE volunteer_id = {id}")).await, 1);
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM attendances WHERE volunteer_id = {id} AND (check_in_lat IS NOT NULL OR check_in_lng IS NOT NULL)")).await, 0);
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM memberships WHERE volunteer_id = {id} AND status = 'ACTIVE'")).await, 0);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM notifications WHERE volunteer_id = {id}")).await, 0);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM tallies WHERE volunteer_id = {id}")).await, 0);
         assert!(!city_board_lists(&app, &member.volunteer_id, false).await);
 
         // The seat went to the waitlist.
