@@ -58,6 +58,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         .map_err(|error| anyhow::anyhow!("REDIS_URL: {error}"))?;
     let settings = ServiceSettings {
         token_secret: config.token_secret.expose_secret().as_bytes().to_vec(),
+        data_key: config.data_key_bytes()?,
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
         login_limits: config.login_limits,

@@ -29,6 +29,7 @@ pub mod notifications;
 pub mod page;
 pub mod policy;
 pub mod privacy;
+pub mod real_names;
 pub mod redis_store;
 mod request_writes;
 mod seats;
@@ -74,6 +75,8 @@ use tokens::AccessTokens;
 #[derive(Clone)]
 pub struct ServiceSettings {
     pub token_secret: Vec<u8>,
+    /// Seals real names and ID numbers (32 bytes; `real_names::cipher`).
+    pub data_key: Vec<u8>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub login_limits: LoginLimits,
@@ -112,6 +115,8 @@ pub struct Services {
     pub audit: AuditLog,
     pub tallies: Tallies,
     pub certificates: certificates::Certificates,
+    /// `setRealName`: real names and resident ID numbers, sealed.
+    pub real_names: real_names::RealNames,
     pub leaderboards: Arc<Leaderboards>,
     pub stats: Stats,
     /// Consent, export, erasure and retention (`docs/privacy.md`).
@@ -150,6 +155,7 @@ impl Services {
             settings.refresh_token_ttl,
             settings.timezone,
         )?;
+        let cipher = Arc::new(real_names::DataCipher::new(&settings.data_key)?);
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
         let privacy = privacy::Privacy::new(store.clone(), redis.clone(), settings.privacy.clone());
         let deps = Deps {
@@ -173,7 +179,8 @@ impl Services {
             ),
             tallies: Tallies { deps: deps.clone() },
             stats: Stats::new(deps.clone()),
-            certificates: certificates::Certificates::new(deps.clone()),
+            certificates: certificates::Certificates::new(deps.clone(), cipher.clone()),
+            real_names: real_names::RealNames::new(deps.clone(), cipher),
             leaderboards: Arc::new(Leaderboards::new(
                 deps,
                 match &redis {

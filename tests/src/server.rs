@@ -17,6 +17,8 @@ use crate::client::{self, Response, Session};
 
 pub const TEST_PASSWORD: &str = "patrol-at-dusk-2026";
 pub const TOKEN_SECRET: &[u8] = b"feihong-test-secret-0123456789abcdef";
+/// The data key of every test server: base64 of `feihong-test-data-key-0123456789`.
+pub const TEST_DATA_KEY: &str = "ZmVpaG9uZy10ZXN0LWRhdGEta2V5LTAxMjM0NTY3ODk=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -131,6 +133,8 @@ fn base_config(
         token_secret: std::str::from_utf8(TOKEN_SECRET)
             .expect("the test secret is text")
             .into(),
+        // A fixed test key: tests read the sealed columns and compare with this key's output.
+        data_key: TEST_DATA_KEY.into(),
         access_token_ttl: Duration::from_secs(15 * 60),
         refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
         introspection: true,

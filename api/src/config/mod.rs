@@ -17,7 +17,7 @@ use clap::{Args, ValueEnum};
 use feihong_domain::budget::Budgets;
 use feihong_domain::throttle::{Backoff, Limit, LoginLimits};
 use secrecy::{ExposeSecret as _, SecretString};
-use values::{bind, boolean, count, database_url, redis_url, timezone};
+use values::{bind, boolean, count, data_key, database_url, redis_url, timezone};
 
 pub use privacy::{PrivacyArgs, default_privacy};
 pub use values::setting_error;
@@ -84,6 +84,10 @@ pub struct Settings {
     #[arg(long, env = "FEIHONG_REGISTRATIONS_PER_ADDRESS", global = true,
         default_value_t = DEFAULT_REGISTRATIONS_PER_HOUR, value_parser = count::<u32>(1, 1_000_000))]
     pub registrations_per_address: u32,
+    /// Seals real names and ID numbers at rest: base64 of 32 random bytes. Required in
+    /// production; development generates one into the data folder.
+    #[arg(long, env = "FEIHONG_DATA_KEY", global = true, hide_env_values = true, value_parser = data_key)]
+    pub data_key: Option<SecretString>,
     /// Prefix of every Redis key this deployment writes.
     #[arg(
         long,
@@ -116,6 +120,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Signs access tokens.
     pub token_secret: SecretString,
+    /// Seals real names and ID numbers: base64 of 32 bytes (`Config::data_key_bytes`).
+    pub data_key: SecretString,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub introspection: bool,
@@ -140,6 +146,12 @@ impl Config {
     /// Whether the database is the embedded SQLite (else PostgreSQL).
     pub fn database_is_sqlite(&self) -> bool {
         self.database_url.expose_secret().starts_with("sqlite:")
+    }
+
+    /// The 32 bytes of the data key.
+    pub fn data_key_bytes(&self) -> Result<Vec<u8>, ConfigError> {
+        secret::decode_data_key(self.data_key.expose_secret())
+            .ok_or_else(|| problem(secret::DATA_KEY_ENV, "must be base64 of 32 bytes"))
     }
 }
 
@@ -191,6 +203,7 @@ impl Settings {
         } else {
             16
         };
+        let data_key = secret::data_key(environment, &self.data_dir, self.data_key)?;
         let token_secret = secret::token_secret(environment, &self.data_dir)?;
         Ok(Config {
             environment,
@@ -202,6 +215,7 @@ impl Settings {
             timezone: self.timezone,
             data_dir: self.data_dir,
             token_secret,
+            data_key,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             introspection: self
@@ -384,5 +398,47 @@ mod tests {
         );
         assert!(!shown.contains(&secret), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_data_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "--database-url=postgres://db/feihong";
+        for args in [
+            &["--env", "production", url][..],
+            &["--env", "production", url, "--data-key", " "],
+        ] {
+            let error = config(dir.path(), args).unwrap_err();
+            assert_eq!(error.name, "FEIHONG_DATA_KEY", "{error}");
+        }
+        // Nothing was generated for production to fall back on later.
+        assert!(!dir.path().join("data-key").exists());
+    }
+
+    #[test]
+    fn development_generates_the_data_key_once_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = config(dir.path(), &[]).unwrap();
+        let second = config(dir.path(), &[]).unwrap();
+        assert_eq!(first.data_key_bytes().unwrap().len(), 32);
+        assert_eq!(
+            first.data_key.expose_secret(),
+            second.data_key.expose_secret()
+        );
+        assert!(dir.path().join("data-key").exists());
+        assert!(!format!("{first:?}").contains(first.data_key.expose_secret()));
+    }
+
+    #[test]
+    fn a_data_key_that_is_not_32_bytes_of_base64_is_refused_without_repeating_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["not-base64!!", "c2hvcnQ=", &"A".repeat(60)] {
+            let error = config(dir.path(), &["--data-key", bad]).unwrap_err();
+            assert_eq!(error.name, "FEIHONG_DATA_KEY");
+            assert!(!error.problem.contains(bad), "{}", error.problem);
+        }
+        let key = feihong_domain::real_names::cipher::generate_key();
+        let config = config(dir.path(), &["--data-key", &key]).unwrap();
+        assert_eq!(config.data_key.expose_secret(), key);
     }
 }

@@ -20,6 +20,17 @@ pub(super) fn database_url(raw: &str) -> Result<SecretString, String> {
     }
 }
 
+/// `FEIHONG_DATA_KEY`: base64 of exactly 32 bytes; blank means unset. The message never
+/// repeats the value.
+pub(super) fn data_key(raw: &str) -> Result<SecretString, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || super::secret::decode_data_key(trimmed).is_some() {
+        Ok(SecretString::from(trimmed))
+    } else {
+        Err("must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`)".to_owned())
+    }
+}
+
 pub(super) fn redis_url(raw: &str) -> Result<String, String> {
     let known = ["redis://", "rediss://", "unix://"];
     if raw.trim().is_empty() || known.iter().any(|scheme| raw.starts_with(scheme)) {

@@ -36,6 +36,10 @@ macro_rules! batch_loader {
 
 batch_loader!(VolunteerLoader: VolunteerId => Volunteer, |s, keys| s.accounts.volunteers(keys));
 batch_loader!(AdminRoleLoader: VolunteerId => Vec<AdminRole>, |s, keys| s.accounts.admin_roles(keys));
+batch_loader!(
+    /// Whether a real name with a well-formed, unique ID number is recorded (absent: no).
+    RealNameVerifiedLoader: VolunteerId => bool, |s, keys| s.real_names.verified(keys)
+);
 batch_loader!(TeamLoader: TeamId => Team, |s, keys| s.teams.teams_by_id(keys));
 batch_loader!(LeaderLoader: TeamId => Vec<VolunteerId>, |s, keys| s.teams.leaders(keys));
 batch_loader!(MemberCountLoader: TeamId => i64, |s, keys| s.teams.member_counts(keys));
@@ -138,6 +142,7 @@ pub struct Loaders {
     pub team_minutes: DataLoader<TeamMinutesLoader>,
     pub tree_minutes: DataLoader<TreeMinutesLoader>,
     pub active_members: DataLoader<ActiveMembersLoader>,
+    pub real_name_verified: DataLoader<RealNameVerifiedLoader>,
 }
 
 /// The default 1 ms batching window is latency on every request; sibling fields are resolved
@@ -166,6 +171,7 @@ impl Loaders {
             team_minutes: loader(TeamMinutesLoader(s())),
             tree_minutes: loader(TreeMinutesLoader(s())),
             active_members: loader(ActiveMembersLoader(s())),
+            real_name_verified: loader(RealNameVerifiedLoader(s())),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod lookups;
 pub mod node;
 pub mod privacy;
+pub mod real_name;
 pub mod scalars;
 pub mod service;
 pub mod signup;
@@ -57,6 +58,7 @@ pub struct MutationRoot(
     certificate::CertificateMutation,
     lookups::MessageMutation,
     privacy::PrivacyMutation,
+    real_name::RealNameMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

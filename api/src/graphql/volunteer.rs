@@ -61,6 +61,15 @@ impl Volunteer {
             .unwrap_or(0))
     }
 
+    /// The caller's relation to this volunteer (for the real-name fields).
+    pub(super) async fn relation_to_viewer(&self, ctx: &Context<'_>) -> GqlResult<Relation> {
+        self.relation(ctx).await
+    }
+
+    pub(super) fn volunteer_id(&self) -> feihong_domain::ids::VolunteerId {
+        self.inner.id
+    }
+
     /// The caller's relation to this volunteer.
     async fn relation(&self, ctx: &Context<'_>) -> GqlResult<Relation> {
         if self.anonymous {
@@ -130,6 +139,35 @@ impl Volunteer {
             .await?
             .sees_private()
             .then(|| self.inner.phone.as_str().to_owned()))
+    }
+
+    /// Whether a real name with a well-formed resident ID number, held by no other account, is
+    /// recorded (`setRealName`). It does NOT prove the number is this person's. For the
+    /// volunteer, their leaders and area admins; null for anyone else.
+    async fn real_name_verified(&self, ctx: &Context<'_>) -> GqlResult<Option<bool>> {
+        if self.anonymous {
+            return Ok(None);
+        }
+        super::real_name::real_name_verified(ctx, self).await
+    }
+
+    /// The real name recorded with `setRealName`: for the volunteer themself only.
+    async fn real_name(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        if self.anonymous {
+            return Ok(None);
+        }
+        let record = super::real_name::own_real_name(ctx, self).await?;
+        Ok(record.map(|record| record.name))
+    }
+
+    /// The recorded ID number, masked (`4406**********123X`): for the volunteer themself only.
+    /// The whole number is never returned.
+    async fn id_number_masked(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        if self.anonymous {
+            return Ok(None);
+        }
+        let record = super::real_name::own_real_name(ctx, self).await?;
+        Ok(record.map(|record| record.id_number_masked))
     }
 
     /// The home area: for the volunteer, their teammates, leaders and area admins.

@@ -14,6 +14,7 @@ mod code;
 mod revocation;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
@@ -28,6 +29,7 @@ use crate::entity::{certificates, service_records, teams, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::{TeamId, VolunteerId};
 use crate::kinds::RecordStatus;
+use crate::real_names::{DataCipher, real_name_of};
 use crate::store::lock_volunteer;
 
 use code::new_code;
@@ -146,9 +148,15 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
-/// The holder's name and approved hours as they stand. A volunteer has at most a few thousand
+/// The holder's name (their real name when recorded, else their display name) and approved
+/// hours as they stand. A volunteer has at most a few thousand
 /// records (12 h a day at most), so they are summed here rather than kept in another table.
-async fn snapshot(conn: &impl ConnectionTrait, volunteer: VolunteerId) -> Result<Snapshot> {
+async fn snapshot(
+    conn: &impl ConnectionTrait,
+    cipher: &DataCipher,
+    volunteer: VolunteerId,
+) -> Result<Snapshot> {
+    let real_name = real_name_of(conn, cipher, volunteer).await?;
     let holder = volunteers::Entity::find_by_id(volunteer.0)
         .one(conn)
         .await?
@@ -189,7 +197,7 @@ async fn snapshot(conn: &impl ConnectionTrait, volunteer: VolunteerId) -> Result
     // A fixed order, so an unchanged record set compares equal to the latest certificate.
     by_team.sort_by(|a, b| b.minutes.cmp(&a.minutes).then(a.team_id.cmp(&b.team_id)));
     Ok(Snapshot {
-        holder_name: holder.display_name,
+        holder_name: real_name.unwrap_or(holder.display_name),
         total_minutes: by_team.iter().map(|line| line.minutes).sum(),
         by_team,
         first_service_date: records.iter().map(|(_, _, _, day)| *day).min(),
@@ -216,18 +224,19 @@ async fn latest(
 
 pub struct Certificates {
     deps: Deps,
+    cipher: Arc<DataCipher>,
 }
 
 impl Certificates {
-    pub fn new(deps: Deps) -> Self {
-        Self { deps }
+    pub fn new(deps: Deps, cipher: Arc<DataCipher>) -> Self {
+        Self { deps, cipher }
     }
 
     /// The caller's certificate: the latest one when it still states their hours, else a new one.
     pub async fn issue(&self, actor: &Actor) -> Result<Certificate> {
         let db = &self.deps.store.db;
         // Most requests change nothing: answer them without taking a write lock.
-        let current = snapshot(db, actor.volunteer).await?;
+        let current = snapshot(db, &self.cipher, actor.volunteer).await?;
         if let Some(latest) = latest(db, actor.volunteer).await?
             && latest.states(&current)
             && latest.revoked_at.is_none()
@@ -238,7 +247,7 @@ impl Certificates {
         // Reviews of this volunteer's hours take the same lock, so the hours read below are the
         // committed ones, and two requests at once issue one certificate, not two.
         lock_volunteer(&*txn, actor.volunteer).await?;
-        let current = snapshot(&*txn, actor.volunteer).await?;
+        let current = snapshot(&*txn, &self.cipher, actor.volunteer).await?;
         if let Some(latest) = latest(&*txn, actor.volunteer).await?
             && latest.states(&current)
             && latest.revoked_at.is_none()

@@ -23,4 +23,5 @@ pub mod stats_team_days;
 pub mod stats_volunteer_days;
 pub mod tallies;
 pub mod teams;
+pub mod volunteer_real_names;
 pub mod volunteers;

@@ -4,12 +4,14 @@
 mod attendance;
 mod members;
 mod people;
+mod real_names;
 
 pub use attendance::check_corrects_attendance;
 pub use members::{PhoneShown, TeamReader, check_reads_members, member_phone};
 pub use people::{
     CallerRoles, Relation, TeamTie, anonymous_on_leaderboards, member_list_reader, relation_to,
 };
+pub use real_names::{sees_real_name, sees_real_name_verified};
 
 use crate::actor::{Actor, Viewer};
 use crate::areas::AreaTree;

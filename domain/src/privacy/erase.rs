@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement,
 
 use crate::entity::{
     admin_roles, attendances, certificates, idempotency_records, leaderboard_outbox, notifications,
-    refresh_tokens, service_records, tallies, volunteers,
+    refresh_tokens, service_records, tallies, volunteer_real_names, volunteers,
 };
 use crate::error::{Error, Result};
 use crate::ids::VolunteerId;
@@ -92,6 +92,11 @@ pub(crate) async fn wipe(txn: &WriteTxn<'_>, volunteer: VolunteerId) -> Result<(
     // Messages to a person who is gone, and powers nobody can use any more.
     notifications::Entity::delete_many()
         .filter(notifications::Column::VolunteerId.eq(id))
+        .exec(&**txn)
+        .await?;
+    // The real name and resident ID (sealed): gone, so the number may serve a new account.
+    volunteer_real_names::Entity::delete_many()
+        .filter(volunteer_real_names::Column::VolunteerId.eq(id))
         .exec(&**txn)
         .await?;
     admin_roles::Entity::delete_many()

@@ -15,7 +15,7 @@ use crate::actor::Actor;
 use crate::entity::{
     admin_roles, attendances, audit_entries, certificate_records, certificates,
     idempotency_records, memberships, notifications, refresh_tokens, service_records, sign_ups,
-    stats_volunteer_days, tallies, volunteers,
+    stats_volunteer_days, tallies, volunteer_real_names, volunteers,
 };
 use crate::error::Result;
 use crate::ids::VolunteerId;
@@ -36,6 +36,10 @@ pub const SECTIONS: &[Section] = &[
     Section {
         table: "volunteers",
         omit: &["password_hash", "national_id"],
+    },
+    Section {
+        table: "volunteer_real_names",
+        omit: &["name_sealed", "id_number_sealed", "id_number_index"],
     },
     Section {
         table: "admin_roles",
@@ -157,6 +161,13 @@ async fn section_rows(
     }
     Ok(match table {
         "volunteers" => rows_of!(volunteers, Id, Id),
+        "volunteer_real_names" => {
+            volunteer_real_names::Entity::find()
+                .filter(volunteer_real_names::Column::VolunteerId.eq(id))
+                .into_json()
+                .all(db)
+                .await?
+        }
         "admin_roles" => rows_of!(admin_roles, VolunteerId, Id),
         "memberships" => rows_of!(memberships, VolunteerId, Id),
         "sign_ups" => rows_of!(sign_ups, VolunteerId, Id),

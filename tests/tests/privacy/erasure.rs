@@ -83,6 +83,8 @@ on_every_backend! {
         assert_eq!(waiting.data()["signUp"]["status"], "WAITLISTED");
         let waiting = waiting.data()["signUp"]["id"].as_str().unwrap().to_owned();
 
+        app.graphql_as(&member, "mutation { setRealName(name: \"黄飞鸿\", idNumber: \"440604199003071236\") { realNameVerified } }", json!({})).await.data();
+
         assert_eq!(delete(&app, &member, TEST_PASSWORD).await.data()["deleteMyAccount"], true);
 
         // Gone: the access token (at once), the refresh token, the sign-in, the name, the phone,
@@ -99,6 +101,7 @@ on_every_backend! {
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM attendances WHERE volunteer_id = {id} AND (check_in_lat IS NOT NULL OR check_in_lng IS NOT NULL)")).await, 0);
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM memberships WHERE volunteer_id = {id} AND status = 'ACTIVE'")).await, 0);
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM notifications WHERE volunteer_id = {id}")).await, 0);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM volunteer_real_names WHERE volunteer_id = {id}")).await, 0);
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM tallies WHERE volunteer_id = {id}")).await, 0);
         assert!(!city_board_lists(&app, &member.volunteer_id, false).await);
 
