@@ -69,6 +69,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         reminders_before: config.reminders_before.clone(),
         sms_limits: config.sms.limits,
         sms_sender: crate::sms::sender(&config.sms).context("FEIHONG_SMS_PROVIDER")?,
+        privacy: config.privacy.clone(),
     };
     let services = Services::new(db, redis, settings)
         .await
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
             "/events/{id}/exports/attendance.csv",
             get(http::team_exports::attendance_csv),
         )
+        .route("/me/export.json", get(http::my_data::export_json))
         .route("/admin", get(http::admin::index))
         .route("/admin/dashboard.js", get(http::admin::script))
         .route("/admin/dashboard.css", get(http::admin::stylesheet))
@@ -239,7 +241,8 @@ async fn refresh_statistics(services: Arc<Services>) {
 }
 
 /// Periodic upkeep: closes check-ins left open on events long over, marks no-shows, completes
-/// ended events, and forgets expired idempotency keys. Every node runs it; each step is a conditional update, so they never clash.
+/// ended events, forgets expired idempotency keys, and drops positions past their retention
+/// (`docs/privacy.md`). Every node runs it; each step is a conditional update, so they never clash.
 async fn maintenance(services: Arc<Services>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -265,6 +268,11 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
         }
         if let Err(error) = feihong_domain::idempotency::purge_expired(&services.db).await {
             tracing::warn!(%error, "purging idempotency keys failed");
+        }
+        match services.privacy.drop_old_positions().await {
+            Ok(0) => {}
+            Ok(dropped) => tracing::info!(dropped, "positions past their retention dropped"),
+            Err(error) => tracing::warn!(%error, "dropping old positions failed"),
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod leaderboards;
 pub mod notifications;
 pub mod page;
 pub mod policy;
+pub mod privacy;
 pub mod push;
 pub mod real_names;
 pub mod redis_store;
@@ -97,6 +98,8 @@ pub struct ServiceSettings {
     pub sms_limits: sms::SmsLimits,
     /// Delivers SMS codes (through the outbox).
     pub sms_sender: Arc<dyn sms::SmsSender>,
+    /// The privacy policy in force and how long positions are kept.
+    pub privacy: privacy::PrivacySettings,
 }
 
 /// Every service, wired to one database and (optionally) one Redis.
@@ -132,6 +135,8 @@ pub struct Services {
     pub reminders: reminders::Reminders,
     /// Sends queued SMS codes; run `sms_outbox.run()`.
     pub sms_outbox: Arc<sms::SmsOutbox>,
+    /// Consent, export, erasure and retention (`docs/privacy.md`).
+    pub privacy: privacy::Privacy,
 }
 
 impl Services {
@@ -180,6 +185,7 @@ impl Services {
         )?;
         let cipher = Arc::new(real_names::DataCipher::new(&settings.data_key)?);
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
+        let privacy = privacy::Privacy::new(store.clone(), redis.clone(), settings.privacy.clone());
         let deps = Deps {
             store,
             areas: areas.clone(),
@@ -224,6 +230,7 @@ impl Services {
             accounts,
             budget,
             sms_outbox,
+            privacy,
         })
     }
 }

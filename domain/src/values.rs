@@ -49,6 +49,10 @@ impl Phone {
     }
 }
 
+/// What an erased account (`deleteMyAccount`) is called wherever its name was shown: its
+/// display name, and the holder of its certificates (which still verify).
+pub const ERASED_NAME: &str = "已注销";
+
 /// Masks the middle four digits of a stored phone number.
 pub fn mask_phone(phone: &str) -> String {
     if phone.len() == 11 && phone.is_ascii() {

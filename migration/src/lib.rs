@@ -21,6 +21,7 @@ mod m20261130_000012_completed_events_and_team_trees;
 mod m20261130_000013_search_and_lookups;
 mod m20261130_000014_volunteer_name_grams;
 mod m20261130_000015_sms_codes;
+mod m20261130_000016_privacy;
 mod m20261130_000017_real_names;
 mod m20261130_000018_devices_push_reminders;
 mod seed_areas;
@@ -46,9 +47,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_completed_events_and_team_trees::Migration),
             Box::new(m20261130_000013_search_and_lookups::Migration),
             Box::new(m20261130_000014_volunteer_name_grams::Migration),
+            Box::new(m20261130_000015_sms_codes::Migration),
+            Box::new(m20261130_000016_privacy::Migration),
             Box::new(m20261130_000017_real_names::Migration),
             Box::new(m20261130_000018_devices_push_reminders::Migration),
-            Box::new(m20261130_000015_sms_codes::Migration),
         ]
     }
 }

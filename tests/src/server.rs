@@ -162,6 +162,7 @@ fn base_config(
             Duration::from_secs(2 * 3600),
         ],
         sms: Default::default(),
+        privacy: feihong_api::config::default_privacy(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`Settings::into_config`] then settles what depends on other settings or on the disk (the
 //! embedded database, the development token secret).
 
+mod privacy;
 mod push;
 mod secret;
 pub mod sms;
@@ -20,6 +21,7 @@ use feihong_domain::throttle::{Backoff, Limit, LoginLimits};
 use secrecy::{ExposeSecret as _, SecretString};
 use values::{bind, boolean, count, data_key, database_url, redis_url, timezone};
 
+pub use privacy::{PrivacyArgs, default_privacy};
 pub use push::{PushConfig, PushSettings, ReminderOffsets};
 pub use values::setting_error;
 
@@ -101,6 +103,8 @@ pub struct Settings {
     pub push: PushSettings,
     #[command(flatten)]
     pub sms: sms::SmsSettings,
+    #[command(flatten)]
+    pub privacy: PrivacyArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -147,6 +151,8 @@ pub struct Config {
     pub reminders_before: Vec<Duration>,
     /// Who sends SMS one-time codes, and how many may be asked for.
     pub sms: sms::SmsConfig,
+    /// The privacy policy in force and how long positions are kept (`docs/privacy.md`).
+    pub privacy: feihong_domain::privacy::PrivacySettings,
 }
 
 impl Config {
@@ -252,6 +258,7 @@ impl Settings {
             push,
             reminders_before: self.push.reminders_before.0,
             sms,
+            privacy: self.privacy.into_settings(),
         })
     }
 }

@@ -22,6 +22,9 @@ pub struct RegisterInput {
     pub display_name: String,
     /// The volunteer's home area (a town/street or district).
     pub area_id: ID,
+    /// The privacy policy version (`privacyPolicy.version`) the person accepted on the sign-up
+    /// screen; only the version in force is accepted (`BAD_USER_INPUT` otherwise).
+    pub accepted_policy_version: Option<String>,
 }
 
 /// A signed-in session.
@@ -74,6 +77,16 @@ impl AccountMutation {
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let area_id = AreaId::parse(&input.area_id, "input.areaId")?;
         let client_address = ctx.request().client_address.clone();
+        let accepted_policy = input
+            .accepted_policy_version
+            .as_deref()
+            .map(|version| {
+                ctx.services()
+                    .privacy
+                    .check_version(version, "acceptedPolicyVersion")
+            })
+            .transpose()
+            .map_err(|e| e.in_argument("input"))?;
         let session = ctx
             .services()
             .accounts
@@ -82,6 +95,7 @@ impl AccountMutation {
                 password: input.password,
                 display_name: input.display_name,
                 area_id,
+                accepted_policy,
                 client_address,
             })
             .await

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod loaders;
 pub mod lookups;
 pub mod node;
+pub mod privacy;
 pub mod real_name;
 pub mod scalars;
 pub mod service;
@@ -45,6 +46,7 @@ pub struct QueryRoot(
     certificate::CertificateQuery,
     lookups::LookupQuery,
     devices::DeviceQuery,
+    privacy::PrivacyQuery,
 );
 
 /// All mutations.
@@ -59,6 +61,7 @@ pub struct MutationRoot(
     service::ServiceMutation,
     certificate::CertificateMutation,
     lookups::MessageMutation,
+    privacy::PrivacyMutation,
     real_name::RealNameMutation,
     devices::DeviceMutation,
 );

@@ -239,6 +239,27 @@ impl Volunteer {
             .then_some(self.inner.show_on_leaderboards))
     }
 
+    /// The privacy policy version the volunteer last accepted (`privacyPolicy.version`: when they
+    /// differ, the app asks again); null before any acceptance. For the volunteer themself only.
+    async fn accepted_policy_version(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        Ok(self
+            .relation(ctx)
+            .await?
+            .sees_private()
+            .then(|| self.inner.accepted_policy_version.clone())
+            .flatten())
+    }
+
+    /// When the volunteer accepted `acceptedPolicyVersion`. For the volunteer themself only.
+    async fn accepted_policy_at(&self, ctx: &Context<'_>) -> GqlResult<Option<DateTime<Utc>>> {
+        Ok(self
+            .relation(ctx)
+            .await?
+            .sees_private()
+            .then_some(self.inner.accepted_policy_at)
+            .flatten())
+    }
+
     /// When the account was made: for the volunteer, their leaders and area admins.
     async fn created_at(&self, ctx: &Context<'_>) -> GqlResult<Option<DateTime<Utc>>> {
         Ok(self

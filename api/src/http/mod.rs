@@ -11,6 +11,7 @@ pub mod exports;
 pub mod forwarded;
 pub mod graphql;
 pub mod health;
+pub mod my_data;
 pub mod panics;
 pub mod request_id;
 pub mod retry;

@@ -76,9 +76,16 @@ impl Accounts {
                 name,
                 password_hash,
             } => {
-                let volunteer =
-                    add_volunteer(&txn, self.timezone, &phone, &name, password_hash, area.id)
-                        .await?;
+                let volunteer = add_volunteer(
+                    &txn,
+                    self.timezone,
+                    &phone,
+                    &name,
+                    password_hash,
+                    area.id,
+                    None,
+                )
+                .await?;
                 (volunteer, true)
             }
         };

@@ -1,6 +1,7 @@
 //! Volunteer accounts: registration, profiles and admin roles. Sessions live in `sessions`.
 
 mod admin;
+mod erasure;
 mod lookup;
 mod name_search;
 mod password;
@@ -43,6 +44,9 @@ pub struct Volunteer {
     pub area_id: AreaId,
     pub show_on_leaderboards: bool,
     pub created_at: DateTime<Utc>,
+    /// The privacy policy version last accepted, and when (`privacy::consent`).
+    pub accepted_policy_version: Option<String>,
+    pub accepted_policy_at: Option<DateTime<Utc>>,
 }
 
 impl From<volunteers::Model> for Volunteer {
@@ -54,6 +58,8 @@ impl From<volunteers::Model> for Volunteer {
             area_id: AreaId(row.area_id),
             show_on_leaderboards: row.show_on_leaderboards,
             created_at: row.created_at,
+            accepted_policy_version: row.accepted_policy_version,
+            accepted_policy_at: row.accepted_policy_at,
         }
     }
 }
@@ -72,6 +78,8 @@ pub struct RegisterInput {
     pub password: String,
     pub display_name: String,
     pub area_id: AreaId,
+    /// The privacy policy version accepted with the registration, checked to be the one in force.
+    pub accepted_policy: Option<crate::privacy::AcceptedPolicy>,
     /// Where the request came from: registrations are limited per client address.
     pub client_address: String,
 }
@@ -87,6 +95,7 @@ async fn add_volunteer(
     display_name: &DisplayName,
     password_hash: String,
     area_id: AreaId,
+    accepted_policy: Option<&crate::privacy::AcceptedPolicy>,
 ) -> Result<Volunteer> {
     let now = Utc::now();
     let row = volunteers::ActiveModel {
@@ -99,6 +108,8 @@ async fn add_volunteer(
         show_on_leaderboards: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        accepted_policy_version: Set(accepted_policy.map(|policy| policy.as_str().to_owned())),
+        accepted_policy_at: Set(accepted_policy.map(|_| now)),
         ..Default::default()
     }
     .insert(&**txn)
@@ -180,6 +191,7 @@ impl Accounts {
             &display_name,
             password_hash,
             input.area_id,
+            input.accepted_policy.as_ref(),
         )
         .await?;
         txn.commit().await?;
@@ -255,7 +267,12 @@ impl Accounts {
             return Ok(Viewer::Anonymous);
         };
         let volunteer = self.tokens.verify(token)?;
-        if self.volunteer(volunteer).await?.is_none() {
+        // An erased account (`deleteMyAccount`) is refused at once, not when its token expires.
+        let live = volunteers::Entity::find_by_id(volunteer.0)
+            .one(&self.store.db)
+            .await?
+            .is_some_and(|row| row.deleted_at.is_none());
+        if !live {
             return Err(Error::Unauthenticated);
         }
         let admin_areas = self

@@ -135,8 +135,12 @@ impl Certificate {
     }
 }
 
-/// The first character, then one `*` for each further one: `黄飞鸿` → `黄**`.
+/// The first character, then one `*` for each further one: `黄飞鸿` → `黄**`. An erased holder
+/// shows as [`crate::values::ERASED_NAME`], unmasked: it names nobody.
 pub fn mask_name(name: &str) -> String {
+    if name == crate::values::ERASED_NAME {
+        return name.to_owned();
+    }
     let mut chars = name.chars();
     match chars.next() {
         Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),

@@ -24,6 +24,8 @@ pub struct Model {
     pub check_in_received_at: Option<DateTimeUtc>,
     /// When the check-out report reached the server.
     pub check_out_received_at: Option<DateTimeUtc>,
+    /// When the retention job dropped the positions (the verdict, `check_in_by`, stays).
+    pub positions_dropped_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

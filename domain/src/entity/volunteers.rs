@@ -15,6 +15,11 @@ pub struct Model {
     pub show_on_leaderboards: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The privacy policy version the volunteer last accepted, and when.
+    pub accepted_policy_version: Option<String>,
+    pub accepted_policy_at: Option<DateTimeUtc>,
+    /// When the account was erased (`deleteMyAccount`): the row stays, wiped.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@
 //! transaction that freed it (`seats`). Cancelling is `cancel`.
 
 mod cancel;
+mod erase;
 mod leave;
 
 use std::collections::HashMap;
