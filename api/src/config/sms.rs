@@ -179,7 +179,9 @@ mod tests {
             config(dir.path(), &[]).unwrap().sms.provider,
             SmsProvider::Log
         ));
-        let error = config(dir.path(), &["--env=production", "--sms-provider=log"]).unwrap_err();
+        let key = "--data-key=BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY=";
+        let error =
+            config(dir.path(), &["--env=production", key, "--sms-provider=log"]).unwrap_err();
         assert_eq!(error.name, "FEIHONG_SMS_PROVIDER", "{error}");
     }
 
