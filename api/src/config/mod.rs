@@ -216,9 +216,9 @@ impl Settings {
         } else {
             16
         };
+        let token_secret = secret::token_secret(environment, &self.data_dir)?;
         let data_key = secret::data_key(environment, &self.data_dir, self.data_key)?;
         let sms = self.sms.into_config(environment)?;
-        let token_secret = secret::token_secret(environment, &self.data_dir)?;
         let push = self.push.push_config()?;
         Ok(Config {
             environment,
@@ -421,12 +421,14 @@ mod tests {
     #[test]
     fn production_refuses_to_start_without_a_data_key() {
         let dir = tempfile::tempdir().unwrap();
-        let url = "--database-url=postgres://db/feihong";
-        for args in [
-            &["--env", "production", url][..],
-            &["--env", "production", url, "--data-key", " "],
-        ] {
-            let error = config(dir.path(), args).unwrap_err();
+        let data_dir = dir.path().display().to_string();
+        for args in [&[][..], &["--data-key", " "]] {
+            let mut argv = vec!["feihong", "--data-dir", &data_dir];
+            argv.extend_from_slice(args);
+            let settings = Cli::try_parse_from(argv).expect("valid flags").settings;
+            // The token secret is checked first (from the environment); then the data key.
+            let error = secret::data_key(Environment::Production, dir.path(), settings.data_key)
+                .unwrap_err();
             assert_eq!(error.name, "FEIHONG_DATA_KEY", "{error}");
         }
         // Nothing was generated for production to fall back on later.

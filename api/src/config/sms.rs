@@ -179,9 +179,13 @@ mod tests {
             config(dir.path(), &[]).unwrap().sms.provider,
             SmsProvider::Log
         ));
-        let key = "--data-key=BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY=";
-        let error =
-            config(dir.path(), &["--env=production", key, "--sms-provider=log"]).unwrap_err();
+        let settings = Cli::try_parse_from(["feihong", "--sms-provider=log"])
+            .expect("valid flags")
+            .settings;
+        let error = settings
+            .sms
+            .into_config(Environment::Production)
+            .unwrap_err();
         assert_eq!(error.name, "FEIHONG_SMS_PROVIDER", "{error}");
     }
 
