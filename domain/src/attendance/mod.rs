@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::geo::Position;
 use crate::ids::{AttendanceId, EventId, SignUpId, TeamId, VolunteerId};
-use crate::kinds::{EventStatus, RecordStatus};
+use crate::kinds::{EventStatus, RecordStatus, SignUpStatus};
 use crate::policy;
 use crate::stats;
 use crate::store::{is_unique_violation, lock_event};
@@ -195,12 +195,10 @@ impl AttendanceService {
         if matches!(recorder, Recorder::SelfByGps) {
             check_position(&event, input.position, Report::CheckIn)?;
         }
-        hold_confirmed(
-            &*txn,
-            sign_up.id,
-            revives_no_show(sign_up.status, input.at.is_some()),
-        )
-        .await?;
+        // A report sent after the fact may revive a no-show even when the marking committed
+        // after the status above was read (the marker takes no event lock): the update decides.
+        let may_revive = revives_no_show(SignUpStatus::NoShow, input.at.is_some());
+        hold_confirmed(&*txn, sign_up.id, may_revive).await?;
         let (lat, lng, accuracy) = coordinates(input.position);
         let row = new_attendance(&sign_up, actor, at, now);
         let row = attendances::ActiveModel {
