@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait as _, JoinType, OnConflict, Query, SelectStatement,
+    Alias, Expr, ExprTrait as _, JoinType, LockType, OnConflict, Query, SelectStatement,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
@@ -204,7 +204,11 @@ async fn insert_due(
     until: DateTime<Utc>,
     offset_s: i64,
 ) -> Result<Vec<i64>> {
-    let due = due_select(now, from, until, offset_s);
+    // On PostgreSQL the sign-ups are read with a share lock: a cancellation or an erasure
+    // committing meanwhile is waited for and re-checked, so no reminder follows it. (SQLite
+    // writes one transaction at a time and has no row locks.)
+    let mut due = due_select(now, from, until, offset_s);
+    due.lock_with_tables(LockType::Share, [Alias::new("s")]);
     let insert = Query::insert()
         .into_table(reminders::Entity)
         .columns([
