@@ -147,42 +147,10 @@ impl Services {
         settings: ServiceSettings,
     ) -> Result<Self> {
         let areas = Arc::new(AreaTree::load(&db).await?);
-        let hasher =
-            tokio::task::spawn_blocking(move || PasswordHasher::new(settings.hashing_concurrency))
-                .await
-                .map_err(Error::internal)??;
-        let tokens = AccessTokens::new(&settings.token_secret, settings.access_token_ttl)?;
-        let sms_written = Arc::new(tokio::sync::Notify::new());
-        let limits = AccountLimits {
-            logins: LoginThrottle::new(redis.clone(), settings.login_limits),
-            registrations: RateLimiter::new(
-                "register",
-                settings.registrations_per_address,
-                redis.clone(),
-            ),
-            sms: sms::SmsCodes::new(
-                sms::CodeKey::derive(&settings.token_secret),
-                settings.sms_limits,
-                redis.clone(),
-                sms_written.clone(),
-            ),
-        };
-        let sms_outbox = Arc::new(sms::SmsOutbox::new(
-            db.clone(),
-            settings.sms_sender.clone(),
-            sms_written,
-        ));
         let bus = Arc::new(Bus::new(redis.clone()));
         let store = Arc::new(Store::new(db.clone(), bus.clone()));
-        let accounts = Accounts::new(
-            store.clone(),
-            areas.clone(),
-            hasher,
-            tokens,
-            limits,
-            settings.refresh_token_ttl,
-            settings.timezone,
-        )?;
+        let (accounts, sms_outbox) =
+            Self::accounts(&db, &redis, &settings, store.clone(), areas.clone()).await?;
         let cipher = Arc::new(real_names::DataCipher::new(&settings.data_key)?);
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
         let privacy = privacy::Privacy::new(store.clone(), redis.clone(), settings.privacy.clone());
@@ -232,5 +200,49 @@ impl Services {
             sms_outbox,
             privacy,
         })
+    }
+    /// Accounts with their hasher, tokens and limits, and the SMS outbox its codes go through.
+    async fn accounts(
+        db: &DatabaseConnection,
+        redis: &Option<Arc<RedisStore>>,
+        settings: &ServiceSettings,
+        store: Arc<Store>,
+        areas: Arc<AreaTree>,
+    ) -> Result<(Accounts, Arc<sms::SmsOutbox>)> {
+        let concurrency = settings.hashing_concurrency;
+        let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(concurrency))
+            .await
+            .map_err(Error::internal)??;
+        let tokens = AccessTokens::new(&settings.token_secret, settings.access_token_ttl)?;
+        let sms_written = Arc::new(tokio::sync::Notify::new());
+        let limits = AccountLimits {
+            logins: LoginThrottle::new(redis.clone(), settings.login_limits),
+            registrations: RateLimiter::new(
+                "register",
+                settings.registrations_per_address,
+                redis.clone(),
+            ),
+            sms: sms::SmsCodes::new(
+                sms::CodeKey::derive(&settings.token_secret),
+                settings.sms_limits,
+                redis.clone(),
+                sms_written.clone(),
+            ),
+        };
+        let sms_outbox = Arc::new(sms::SmsOutbox::new(
+            db.clone(),
+            settings.sms_sender.clone(),
+            sms_written,
+        ));
+        let accounts = Accounts::new(
+            store,
+            areas,
+            hasher,
+            tokens,
+            limits,
+            settings.refresh_token_ttl,
+            settings.timezone,
+        )?;
+        Ok((accounts, sms_outbox))
     }
 }
