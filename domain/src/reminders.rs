@@ -6,7 +6,7 @@
 //! sign-ups through `ix_sign_ups_event_status`: no scan of all sign-ups). The table's key
 //! (sign-up, offset, start) makes each reminder once across nodes; a moved event has a new start,
 //! so its sign-ups get fresh reminders at the new times. Cancelled sign-ups and events (and
-//! drafts) get none.
+//! drafts) get none, and so do erased accounts.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,12 +14,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait as _, JoinType, LockType, OnConflict, Query, SelectStatement,
+    Alias, Expr, ExprTrait as _, JoinType, LockBehavior, LockType, OnConflict, Query,
+    SelectStatement,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::deps::{Deps, whole_seconds};
-use crate::entity::{events, reminders, sign_ups};
+use crate::entity::{events, reminders, sign_ups, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::{EventId, SignUpId, VolunteerId};
 use crate::kinds::{EventStatus, NotificationKind, SignUpStatus};
@@ -142,7 +143,12 @@ fn due_select(
     until: DateTime<Utc>,
     offset_s: i64,
 ) -> SelectStatement {
-    let (e, s, r) = (Alias::new("e"), Alias::new("s"), Alias::new("r"));
+    let (e, s, r, v) = (
+        Alias::new("e"),
+        Alias::new("s"),
+        Alias::new("r"),
+        Alias::new("v"),
+    );
     let already = Query::select()
         .expr(Expr::val(1))
         .from_as(reminders::Entity, r.clone())
@@ -169,6 +175,14 @@ fn due_select(
             Expr::col((s.clone(), sign_ups::Column::EventId))
                 .equals((e.clone(), events::Column::Id)),
         )
+        .join_as(
+            JoinType::InnerJoin,
+            volunteers::Entity,
+            v.clone(),
+            Expr::col((v.clone(), volunteers::Column::Id))
+                .equals((s.clone(), sign_ups::Column::VolunteerId)),
+        )
+        .and_where(Expr::col((v, volunteers::Column::DeletedAt)).is_null())
         .and_where(
             Expr::col((e.clone(), events::Column::Status))
                 .eq(EventStatus::Published.to_value_string()),
@@ -204,11 +218,18 @@ async fn insert_due(
     until: DateTime<Utc>,
     offset_s: i64,
 ) -> Result<Vec<i64>> {
-    // On PostgreSQL the sign-ups are read with a share lock: a cancellation or an erasure
-    // committing meanwhile is waited for and re-checked, so no reminder follows it. (SQLite
-    // writes one transaction at a time and has no row locks.)
+    // On PostgreSQL the sign-up and its volunteer are read with a share lock, skipping rows a
+    // cancellation or an erasure holds: such a reminder waits for the next round, which reads
+    // what they committed, so no reminder follows either (and no lock is waited for, so none
+    // can deadlock with their order: volunteer, event, sign-ups). An erasure that starts after
+    // this read waits for this transaction and then deletes what it wrote. (SQLite writes one
+    // transaction at a time and has no row locks.)
     let mut due = due_select(now, from, until, offset_s);
-    due.lock_with_tables(LockType::Share, [Alias::new("s")]);
+    due.lock_with_tables_behavior(
+        LockType::Share,
+        [Alias::new("s"), Alias::new("v")],
+        LockBehavior::SkipLocked,
+    );
     let insert = Query::insert()
         .into_table(reminders::Entity)
         .columns([

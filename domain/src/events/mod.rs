@@ -26,7 +26,7 @@ use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::bus::Change;
 use crate::deps::{Deps, text, whole_seconds};
-use crate::entity::{events, sign_ups};
+use crate::entity::{events, sign_ups, volunteers};
 use crate::error::{Error, Result};
 use crate::geo::Position;
 use crate::ids::{AreaId, EventId, ScheduleId, SignUpId, TeamId, VolunteerId};
@@ -246,6 +246,16 @@ async fn active_sign_ups(
         .column(sign_ups::Column::VolunteerId)
         .filter(sign_ups::Column::EventId.eq(event.0))
         .filter(sign_ups::Column::Status.is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]))
+        // An erased account keeps a sign-up it had checked in to, and is told nothing more.
+        .filter(
+            sign_ups::Column::VolunteerId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(volunteers::Column::Id)
+                    .from(volunteers::Entity)
+                    .and_where(volunteers::Column::DeletedAt.is_null())
+                    .to_owned(),
+            ),
+        )
         .into_tuple()
         .all(conn)
         .await?;
