@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(http::panics::catch_panics))
         .layer(axum::middleware::from_fn(http::request_id::scope))
+        .layer(axum::middleware::from_fn(crate::locale::scope))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -6,6 +6,9 @@
 
 use axum::http::StatusCode;
 use feihong_domain::Error as DomainError;
+use feihong_domain::text::Text;
+
+use crate::locale::current_locale;
 
 tokio::task_local! {
     /// The id of the HTTP request being served, so internal errors can name it.
@@ -52,11 +55,11 @@ pub struct Classified {
 }
 
 impl Classified {
-    fn new(code: &'static str, status: StatusCode, message: impl Into<String>) -> Self {
+    fn new(code: &'static str, status: StatusCode, message: Text) -> Self {
         Self {
             code,
             status,
-            message: message.into(),
+            message: message.render(current_locale()),
             field: None,
             retry_after: None,
             request_id: None,
@@ -64,7 +67,14 @@ impl Classified {
     }
 }
 
-/// The table: which code, status and message each domain error is answered with. Pure; the
+/// The key of a text about a thing the domain names in English (`not-found` + `sign-up` →
+/// `not-found-sign-up`).
+fn about(prefix: &str, what: &str) -> Text {
+    Text::new(&format!("{prefix}-{}", what.replace(' ', "-")))
+}
+
+/// The table: which code, status and message each domain error is answered with, the message
+/// in the language of the request being served ([`crate::locale`]). Pure but for that; the
 /// `request_id` is only named in `INTERNAL` answers.
 pub fn classify(error: &DomainError, request_id: &str) -> Classified {
     use StatusCode as S;
@@ -72,26 +82,32 @@ pub fn classify(error: &DomainError, request_id: &str) -> Classified {
         DomainError::Unauthenticated => Classified::new(
             code::UNAUTHENTICATED,
             S::UNAUTHORIZED,
-            "authentication required",
+            Text::new("authentication-required"),
         ),
         DomainError::WrongCredentials => Classified::new(
             code::UNAUTHENTICATED,
             S::UNAUTHORIZED,
-            "wrong phone number or password",
+            Text::new("wrong-phone-or-password"),
         ),
-        DomainError::Forbidden(message) => Classified::new(code::FORBIDDEN, S::FORBIDDEN, message),
+        DomainError::Forbidden(message) => {
+            Classified::new(code::FORBIDDEN, S::FORBIDDEN, message.clone())
+        }
         DomainError::NotFound(what) => {
-            Classified::new(code::NOT_FOUND, S::NOT_FOUND, format!("{what} not found"))
+            Classified::new(code::NOT_FOUND, S::NOT_FOUND, about("not-found", what))
         }
         DomainError::InvalidInput { field, message } => Classified {
             field: Some(field.clone()),
             ..Classified::new(
                 code::BAD_USER_INPUT,
                 S::BAD_REQUEST,
-                format!("{field}: {message}"),
+                Text::new("invalid-field")
+                    .arg("field", field)
+                    .arg("message", message.render(current_locale())),
             )
         },
-        DomainError::Conflict(message) => Classified::new(code::CONFLICT, S::CONFLICT, message),
+        DomainError::Conflict(message) => {
+            Classified::new(code::CONFLICT, S::CONFLICT, message.clone())
+        }
         DomainError::RateLimited { retry_after } => {
             let seconds = retry_after.as_secs().max(1);
             Classified {
@@ -99,7 +115,7 @@ pub fn classify(error: &DomainError, request_id: &str) -> Classified {
                 ..Classified::new(
                     code::RATE_LIMITED,
                     S::TOO_MANY_REQUESTS,
-                    format!("too many attempts; retry in {seconds} s"),
+                    Text::new("too-many-attempts").arg("seconds", seconds),
                 )
             }
         }
@@ -108,7 +124,7 @@ pub fn classify(error: &DomainError, request_id: &str) -> Classified {
             ..Classified::new(
                 code::UNAVAILABLE,
                 S::SERVICE_UNAVAILABLE,
-                format!("{what} is unavailable; try again shortly"),
+                about("unavailable", what),
             )
         },
         DomainError::Internal(_) => Classified {
@@ -116,7 +132,7 @@ pub fn classify(error: &DomainError, request_id: &str) -> Classified {
             ..Classified::new(
                 code::INTERNAL,
                 S::INTERNAL_SERVER_ERROR,
-                format!("internal error (request {request_id})"),
+                Text::new("internal-error").arg("request", request_id),
             )
         },
     }
@@ -137,6 +153,8 @@ impl From<DomainError> for Classified {
 mod tests {
     use std::time::Duration;
 
+    use feihong_domain::text::Locale;
+
     use super::*;
 
     #[test]
@@ -144,14 +162,14 @@ mod tests {
         let cases = [
             (DomainError::Unauthenticated, code::UNAUTHENTICATED, 401),
             (DomainError::WrongCredentials, code::UNAUTHENTICATED, 401),
-            (DomainError::forbidden("not yours"), code::FORBIDDEN, 403),
+            (DomainError::forbidden("not-your-area"), code::FORBIDDEN, 403),
             (DomainError::NotFound("team"), code::NOT_FOUND, 404),
             (
-                DomainError::invalid("from", "bad"),
+                DomainError::invalid("from", "must-be-after-from"),
                 code::BAD_USER_INPUT,
                 400,
             ),
-            (DomainError::conflict("full"), code::CONFLICT, 409),
+            (DomainError::conflict("already-checked-in"), code::CONFLICT, 409),
             (
                 DomainError::RateLimited {
                     retry_after: Duration::from_millis(10),
@@ -178,26 +196,26 @@ mod tests {
 
     #[test]
     fn details_go_with_the_codes_that_need_them() {
-        let invalid = classify(&DomainError::invalid("from", "is not a date"), "r");
-        assert_eq!(invalid.message, "from: is not a date");
-        assert_eq!(invalid.field.as_deref(), Some("from"));
+        let error_to = || DomainError::invalid("to", "must-be-after-from");
+        let invalid = classify(&error_to(), "r");
+        assert_eq!(invalid.message, "to：必须晚于 from");
+        let english = crate::locale::in_locale(Locale::En, || classify(&error_to(), "r"));
+        assert_eq!(english.message, "to: must be after from");
+        assert_eq!(invalid.field.as_deref(), Some("to"));
         let limited = DomainError::RateLimited {
             retry_after: Duration::from_millis(10),
         };
         assert_eq!(classify(&limited, "r").retry_after, Some(1), "at least 1 s");
         let away = classify(&DomainError::Unavailable("the database"), "r");
         assert_eq!(away.retry_after, Some(UNAVAILABLE_RETRY_AFTER.as_secs()));
-        assert_eq!(
-            away.message,
-            "the database is unavailable; try again shortly"
-        );
+        assert_eq!(away.message, "数据库暂不可用，请稍后重试");
     }
 
     #[test]
     fn internal_text_never_reaches_the_message() {
         let error = DomainError::internal("database: relation \"volunteers\" does not exist");
         let classified = classify(&error, "req-42");
-        assert_eq!(classified.message, "internal error (request req-42)");
+        assert_eq!(classified.message, "服务器内部错误（请求 req-42）");
         assert_eq!(classified.request_id.as_deref(), Some("req-42"));
         assert_eq!((classified.field, classified.retry_after), (None, None));
     }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod locale;
 pub mod push;
 pub mod sms;
 pub mod state;

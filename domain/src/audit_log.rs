@@ -8,6 +8,7 @@ use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use crate::text::Text;
 use crate::actor::Actor;
 use crate::dates;
 use crate::deps::Deps;
@@ -60,7 +61,7 @@ pub fn narrowing(filter: &AuditFilter) -> Result<Condition> {
         if !valid {
             return Err(Error::invalid(
                 "action",
-                "is not an action name (like event.cancel)",
+                "not-action-name-like-event-cancel",
             ));
         }
         condition = condition.add(audit_entries::Column::Action.eq(action.as_str()));
@@ -78,12 +79,12 @@ pub fn narrowing(filter: &AuditFilter) -> Result<Condition> {
     }
     if let (Some(from), Some(to)) = (filter.from, filter.to) {
         if to <= from {
-            return Err(Error::invalid("to", "must be after from"));
+            return Err(Error::invalid("to", "must-be-after-from"));
         }
         if to - from > chrono::Duration::days(MAX_RANGE_DAYS) {
             return Err(Error::invalid(
                 "to",
-                format!("the range spans at most {MAX_RANGE_DAYS} days"),
+                Text::new("range-spans-at-most-n-days").arg("days", MAX_RANGE_DAYS),
             ));
         }
     }
@@ -123,7 +124,7 @@ impl AuditLog {
                         .is_in(self.deps.areas.subtree(area).into_iter().map(|a| a.0)),
                 )
             }
-            (None, None) => return Err(Error::invalid("filter", "name a teamId or an areaId")),
+            (None, None) => return Err(Error::invalid("filter", "name-teamid-or-areaid")),
         }
         .add(narrowing);
         let total = audit_entries::Entity::find()

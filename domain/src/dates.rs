@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use crate::text::Text;
 use crate::error::{Error, Result};
 
 /// The first day any date may name.
@@ -30,11 +31,9 @@ pub const PLAN_AHEAD_DAYS: i64 = 731;
 fn out_of_range(field: &str) -> Error {
     Error::invalid(
         field,
-        format!(
-            "must be between {} and {}",
-            EARLIEST.format("%Y-%m-%d"),
-            LATEST.format("%Y-%m-%d")
-        ),
+        Text::new("must-be-between-dates")
+            .arg("earliest", EARLIEST.format("%Y-%m-%d"))
+            .arg("latest", LATEST.format("%Y-%m-%d")),
     )
 }
 
@@ -67,7 +66,7 @@ pub fn check_planned_day(day: NaiveDate, today: NaiveDate, field: &str) -> Resul
         .checked_add_signed(Duration::days(PLAN_AHEAD_DAYS))
         .unwrap_or(LATEST);
     if day > limit {
-        return Err(Error::invalid(field, "must be within two years"));
+        return Err(Error::invalid(field, "must-be-within-two-years"));
     }
     Ok(day)
 }

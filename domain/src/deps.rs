@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
+use crate::text::Text;
 use crate::areas::AreaTree;
 use crate::store::Store;
 
@@ -32,16 +33,16 @@ pub fn text(
         return Err(crate::Error::invalid(
             field,
             if min == 1 {
-                "must not be empty".to_owned()
+                Text::new("must-not-be-empty")
             } else {
-                format!("must be at least {min} characters")
+                Text::new("must-be-at-least-n-characters").arg("min", min)
             },
         ));
     }
     if chars > max {
         return Err(crate::Error::invalid(
             field,
-            format!("must be at most {max} characters"),
+            Text::new("must-be-at-most-n-characters").arg("max", max),
         ));
     }
     if trimmed
@@ -50,7 +51,7 @@ pub fn text(
     {
         return Err(crate::Error::invalid(
             field,
-            "must not contain control characters",
+            "must-not-contain-control-characters",
         ));
     }
     crate::values::check_readable(trimmed, field)?;

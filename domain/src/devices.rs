@@ -6,13 +6,14 @@
 //! masked ([`masked_token`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
+use crate::text::{Locale, Text};
 use crate::actor::Actor;
 use crate::deps::{Deps, whole_seconds};
-use crate::entity::devices;
+use crate::entity::{devices, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::VolunteerId;
 use crate::kinds::DevicePlatform;
@@ -36,18 +37,18 @@ pub struct Device {
 /// Checks a device token: 1–[`MAX_TOKEN_CHARS`] printable ASCII characters, no spaces.
 pub fn check_token(raw: &str) -> Result<&str> {
     if raw.is_empty() {
-        return Err(Error::invalid("token", "must not be empty"));
+        return Err(Error::invalid("token", "must-not-be-empty"));
     }
     if raw.len() > MAX_TOKEN_CHARS {
         return Err(Error::invalid(
             "token",
-            format!("must be at most {MAX_TOKEN_CHARS} characters"),
+            Text::new("must-be-at-most-n-characters").arg("max", MAX_TOKEN_CHARS),
         ));
     }
     if !raw.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::invalid(
             "token",
-            "must be printable ASCII without spaces",
+            "must-be-printable-ascii-without-spaces",
         ));
     }
     Ok(raw)
@@ -91,11 +92,18 @@ impl Devices {
         actor: &Actor,
         platform: DevicePlatform,
         raw_token: &str,
+        locale: Locale,
     ) -> Result<Device> {
         let token = check_token(raw_token)?;
         let now = whole_seconds(Utc::now());
         let txn = self.deps.store.write().await?;
         lock_volunteer(&*txn, actor.volunteer).await?;
+        // The phone's language becomes the person's: their pushes are written in it.
+        volunteers::Entity::update_many()
+            .col_expr(volunteers::Column::Locale, Expr::value(locale.tag()))
+            .filter(volunteers::Column::Id.eq(actor.volunteer.0))
+            .exec(&*txn)
+            .await?;
         devices::Entity::insert(devices::ActiveModel {
             volunteer_id: Set(actor.volunteer.0),
             platform: Set(platform),

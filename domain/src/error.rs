@@ -11,6 +11,8 @@
 
 use std::time::Duration;
 
+use crate::text::Text;
+
 /// Everything a domain operation can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -19,15 +21,16 @@ pub enum Error {
     /// A failed sign-in: one error for an unknown phone and a wrong password alike.
     #[error("wrong phone number or password")]
     WrongCredentials,
+    /// What the caller is told, by key (see [`crate::text`]).
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Text),
     #[error("{0} not found")]
     NotFound(&'static str),
     /// Input that cannot be accepted; `field` names the offending value (`phone`; see above).
     #[error("{field}: {message}")]
-    InvalidInput { field: String, message: String },
+    InvalidInput { field: String, message: Text },
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Text),
     #[error("too many attempts; retry in {} s", retry_after.as_secs())]
     RateLimited { retry_after: Duration },
     #[error("{0} is unavailable")]
@@ -39,18 +42,18 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, message: impl Into<Text>) -> Self {
         Self::InvalidInput {
             field: field.into(),
             message: message.into(),
         }
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub fn forbidden(message: impl Into<Text>) -> Self {
         Self::Forbidden(message.into())
     }
 
-    pub fn conflict(message: impl Into<String>) -> Self {
+    pub fn conflict(message: impl Into<Text>) -> Self {
         Self::Conflict(message.into())
     }
 

@@ -17,13 +17,13 @@ impl Position {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
             return Err(Error::invalid(
                 format!("{field}.lat"),
-                "must be a latitude from -90 to 90",
+                "must-be-latitude-from-90-to",
             ));
         }
         if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
             return Err(Error::invalid(
                 format!("{field}.lng"),
-                "must be a longitude from -180 to 180",
+                "must-be-longitude-from-180-to",
             ));
         }
         Ok(Self { lat, lng })
@@ -40,7 +40,7 @@ impl Position {
         if accuracy_m.is_some_and(|a| !a.is_finite() || a < 0.0) {
             return Err(Error::invalid(
                 format!("{field}.accuracyM"),
-                "must be a distance in metres",
+                "must-be-distance-in-metres",
             ));
         }
         Ok((Self::parse(lat, lng, field)?, accuracy_m))

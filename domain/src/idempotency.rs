@@ -42,7 +42,7 @@ fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 100 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::invalid(
             "idempotencyKey",
-            "must be 1–100 printable ASCII characters",
+            "must-be-1-100-printable-ascii",
         ));
     }
     Ok(())
@@ -97,7 +97,7 @@ async fn claim(
         }
         if existing.request_hash != hash || existing.operation != operation {
             return Err(Error::conflict(
-                "idempotencyKey was already used for a different request",
+                "idempotencykey-was-already-used-for-different",
             ));
         }
         if let Some(response) = existing.response {
@@ -105,7 +105,7 @@ async fn claim(
         }
         if started.elapsed() > WAIT_FOR_FIRST {
             return Err(Error::conflict(
-                "a request with this idempotencyKey is still being processed; retry shortly",
+                "request-with-idempotencykey-still-being-processed",
             ));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

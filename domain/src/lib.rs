@@ -42,6 +42,7 @@ pub mod sms;
 pub mod stats;
 pub mod store;
 pub mod tallies;
+pub mod text;
 pub mod team_messages;
 pub mod teams;
 pub mod throttle;

@@ -16,6 +16,7 @@ use crate::ids::{EventId, SignUpId, VolunteerId};
 use crate::kinds::NotificationKind;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::store::WriteTxn;
+use crate::text::{Locale, Text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Notification {
@@ -24,27 +25,43 @@ pub struct Notification {
     pub kind: NotificationKind,
     pub event_id: Option<EventId>,
     pub sign_up_id: Option<SignUpId>,
+    /// In the default language (and as written, for notifications older than their keys).
     pub message: String,
+    /// What it says by key, to be read in the reader's language; None for older notifications.
+    pub text: Option<Text>,
     pub created_at: DateTime<Utc>,
 }
 
-/// Records what the volunteer is told, and tells them live once the transaction commits.
+impl Notification {
+    /// What the notification says in `locale`.
+    pub fn message_in(&self, locale: Locale) -> String {
+        match &self.text {
+            Some(text) => text.render(locale),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// Records what the volunteer is told, and tells them live once the transaction commits. The
+/// text is kept by key, to be read in the reader's language, and in the default language.
 pub(crate) async fn notify(
     txn: &WriteTxn<'_>,
     volunteer: VolunteerId,
     kind: NotificationKind,
     event: Option<EventId>,
     sign_up: Option<SignUpId>,
-    message: String,
+    text: Text,
 ) -> Result<()> {
     let at = Utc::now();
-    crate::push::queue(&**txn, volunteer, kind, &message, at).await?;
+    crate::push::queue(&**txn, volunteer, kind, &text, at).await?;
     let row = notifications::ActiveModel {
         volunteer_id: Set(volunteer.0),
         kind: Set(kind),
         event_id: Set(event.map(|id| id.0)),
         sign_up_id: Set(sign_up.map(|id| id.0)),
-        message: Set(message),
+        message: Set(text.render(Locale::default())),
+        text_key: Set(Some(text.key.clone())),
+        text_args: Set(Some(text.args_json())),
         created_at: Set(at),
         read_at: Set(None),
         ..Default::default()
@@ -65,6 +82,10 @@ fn from_row(row: notifications::Model) -> Notification {
         kind: row.kind,
         event_id: row.event_id.map(EventId),
         sign_up_id: row.sign_up_id.map(SignUpId),
+        text: row
+            .text_key
+            .as_deref()
+            .map(|key| Text::from_stored(key, row.text_args.as_deref())),
         message: row.message,
         created_at: row.created_at,
     }

@@ -28,7 +28,7 @@ impl Cursor {
     }
 
     pub fn decode(encoded: &str) -> Result<Self> {
-        let bad = || Error::invalid("after", "is not a cursor from this list");
+        let bad = || Error::invalid("after", "not-cursor-from-list");
         if encoded.len() > 100 {
             return Err(bad());
         }
@@ -64,7 +64,7 @@ impl PageRequest {
         let first = match first {
             None => DEFAULT_PAGE,
             Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as u64,
-            Some(_) => return Err(Error::invalid("first", "must be from 1 to 100")),
+            Some(_) => return Err(Error::invalid("first", "must-be-from-1-to-100")),
         };
         let after = after.map(Cursor::decode).transpose()?;
         Ok(Self { first, after })
@@ -74,7 +74,7 @@ impl PageRequest {
         match self.after {
             None => Ok(None),
             Some(Cursor::Id(id)) => Ok(Some(id)),
-            Some(_) => Err(Error::invalid("after", "is not a cursor from this list")),
+            Some(_) => Err(Error::invalid("after", "not-cursor-from-list")),
         }
     }
 
@@ -82,7 +82,7 @@ impl PageRequest {
         match self.after {
             None => Ok(None),
             Some(Cursor::Time(at, id)) => Ok(Some((at, id))),
-            Some(_) => Err(Error::invalid("after", "is not a cursor from this list")),
+            Some(_) => Err(Error::invalid("after", "not-cursor-from-list")),
         }
     }
 
@@ -90,7 +90,7 @@ impl PageRequest {
         match self.after {
             None => Ok(0),
             Some(Cursor::Offset(n)) => Ok(n),
-            Some(_) => Err(Error::invalid("after", "is not a cursor from this list")),
+            Some(_) => Err(Error::invalid("after", "not-cursor-from-list")),
         }
     }
 }

@@ -19,6 +19,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
+use crate::text::Text;
 use crate::deps::{Deps, whole_seconds};
 use crate::entity::{events, reminders, sign_ups, volunteers};
 use crate::error::{Error, Result};
@@ -30,12 +31,11 @@ use crate::notifications::notify;
 const BATCH: u64 = 500;
 
 /// What a reminder says: the event and when it starts, in the city's time.
-pub fn reminder_line(title: &str, starts_at: DateTime<Utc>, timezone: Tz) -> String {
+pub fn reminder_line(title: &str, starts_at: DateTime<Utc>, timezone: Tz) -> Text {
     let local = starts_at.with_timezone(&timezone);
-    format!(
-        "Reminder: 《{title}》 starts at {}",
-        local.format("%Y-%m-%d %H:%M")
-    )
+    Text::new("reminder-line")
+        .arg("title", title)
+        .arg("start", local.format("%Y-%m-%d %H:%M"))
 }
 
 /// For each offset (longest first), the starts it covers: after `now + lower` (the next shorter
@@ -287,8 +287,9 @@ mod tests {
             .unwrap()
             .to_utc();
         assert_eq!(
-            reminder_line("祖庙夜间巡逻", starts, chrono_tz::Asia::Shanghai),
-            "Reminder: 《祖庙夜间巡逻》 starts at 2026-12-01 19:30"
+            reminder_line("祖庙夜间巡逻", starts, chrono_tz::Asia::Shanghai)
+                .render(crate::text::Locale::En),
+            "Reminder: 祖庙夜间巡逻 starts at 2026-12-01 19:30"
         );
     }
 }

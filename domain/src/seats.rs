@@ -10,6 +10,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait as _},
 };
 
+use crate::text::Text;
 use crate::entity::{events, sign_ups};
 use crate::error::Result;
 use crate::ids::{EventId, SignUpId, VolunteerId};
@@ -140,7 +141,7 @@ async fn tell_promoted(txn: &WriteTxn<'_>, event: EventId, head: &sign_ups::Mode
         .await?
         .map(|e| e.title)
         .unwrap_or_default();
-    let message = format!("你已从候补转为正式报名「{title}」/ You have a seat at {title}");
+    let message = Text::new("promoted-notice").arg("title", title);
     notify(
         txn,
         VolunteerId(head.volunteer_id),

@@ -13,6 +13,7 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveEnum as _, ColumnTrait, ConnectionTrait, EntityTrait, QueryResult};
 use serde::Serialize;
 
+use crate::text::{Locale, Text};
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::bus::{Change, Recipients};
@@ -47,9 +48,13 @@ pub struct TeamMessages {
     limiter: RateLimiter,
 }
 
-/// The message as members read it: the team and the sender, then the text.
-pub fn message_line(team_name: &str, sender: &str, text: &str) -> String {
-    format!("【{team_name}】{sender}：{text}")
+/// The message as members read it: the team and the sender, then the text (each member in
+/// their own language; the sender's words as written).
+pub fn message_line(team_name: &str, sender: &str, text: &str) -> Text {
+    Text::new("team-message-line")
+        .arg("team", team_name)
+        .arg("sender", sender)
+        .arg("text", text)
 }
 
 impl TeamMessages {
@@ -129,13 +134,15 @@ impl TeamMessages {
 async fn insert_for_members(
     conn: &impl ConnectionTrait,
     team: TeamId,
-    line: &str,
+    line: &Text,
     at: DateTime<Utc>,
 ) -> Result<Vec<(VolunteerId, i64)>> {
     let members = Query::select()
         .column(memberships::Column::VolunteerId)
         .expr(Expr::val(NotificationKind::Message.to_value()))
-        .expr(Expr::val(line))
+        .expr(Expr::val(line.render(Locale::default())))
+        .expr(Expr::val(line.key.clone()))
+        .expr(Expr::val(line.args_json()))
         .expr(Expr::val(at))
         .from(memberships::Entity)
         .and_where(memberships::Column::TeamId.eq(team.0))
@@ -147,6 +154,8 @@ async fn insert_for_members(
             notifications::Column::VolunteerId,
             notifications::Column::Kind,
             notifications::Column::Message,
+            notifications::Column::TextKey,
+            notifications::Column::TextArgs,
             notifications::Column::CreatedAt,
         ])
         .select_from(members)
@@ -173,8 +182,12 @@ mod tests {
     #[test]
     fn a_message_names_its_team_and_sender() {
         assert_eq!(
-            message_line("祖庙巡逻队", "黄飞鸿", "今晚集合改到祖庙东门"),
+            message_line("祖庙巡逻队", "黄飞鸿", "今晚集合改到祖庙东门").render(Locale::ZhCn),
             "【祖庙巡逻队】黄飞鸿：今晚集合改到祖庙东门"
+        );
+        assert_eq!(
+            message_line("祖庙巡逻队", "黄飞鸿", "meet at the east gate").render(Locale::En),
+            "[祖庙巡逻队] 黄飞鸿: meet at the east gate"
         );
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::text::Text;
 use crate::error::{Error, Result};
 
 /// A mainland-China mobile number, normalised to its 11 digits (`13812345678`).
@@ -29,7 +30,7 @@ impl Phone {
         } else {
             Err(Error::invalid(
                 field,
-                "must be a mainland mobile number: 11 digits starting 13–19, optionally +86",
+                "must-be-mainland-mobile-number-11",
             ))
         }
     }
@@ -86,24 +87,24 @@ impl Password {
     pub fn parse(raw: &str, phone: &Phone, field: &str) -> Result<Self> {
         let chars = raw.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(Error::invalid(field, "must be at least 8 characters"));
+            return Err(Error::invalid(field, "must-be-at-least-8-characters"));
         }
         if chars > Self::MAX_CHARS {
-            return Err(Error::invalid(field, "must be at most 128 characters"));
+            return Err(Error::invalid(field, "must-be-at-most-128-characters"));
         }
         if raw.chars().any(char::is_control) {
-            return Err(Error::invalid(field, "must not contain control characters"));
+            return Err(Error::invalid(field, "must-not-contain-control-characters"));
         }
         if is_phone_number(raw, phone) {
             return Err(Error::invalid(
                 field,
-                "must not be the phone number; choose another",
+                "must-not-be-phone-number-choose",
             ));
         }
         if COMMON_PASSWORDS.contains(raw.to_lowercase().as_str()) {
             return Err(Error::invalid(
                 field,
-                "is one of the most common passwords; choose another",
+                "one-of-most-common-passwords-choose",
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -179,11 +180,11 @@ pub(crate) fn check_readable(text: &str, field: &str) -> Result<()> {
     if text.chars().any(is_bidi_control) {
         return Err(Error::invalid(
             field,
-            "must not contain bidirectional control characters",
+            "must-not-contain-bidirectional-control-characters",
         ));
     }
     if !text.is_empty() && text.chars().all(is_invisible) {
-        return Err(Error::invalid(field, "must contain visible characters"));
+        return Err(Error::invalid(field, "must-contain-visible-characters"));
     }
     Ok(())
 }
@@ -200,16 +201,16 @@ impl DisplayName {
         let trimmed = raw.trim();
         let chars = trimmed.chars().count();
         if chars == 0 {
-            return Err(Error::invalid(field, "must not be empty"));
+            return Err(Error::invalid(field, "must-not-be-empty"));
         }
         if chars > Self::MAX_CHARS {
             return Err(Error::invalid(
                 field,
-                format!("must be at most {} characters", Self::MAX_CHARS),
+                Text::new("must-be-at-most-n-characters").arg("max", Self::MAX_CHARS),
             ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(Error::invalid(field, "must not contain control characters"));
+            return Err(Error::invalid(field, "must-not-contain-control-characters"));
         }
         check_readable(trimmed, field)?;
         Ok(Self(trimmed.to_owned()))
@@ -302,7 +303,7 @@ mod tests {
         ] {
             let error = Password::parse(raw, &phone(), "password").unwrap_err();
             assert!(
-                matches!(error, Error::InvalidInput { ref field, ref message } if field == "password" && message.contains("phone")),
+                matches!(error, Error::InvalidInput { ref field, ref message } if field == "password" && message.render(crate::text::Locale::En).contains("phone")),
                 "{raw}: {error}"
             );
         }

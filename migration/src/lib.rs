@@ -24,6 +24,7 @@ mod m20261130_000015_sms_codes;
 mod m20261130_000016_privacy;
 mod m20261130_000017_real_names;
 mod m20261130_000018_devices_push_reminders;
+mod m20261130_000019_texts_by_language;
 mod seed_areas;
 mod util;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_privacy::Migration),
             Box::new(m20261130_000017_real_names::Migration),
             Box::new(m20261130_000018_devices_push_reminders::Migration),
+            Box::new(m20261130_000019_texts_by_language::Migration),
         ]
     }
 }

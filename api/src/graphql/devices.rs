@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use feihong_domain::devices::Device as DomainDevice;
 use feihong_domain::kinds;
 
+use crate::locale::current_locale;
 use super::context::ContextExt as _;
 use super::error::GqlResult;
 
@@ -59,7 +60,8 @@ pub struct DeviceMutation;
 impl DeviceMutation {
     /// Registers this device for pushes of the caller's notifications. A token registered
     /// before by another account moves to the caller. At most 10 devices per volunteer:
-    /// registering another drops the oldest. The token: 1–512 printable ASCII characters.
+    /// registering another drops the oldest. The token: 1–512 printable ASCII characters. The
+    /// request's language (`Accept-Language`) becomes the one the caller's pushes are written in.
     async fn register_device(
         &self,
         ctx: &Context<'_>,
@@ -70,7 +72,7 @@ impl DeviceMutation {
         let device = ctx
             .services()
             .devices
-            .register(actor, platform.into(), &token)
+            .register(actor, platform.into(), &token, current_locale())
             .await?;
         Ok(Device(device))
     }

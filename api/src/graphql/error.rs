@@ -7,6 +7,7 @@
 
 use async_graphql::ErrorExtensions as _;
 use feihong_domain::Error as DomainError;
+use feihong_domain::text::Text;
 
 use crate::error::Classified;
 /// The codes, for GraphQL modules that set one themselves (limits, refusals before execution).
@@ -18,8 +19,8 @@ pub struct GqlError(async_graphql::Error);
 pub type GqlResult<T> = Result<T, GqlError>;
 
 impl GqlError {
-    pub fn bad_input(field: &str, message: impl std::fmt::Display) -> Self {
-        DomainError::invalid(field, message.to_string()).into()
+    pub fn bad_input(field: &str, message: impl Into<Text>) -> Self {
+        DomainError::invalid(field, message).into()
     }
 
     /// The error as a request-level error (no position: it concerns the whole document).
@@ -77,8 +78,8 @@ mod tests {
 
     #[test]
     fn extensions_carry_the_code_and_the_details_of_that_code() {
-        let (message, invalid) = extensions(DomainError::invalid("to", "is too late"));
-        assert_eq!(message, "to: is too late");
+        let (message, invalid) = extensions(DomainError::invalid("to", "must-be-after-from"));
+        assert_eq!(message, "to：必须晚于 from");
         assert_eq!(
             invalid,
             serde_json::json!({ "code": "BAD_USER_INPUT", "field": "to" })
@@ -96,12 +97,12 @@ mod tests {
             serde_json::json!({ "code": "UNAVAILABLE", "retryAfter": 2 })
         );
         let (message, internal) = extensions(DomainError::internal("secret SQL"));
-        assert_eq!(message, "internal error (request -)");
+        assert_eq!(message, "服务器内部错误（请求 -）");
         assert_eq!(
             internal,
             serde_json::json!({ "code": "INTERNAL", "requestId": "-" })
         );
-        let (_, forbidden) = extensions(DomainError::forbidden("not yours"));
+        let (_, forbidden) = extensions(DomainError::forbidden("not-your-area"));
         assert_eq!(forbidden, serde_json::json!({ "code": "FORBIDDEN" }));
     }
 }

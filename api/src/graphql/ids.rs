@@ -4,6 +4,7 @@ use async_graphql::ID;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use feihong_domain::text::Text;
 use feihong_domain::ids::{
     AreaId, AuditEntryId, EventId, MembershipId, ScheduleId, ServiceRecordId, SignUpId, TeamId,
     VolunteerId,
@@ -76,9 +77,9 @@ pub fn decode_as(id: &ID, expected: NodeType, field: &str) -> GqlResult<i64> {
         Some((node_type, number)) if node_type == expected => Ok(number),
         Some(_) => Err(GqlError::bad_input(
             field,
-            format!("is not the ID of a {}", expected.tag()),
+            Text::new("not-id-of-kind").arg("kind", expected.tag()),
         )),
-        None => Err(GqlError::bad_input(field, "is not a valid ID")),
+        None => Err(GqlError::bad_input(field, "not-valid-id")),
     }
 }
 

@@ -52,7 +52,7 @@ fn scope(scope: LeaderboardScope) -> GqlResult<Scope> {
     Ok(match scope {
         LeaderboardScope::City(true) => Scope::City,
         LeaderboardScope::City(false) => {
-            return Err(GqlError::bad_input("scope.city", "must be true when given"));
+            return Err(GqlError::bad_input("scope.city", "must-be-true-when-given"));
         }
         LeaderboardScope::AreaId(id) => Scope::Area(AreaId::parse(&id, "scope.areaId")?),
         LeaderboardScope::TeamId(id) => Scope::Team(TeamId::parse(&id, "scope.teamId")?),
@@ -63,7 +63,7 @@ fn first(first: i32) -> GqlResult<usize> {
     if (1..=leaderboards::MAX_ENTRIES as i32).contains(&first) {
         Ok(first as usize)
     } else {
-        Err(GqlError::bad_input("first", "must be from 1 to 100"))
+        Err(GqlError::bad_input("first", "must-be-from-1-to-100"))
     }
 }
 

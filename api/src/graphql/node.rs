@@ -47,7 +47,7 @@ impl NodeQuery {
     /// their own volunteer.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
         let Some((node_type, number)) = ids::decode(&id) else {
-            return Err(GqlError::bad_input("id", "is not a valid ID"));
+            return Err(GqlError::bad_input("id", "not-valid-id"));
         };
         let request = ctx.request();
         let services = ctx.services();

@@ -8,6 +8,7 @@ use feihong_domain::policy::Relation;
 use feihong_domain::service_records::{self, RecordFilter, RecordService};
 use feihong_domain::{idempotency, notifications};
 
+use crate::locale::current_locale;
 use super::context::ContextExt as _;
 use super::enums::{NotificationKind, RecordStatus, ReviewDecision};
 use super::error::GqlResult;
@@ -196,8 +197,9 @@ impl Notification {
         self.0.kind.into()
     }
 
-    async fn message(&self) -> &str {
-        &self.0.message
+    /// What the volunteer is told, in the language of the request (`Accept-Language`).
+    async fn message(&self) -> String {
+        self.0.message_in(current_locale())
     }
 
     async fn event(&self, ctx: &Context<'_>) -> GqlResult<Option<Event>> {

@@ -16,6 +16,7 @@ use feihong_domain::{Error as DomainError, Services};
 use futures::{Stream, StreamExt as _};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::locale::current_locale;
 use super::context::ContextExt as _;
 use super::enums::NotificationKind;
 use super::error::{GqlError, GqlResult};
@@ -34,9 +35,10 @@ impl SignUpUpdate {
         self.0.kind.into()
     }
 
-    /// What the volunteer is told, in Chinese and English.
-    async fn message(&self) -> &str {
-        &self.0.message
+    /// What the volunteer is told, in the connection's language (`locale` in the
+    /// `connection_init` payload, else the upgrade request's `Accept-Language`).
+    async fn message(&self) -> String {
+        self.0.message_in(current_locale())
     }
 
     async fn at(&self) -> DateTime<Utc> {

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use feihong_domain::Error as DomainError;
+use feihong_domain::text::Text;
 use serde::Serialize;
 
 use crate::error::{Classified, current_request_id};
@@ -31,7 +32,7 @@ struct Body<'a> {
 
 impl ApiError {
     /// Input the client must fix; `field` names the query parameter.
-    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+    pub fn bad_input(field: &str, message: impl Into<Text>) -> Self {
         DomainError::invalid(field, message).into()
     }
 
@@ -99,11 +100,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_body_names_the_code_and_the_request() {
-        let (status, retry_after, body) = answer(DomainError::forbidden("not your area")).await;
+        let (status, retry_after, body) = answer(DomainError::forbidden("not-your-area")).await;
         assert_eq!((status, retry_after), (StatusCode::FORBIDDEN, None));
         assert_eq!(
             body,
-            serde_json::json!({ "code": "FORBIDDEN", "message": "not your area", "requestId": "req-7" })
+            serde_json::json!({ "code": "FORBIDDEN", "message": "不属于你的区域", "requestId": "req-7" })
         );
     }
 
@@ -129,7 +130,7 @@ mod tests {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             body,
-            serde_json::json!({ "code": "INTERNAL", "message": "internal error (request req-7)", "requestId": "req-7" })
+            serde_json::json!({ "code": "INTERNAL", "message": "服务器内部错误（请求 req-7）", "requestId": "req-7" })
         );
     }
 }

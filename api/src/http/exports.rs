@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use feihong_domain::Error as DomainError;
 use feihong_domain::ids::AreaId;
-use feihong_domain::stats::{Dimension, Figures, ParticipationStats};
+use feihong_domain::stats::{Dimension, Figures, ParticipationStats, UnknownDimension};
+use feihong_domain::text::Text;
 use serde::Deserialize;
 
 use crate::graphql::ids::{self, NodeType};
@@ -46,11 +47,11 @@ impl ExportQuery {
     fn decode(&self) -> Result<Export, ApiError> {
         let area = match ids::decode(&self.area_id) {
             Some((NodeType::Area, number)) => AreaId(number),
-            _ => return Err(ApiError::bad_input("areaId", "is not the ID of an area")),
+            _ => return Err(ApiError::bad_input("areaId", "not-id-of-area")),
         };
         let date = |field: &str, raw: &str| {
             NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .map_err(|_| ApiError::bad_input(field, "is not a date as YYYY-MM-DD"))
+                .map_err(|_| ApiError::bad_input(field, "not-date-yyyy-mm-dd"))
         };
         Ok(Export {
             area,
@@ -68,7 +69,9 @@ fn group_by(raw: &str) -> Result<Vec<Dimension>, ApiError> {
         .filter(|name| !name.is_empty())
         .map(|name| {
             name.parse()
-                .map_err(|error| ApiError::bad_input("groupBy", format!("{error}")))
+                .map_err(|UnknownDimension(name)| {
+                    ApiError::bad_input("groupBy", Text::new("unknown-dimension").arg("name", name))
+                })
         })
         .collect()
 }
@@ -225,7 +228,13 @@ pub async fn participation_csv(
     query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) =
-        query.map_err(|rejection| ApiError::bad_input("query", rejection.body_text()))?;
+        query.map_err(|rejection| {
+            // axum's own words, in English: which parameter is missing or malformed.
+            ApiError::bad_input(
+                "query",
+                Text::new("query-does-not-decode").arg("detail", rejection.body_text()),
+            )
+        })?;
     let export = query.decode()?;
     let stats = state
         .services

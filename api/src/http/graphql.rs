@@ -10,9 +10,11 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use feihong_domain::text::Text;
 use serde_json::json;
 
 use crate::error::code;
+use crate::locale::current_locale;
 use crate::graphql::context::RequestContext;
 use crate::http::auth::BearerToken;
 use crate::http::forwarded::forwarded_client;
@@ -20,7 +22,8 @@ use crate::http::retry;
 use crate::state::AppState;
 
 /// A refusal before execution, shaped like a GraphQL error response.
-fn refuse(status: StatusCode, message: &str) -> Response {
+fn refuse(status: StatusCode, message: Text) -> Response {
+    let message = message.render(current_locale());
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code::BAD_USER_INPUT } }] });
     (status, Json(body)).into_response()
 }
@@ -166,22 +169,20 @@ pub async fn graphql_post(
     if !is_json(&headers) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the operation as a JSON body with Content-Type: application/json",
+            Text::new("send-json-body"),
         );
     }
     let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
     if first == Some(&b'[') {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "batched operations are not supported",
-        );
+        return refuse(StatusCode::BAD_REQUEST, Text::new("batches-not-supported"));
     }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
-                &format!("malformed GraphQL request: {error}"),
+                // serde's words, in English: where the JSON breaks.
+                Text::new("malformed-request").arg("detail", error),
             );
         }
     };

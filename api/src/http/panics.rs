@@ -9,16 +9,20 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use feihong_domain::text::Text;
 use feihong_domain::workers::panic_message;
 use futures::FutureExt as _;
 use serde_json::json;
 
 use crate::error::code;
+use crate::locale::current_locale;
 
 /// The answer to a request whose handler panicked.
 pub fn internal_error(request_id: &str) -> Response {
     let body = json!({ "errors": [{
-        "message": format!("internal error (request {request_id})"),
+        "message": Text::new("internal-error")
+            .arg("request", request_id)
+            .render(current_locale()),
         "extensions": { "code": code::INTERNAL, "requestId": request_id },
     }] });
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
@@ -97,7 +101,7 @@ mod tests {
         assert_eq!(
             body,
             json!({ "errors": [{
-                "message": "internal error (request req-42)",
+                "message": "服务器内部错误（请求 req-42）",
                 "extensions": { "code": "INTERNAL", "requestId": "req-42" },
             }] })
         );
@@ -114,7 +118,7 @@ mod tests {
         assert_eq!(id.len(), 36, "a generated UUID: {id}");
         assert_eq!(
             body["errors"][0]["message"],
-            format!("internal error (request {id})")
+            format!("服务器内部错误（请求 {id}）")
         );
         let (status, _, body) = get_path("/fine", None).await;
         assert_eq!((status, body.as_slice()), (StatusCode::OK, &b"fine"[..]));

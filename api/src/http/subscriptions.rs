@@ -4,8 +4,11 @@
 //! Only subscription operations run here (see `limits::SubscriptionsOnly`: at most 20 at once
 //! per connection, none started on an expired token), messages are bounded like POST bodies, a
 //! client address holds a bounded number of connections on a node, and a connection that does
-//! not sign in within 10 s is closed.
+//! not sign in within 10 s is closed. Its messages are in the language `locale` in the init
+//! payload names (`{"locale": "en"}`), else the one the upgrade request's `Accept-Language`
+//! prefers.
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +25,7 @@ use feihong_domain::Error as DomainError;
 use crate::graphql::context::RequestContext;
 use crate::graphql::error::GqlError;
 use crate::http::MAX_BODY_BYTES;
+use crate::locale;
 use crate::http::auth::token_from_init;
 use crate::http::error::ApiError;
 use crate::http::graphql::client_address;
@@ -41,6 +45,7 @@ pub async fn graphql_ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let address = client_address(&state, &headers, peer);
+    let language = locale::from_accept_language(&headers);
     let Some(slot) = state.ws_connections.take(&address) else {
         let full = DomainError::RateLimited {
             retry_after: FULL_ADDRESS_RETRY_AFTER,
@@ -59,6 +64,9 @@ pub async fn graphql_ws(
             let connection =
                 GraphQLWebSocket::new(socket, state.subscription_schema.clone(), protocol)
                     .on_connection_init(move |payload| async move {
+                        if let Some(locale) = locale::from_init_payload(&payload) {
+                            locale::set_current_locale(locale);
+                        }
                         let bearer = token_from_init(&payload);
                         services
                             .accounts
@@ -78,6 +86,8 @@ pub async fn graphql_ws(
                 }
             };
             // Dropping the connection (at shutdown, or when it never signs in) closes the socket.
+            // The connection speaks the upgrade request's language until its init names one.
+            let connection = locale::LOCALE.scope(Cell::new(language), connection);
             tokio::select! {
                 () = connection => {}
                 () = unsigned_timeout => {}

@@ -4,6 +4,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{Accounts, AdminRole, Volunteer, add_volunteer};
+use crate::text::Text;
 use crate::audit::{self, AuditRecord};
 use crate::entity::admin_roles;
 use crate::error::{Error, Result};
@@ -43,7 +44,10 @@ impl Accounts {
         let area = self
             .areas
             .by_code(area_code)
-            .ok_or_else(|| Error::invalid("--area", format!("no area has code {area_code}")))?;
+            .ok_or_else(|| Error::invalid(
+                    "--area",
+                    Text::new("no-area-has-code").arg("code", area_code),
+                ))?;
         // Passwords are hashed or verified before the transaction opens.
         let grantee = match self.find_by_phone(&phone).await? {
             Some(existing) => {
@@ -54,7 +58,7 @@ impl Accounts {
                 {
                     return Err(Error::invalid(
                         "--password-stdin",
-                        "an account with this phone exists and the password is not its own",
+                        "account-with-phone-exists-password-not",
                     ));
                 }
                 Grantee::Existing(Volunteer::from(existing))

@@ -10,7 +10,7 @@ use crate::entity::volunteers;
 use crate::error::{Error, Result};
 
 /// Refused when the password given to confirm an erasure is not the caller's.
-pub const WRONG_PASSWORD: &str = "is not your password";
+pub const WRONG_PASSWORD: &str = "not-your-password";
 
 impl Accounts {
     /// Checks the caller's own password for an irreversible act; a wrong one is refused

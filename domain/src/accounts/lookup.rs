@@ -14,6 +14,7 @@ use sea_orm::{
 };
 
 use super::{Accounts, Volunteer, name_search};
+use crate::text::Text;
 use crate::actor::Actor;
 use crate::entity::volunteers;
 use crate::error::{Error, Result};
@@ -40,13 +41,13 @@ fn name_part(raw: &str) -> Result<String> {
     if chars == 0 || chars > MAX_NAME_SEARCH_CHARS {
         return Err(Error::invalid(
             "nameContains",
-            format!("must be 1 to {MAX_NAME_SEARCH_CHARS} characters"),
+            Text::new("must-be-1-to-n-characters").arg("max", MAX_NAME_SEARCH_CHARS),
         ));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(Error::invalid(
             "nameContains",
-            "must not contain control characters",
+            "must-not-contain-control-characters",
         ));
     }
     Ok(trimmed.to_lowercase())
@@ -70,7 +71,7 @@ impl Accounts {
         if let Some(area) = lookup.area_id
             && self.areas.get(area).is_none()
         {
-            return Err(Error::invalid("areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no-such-area"));
         }
         let areas = policy::check_finds_volunteers(actor, &self.areas, lookup.area_id)?;
         let homes: Vec<i64> = areas

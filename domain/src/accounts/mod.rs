@@ -116,7 +116,7 @@ async fn add_volunteer(
     .await
     .map_err(|error| {
         if is_unique_violation(&error) {
-            Error::conflict("this phone number is already registered")
+            Error::conflict("phone-number-already-registered")
         } else {
             error.into()
         }
@@ -178,7 +178,7 @@ impl Accounts {
         let display_name = DisplayName::parse(&input.display_name, "displayName")?;
         let password = Password::parse(&input.password, &phone, "password")?;
         if self.areas.get(input.area_id).is_none() {
-            return Err(Error::invalid("areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no-such-area"));
         }
         self.registrations.reserve(&input.client_address).await?;
         // Hashed before the transaction opens: the write lock is never held while hashing.
@@ -309,7 +309,7 @@ impl Accounts {
         if let Some(area) = change.area_id
             && self.areas.get(area).is_none()
         {
-            return Err(Error::invalid("areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no-such-area"));
         }
         let txn = self.store.write().await?;
         let row = volunteers::Entity::find_by_id(actor.volunteer.0)

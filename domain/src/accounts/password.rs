@@ -22,7 +22,7 @@ pub const PASSWORD_CHANGED: &str = "password_changed";
 /// The audit action of a password reset with an SMS code.
 pub const PASSWORD_RESET: &str = "password_reset";
 /// What a wrong current password is told.
-const WRONG_CURRENT_PASSWORD: &str = "is not your current password";
+const WRONG_CURRENT_PASSWORD: &str = "not-your-current-password";
 
 /// What a password change asks.
 pub struct PasswordChange<'a> {

@@ -25,7 +25,7 @@ use crate::store::lock_volunteer;
 use crate::values::{Password, Phone};
 
 /// What a wrong, expired, spent or dead code is told (one text: which of them it was is not said).
-const WRONG_CODE: &str = "is wrong or no longer valid; request a new code";
+const WRONG_CODE: &str = "sms-code-wrong-or-expired";
 
 fn wrong_code() -> Error {
     Error::invalid("code", WRONG_CODE)

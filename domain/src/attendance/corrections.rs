@@ -59,16 +59,16 @@ pub(super) fn check_correction(
     now: DateTime<Utc>,
 ) -> Result<String> {
     if status == EventStatus::Cancelled {
-        return Err(Error::conflict("this event was cancelled"));
+        return Err(Error::conflict("event-was-cancelled"));
     }
     if now < ends_at {
         return Err(Error::conflict(
-            "this event has not ended; check members in and out while it runs",
+            "event-has-not-ended-check-members",
         ));
     }
     if now > ends_at + CORRECTIONS_FOR {
         return Err(Error::conflict(
-            "attendance can be corrected until 7 days after the event's end",
+            "attendance-can-be-corrected-until-7",
         ));
     }
     let check_in_at = crate::dates::check_instant(check_in_at, "checkInAt")?;
@@ -76,16 +76,16 @@ pub(super) fn check_correction(
     if check_in_at < starts_at - CHECK_IN_OPENS_BEFORE || check_in_at > ends_at {
         return Err(Error::invalid(
             "checkInAt",
-            "must lie from 30 minutes before the event's start until its end",
+            "must-lie-from-30-minutes-before",
         ));
     }
     if check_out_at <= check_in_at {
-        return Err(Error::invalid("checkOutAt", "must be after checkInAt"));
+        return Err(Error::invalid("checkOutAt", "must-be-after-checkinat"));
     }
     if check_out_at > ends_at + AUTO_CLOSE_AFTER {
         return Err(Error::invalid(
             "checkOutAt",
-            "must be within two hours after the event's end",
+            "must-be-within-two-hours-after",
         ));
     }
     text(reason, "reason", 1, REASON_MAX, false)
@@ -129,7 +129,7 @@ impl AttendanceService {
         )?;
         if !attended_status(sign_up.status) {
             return Err(Error::conflict(
-                "only a confirmed sign-up or a no-show can be marked attended",
+                "only-confirmed-sign-up-or-no",
             ));
         }
         restore_attended(&*txn, sign_up.id).await?;
@@ -139,7 +139,7 @@ impl AttendanceService {
             .await?;
         if existing.as_ref().is_some_and(|a| a.check_out_at.is_some()) {
             return Err(Error::conflict(
-                "this attendance is already recorded; review its service record instead",
+                "attendance-already-recorded-review-service-record",
             ));
         }
         let before = existing.clone().map(Attendance::from);
@@ -187,7 +187,7 @@ impl AttendanceService {
         if member.is_none() {
             return Err(Error::invalid(
                 "volunteerId",
-                "is not an active member of this event's team",
+                "not-active-member-of-event-s",
             ));
         }
         check_walk_in_free(&txn, input.volunteer_id, &event).await?;
@@ -291,7 +291,7 @@ async fn check_walk_in_free(
         .await?;
     if signed_up.is_some() {
         return Err(Error::conflict(
-            "this volunteer is signed up for this event; mark their attendance instead",
+            "volunteer-signed-up-for-event-mark",
         ));
     }
     let overlapping = sign_ups::Entity::find()
@@ -303,7 +303,7 @@ async fn check_walk_in_free(
         .await?;
     if overlapping.is_some() {
         return Err(Error::conflict(
-            "this volunteer has a confirmed sign-up at that time",
+            "volunteer-has-confirmed-sign-up-at",
         ));
     }
     Ok(())

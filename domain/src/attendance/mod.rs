@@ -211,7 +211,7 @@ impl AttendanceService {
         .await
         .map_err(|error| {
             if is_unique_violation(&error) {
-                Error::conflict("already checked in")
+                Error::conflict("already-checked-in")
             } else {
                 error.into()
             }
@@ -237,7 +237,7 @@ impl AttendanceService {
         let (sign_up, event, recorder) = self.open(&*txn, actor, input.sign_up_id).await?;
         if !attended_status(sign_up.status) || event.status == EventStatus::Cancelled {
             return Err(Error::conflict(
-                "this sign-up or event was cancelled; there is nothing to check out of",
+                "sign-up-or-event-was-cancelled",
             ));
         }
         restore_attended(&*txn, sign_up.id).await?;
@@ -245,9 +245,9 @@ impl AttendanceService {
             .filter(attendances::Column::SignUpId.eq(sign_up.id))
             .one(&*txn)
             .await?
-            .ok_or_else(|| Error::conflict("check in before checking out"))?;
+            .ok_or_else(|| Error::conflict("check-in-before-checking-out"))?;
         if attendance.check_out_at.is_some() {
-            return Err(Error::conflict("already checked out"));
+            return Err(Error::conflict("already-checked-out"));
         }
         let sent = input.at.is_some();
         check_out_allowed(at, attendance.check_in_at, event.ends_at, sent)?;

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::text::Text;
 use crate::entity::events;
 use crate::error::{Error, Result};
 use crate::geo::Position;
@@ -47,7 +48,7 @@ pub(super) fn attended_status(status: SignUpStatus) -> bool {
 pub(super) fn moment(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     match at {
         Some(at) if at > now + FUTURE_SKEW => {
-            Err(Error::invalid("at", "must not be in the future"))
+            Err(Error::invalid("at", "must-not-be-in-future"))
         }
         Some(at) => crate::dates::check_instant(at, "at"),
         None => Ok(now),
@@ -69,8 +70,7 @@ pub(super) fn check_offline_accepted(
 ) -> Result<()> {
     if offline && now > ends_at + OFFLINE_ACCEPTED_FOR {
         return Err(Error::conflict(
-            "offline check-ins and check-outs are accepted until 24 hours after the event's end; \
-             ask a leader of the team to record your attendance",
+            "offline-check-ins-check-outs-are",
         ));
     }
     Ok(())
@@ -89,13 +89,13 @@ pub(super) fn check_in_allowed(
     // A report made while the phone was offline may arrive after the volunteer was marked a
     // no-show (two hours after the end): it stands, and makes them attended after all.
     if sign_up != SignUpStatus::Confirmed && !revives_no_show(sign_up, sent) {
-        return Err(Error::conflict("only a confirmed sign-up can check in"));
+        return Err(Error::conflict("only-confirmed-sign-up-can-check"));
     }
     if event == EventStatus::Cancelled {
-        return Err(Error::conflict("this event was cancelled"));
+        return Err(Error::conflict("event-was-cancelled"));
     }
     if at < starts_at - CHECK_IN_OPENS_BEFORE || at > ends_at {
-        let message = "check-in is open from 30 minutes before the start until the end";
+        let message = "check-in-open-from-30-minutes-before";
         return Err(if sent {
             Error::invalid("at", message)
         } else {
@@ -118,26 +118,23 @@ pub(super) fn check_position(
     position: Option<(Position, Option<f64>)>,
     report: Report,
 ) -> Result<()> {
-    let what = match report {
-        Report::CheckIn => "check in",
-        Report::CheckOut => "check out",
+    let (required, too_far) = match report {
+        Report::CheckIn => ("required-to-check-in-yourself", "too-far-to-check-in"),
+        Report::CheckOut => ("required-to-check-out-yourself", "too-far-to-check-out"),
     };
     let Some((position, _)) = position else {
-        return Err(Error::invalid(
-            "position",
-            format!("is required to {what} by yourself"),
-        ));
+        return Err(Error::invalid("position", required));
     };
     let distance = position.distance_m(&Position {
         lat: event.lat,
         lng: event.lng,
     });
     if distance > f64::from(event.radius_m) {
-        return Err(Error::conflict(format!(
-            "you are {} m from the event; {what} within {} m",
-            distance.round(),
-            event.radius_m
-        )));
+        return Err(Error::conflict(
+            Text::new(too_far)
+                .arg("distance", distance.round())
+                .arg("radius", event.radius_m),
+        ));
     }
     Ok(())
 }
@@ -151,12 +148,12 @@ pub(super) fn check_out_allowed(
     sent: bool,
 ) -> Result<()> {
     if at < checked_in_at {
-        return Err(Error::invalid("at", "must not be before the check-in"));
+        return Err(Error::invalid("at", "must-not-be-before-check-in"));
     }
     if sent && at > ends_at + AUTO_CLOSE_AFTER {
         return Err(Error::invalid(
             "at",
-            "must be within two hours after the event's end",
+            "must-be-within-two-hours-after",
         ));
     }
     Ok(())
@@ -356,7 +353,7 @@ mod offline_and_corrections {
         assert!(check_offline_accepted(true, ends, at(120 + day)).is_ok());
         assert!(matches!(
             check_offline_accepted(true, ends, at(121 + day)),
-            Err(Error::Conflict(message)) if message.contains("24 hours")
+            Err(Error::Conflict(message)) if message.render(crate::text::Locale::En).contains("24 hours")
         ));
         // A live report is never refused by this rule.
         assert!(check_offline_accepted(false, ends, at(121 + day)).is_ok());

@@ -90,7 +90,7 @@ pub(super) async fn hold_confirmed(
         .exec(conn)
         .await?;
     if held.rows_affected != 1 {
-        return Err(Error::conflict("only a confirmed sign-up can check in"));
+        return Err(Error::conflict("only-confirmed-sign-up-can-check"));
     }
     Ok(())
 }
@@ -164,7 +164,7 @@ pub(super) async fn close(
         .exec(&**txn)
         .await?;
     if closed.rows_affected != 1 {
-        return Err(Error::conflict("already checked out"));
+        return Err(Error::conflict("already-checked-out"));
     }
     Ok(())
 }

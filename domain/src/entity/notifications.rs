@@ -12,6 +12,8 @@ pub struct Model {
     pub event_id: Option<i64>,
     pub sign_up_id: Option<i64>,
     pub message: String,
+    pub text_key: Option<String>,
+    pub text_args: Option<String>,
     pub created_at: DateTimeUtc,
     pub read_at: Option<DateTimeUtc>,
 }

@@ -20,6 +20,8 @@ pub struct Model {
     pub accepted_policy_at: Option<DateTimeUtc>,
     /// When the account was erased (`deleteMyAccount`): the row stays, wiped.
     pub deleted_at: Option<DateTimeUtc>,
+    /// The language of the person's phone (`zh-CN`, `en`); pushes are written in it. None: the default.
+    pub locale: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ use super::{
     Event, EventKind, Events, Location, LocationInput, Visibility, active_sign_ups, audit_entry,
     check_capacity, check_times,
 };
+use crate::text::Text;
 use crate::actor::Actor;
 use crate::audit;
 use crate::bus::Change;
@@ -159,7 +160,7 @@ async fn has_check_in(conn: &impl ConnectionTrait, event: EventId) -> Result<boo
 
 fn times_fixed() -> Error {
     Error::conflict(
-        "this event has started or someone has checked in; its times can no longer change",
+        "event-has-started-or-someone-has",
     )
 }
 
@@ -176,7 +177,7 @@ pub(crate) fn plan_change(
 ) -> Result<ChangePlan> {
     if !matches!(event.status, EventStatus::Draft | EventStatus::Published) {
         return Err(Error::conflict(
-            "a cancelled or completed event cannot be changed",
+            "cancelled-or-completed-event-cannot-be",
         ));
     }
     let starts_at = change.starts_at.unwrap_or(event.starts_at);
@@ -195,10 +196,7 @@ pub(crate) fn plan_change(
     {
         return Err(Error::invalid(
             "capacity",
-            format!(
-                "must not be below the {} confirmed sign-ups",
-                event.confirmed_count
-            ),
+            Text::new("must-not-be-below-confirmed").arg("confirmed", event.confirmed_count),
         ));
     }
     Ok(ChangePlan {
@@ -263,10 +261,7 @@ async fn update_row(
 /// Tells everyone signed up (confirmed or waitlisted) that the event's time or place changed.
 async fn tell_signed_up(txn: &WriteTxn<'_>, event: &Event) -> Result<()> {
     for (sign_up, volunteer) in active_sign_ups(&**txn, event.id).await? {
-        let message = format!(
-            "「{}」的时间或地点有变化 / has changed its time or place",
-            event.title
-        );
+        let message = Text::new("event-changed-notice").arg("title", &event.title);
         notify(
             txn,
             volunteer,
@@ -384,7 +379,7 @@ mod tests {
         assert!(plan_change(&event(), &later, false, now()).is_ok());
         assert!(matches!(
             plan_change(&event(), &later, true, now()),
-            Err(Error::Conflict(message)) if message.contains("checked in")
+            Err(Error::Conflict(message)) if message.render(crate::text::Locale::En).contains("checked in")
         ));
         let started = event().starts_at;
         assert!(matches!(

@@ -63,7 +63,7 @@ impl EventFilter {
         if let Some(area) = self.area_id
             && areas.get(area).is_none()
         {
-            return Err(Error::invalid("areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no-such-area"));
         }
         if let Some(after) = self.starts_after {
             dates::check_instant(after, "startsAfter")?;
@@ -76,7 +76,7 @@ impl EventFilter {
         {
             return Err(Error::invalid(
                 "near.radiusM",
-                "must be from 1 to 50000 metres",
+                "must-be-from-1-to-50000",
             ));
         }
         let search = self

@@ -22,6 +22,7 @@ pub use list::{CheckedEventFilter, EventFilter};
 pub use patrol_plan::Weekday;
 pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule};
 
+use crate::text::Text;
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::bus::Change;
@@ -115,7 +116,7 @@ impl LocationInput {
         if !(10..=5_000).contains(&radius_m) {
             return Err(Error::invalid(
                 format!("{field}.radiusM"),
-                "must be from 10 to 5000 metres",
+                "must-be-from-10-to-5000",
             ));
         }
         Ok(Location {
@@ -143,7 +144,7 @@ pub(crate) fn check_capacity(capacity: i32) -> Result<()> {
     if (1..=MAX_CAPACITY).contains(&capacity) {
         Ok(())
     } else {
-        Err(Error::invalid("capacity", "must be from 1 to 100000"))
+        Err(Error::invalid("capacity", "must-be-from-1-to-100000"))
     }
 }
 
@@ -161,20 +162,20 @@ pub(crate) fn check_times(
     if starts_at < now - Duration::days(30) {
         return Err(Error::invalid(
             "startsAt",
-            "must not be more than 30 days in the past",
+            "must-not-be-more-than-30",
         ));
     }
     if starts_at > now + Duration::days(crate::dates::PLAN_AHEAD_DAYS) {
-        return Err(Error::invalid("startsAt", "must be within two years"));
+        return Err(Error::invalid("startsAt", "must-be-within-two-years"));
     }
     if ends_at <= starts_at {
-        return Err(Error::invalid("endsAt", "must be after startsAt"));
+        return Err(Error::invalid("endsAt", "must-be-after-startsat"));
     }
     if ends_at - starts_at > Duration::days(7) {
-        return Err(Error::invalid("endsAt", "an event lasts at most 7 days"));
+        return Err(Error::invalid("endsAt", "event-lasts-at-most-7-days"));
     }
     if closes_at.is_some_and(|closes| closes > ends_at) {
-        return Err(Error::invalid("signUpClosesAt", "must not be after endsAt"));
+        return Err(Error::invalid("signUpClosesAt", "must-not-be-after-endsat"));
     }
     Ok(())
 }
@@ -363,10 +364,10 @@ impl Events {
             .exec(&*txn)
             .await?;
         if published.rows_affected != 1 {
-            return Err(Error::conflict("only a draft event can be published"));
+            return Err(Error::conflict("only-draft-event-can-be-published"));
         }
         if row.ends_at <= Utc::now() {
-            return Err(Error::conflict("an event that is over cannot be published"));
+            return Err(Error::conflict("event-that-over-cannot-be-published"));
         }
         let before = Event::from(row);
         let event = Event::from(self.find(&*txn, id).await?);
@@ -415,7 +416,7 @@ impl Events {
             .await?;
         if cancelled.rows_affected != 1 {
             return Err(Error::conflict(
-                "only a draft or published event can be cancelled",
+                "only-draft-or-published-event-can",
             ));
         }
         let id = EventId(row.id);
@@ -435,7 +436,9 @@ impl Events {
             .exec(conn)
             .await?;
         for (sign_up, volunteer) in told {
-            let message = format!("「{}」已取消 / was cancelled: {reason}", row.title);
+            let message = Text::new("event-cancelled-notice")
+                .arg("title", &row.title)
+                .arg("reason", reason);
             notify(
                 txn,
                 volunteer,

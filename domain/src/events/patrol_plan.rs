@@ -63,13 +63,13 @@ pub(super) fn plan_patrols(
 ) -> Result<PatrolPlan> {
     let title = text(&input.title, "title", 1, 120, false)?;
     if input.weekdays.is_empty() {
-        return Err(Error::invalid("weekdays", "must name at least one day"));
+        return Err(Error::invalid("weekdays", "must-name-at-least-one-day"));
     }
     let start = parse_start_time(&input.start_time)?;
     if !(15..=720).contains(&input.duration_minutes) {
         return Err(Error::invalid(
             "durationMinutes",
-            "must be from 15 to 720 minutes",
+            "must-be-from-15-to-720",
         ));
     }
     check_capacity(input.capacity)?;
@@ -77,17 +77,17 @@ pub(super) fn plan_patrols(
     dates::check_planned_day(input.from, today, "from")?;
     dates::check_planned_day(input.until, today, "until")?;
     if input.until < input.from {
-        return Err(Error::invalid("until", "must not be before from"));
+        return Err(Error::invalid("until", "must-not-be-before-from"));
     }
     if input.until < today {
-        return Err(Error::invalid("until", "must not be in the past"));
+        return Err(Error::invalid("until", "must-not-be-in-past"));
     }
     if input
         .from
         .checked_add_months(chrono::Months::new(12))
         .is_none_or(|limit| input.until > limit)
     {
-        return Err(Error::invalid("until", "a schedule spans at most one year"));
+        return Err(Error::invalid("until", "schedule-spans-at-most-one-year"));
     }
     let location = input.location.parse("location")?;
     let mut weekdays = input.weekdays.clone();
@@ -118,7 +118,7 @@ fn parse_start_time(raw: &str) -> Result<NaiveTime> {
     valid
         .then(|| NaiveTime::parse_from_str(raw, "%H:%M").ok())
         .flatten()
-        .ok_or_else(|| Error::invalid("startTime", "must be a local time as HH:MM, e.g. 19:30"))
+        .ok_or_else(|| Error::invalid("startTime", "must-be-local-time-hh-mm"))
 }
 
 /// The (start, end) of every occurrence, in UTC. A local time that does not exist on a day (a

@@ -246,7 +246,7 @@ impl Events {
         let reason = text(reason, "reason", 1, 500, false)?;
         let txn = self.deps.store.write().await?;
         let (row, scope, future) = self
-            .open_schedule(&*txn, actor, id, "this schedule is already cancelled")
+            .open_schedule(&*txn, actor, id, "schedule-already-cancelled")
             .await?;
         for event in future {
             self.cancel_in(&txn, event, &reason).await?;
@@ -281,7 +281,7 @@ impl Events {
         })?;
         let txn = self.deps.store.write().await?;
         let (row, scope, future) = self
-            .open_schedule(&*txn, actor, id, "a cancelled schedule cannot be changed")
+            .open_schedule(&*txn, actor, id, "cancelled-schedule-cannot-be-changed")
             .await?;
         for event in future {
             self.apply_change(&txn, actor, EventId(event.id), &change)

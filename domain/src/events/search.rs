@@ -15,6 +15,7 @@
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend};
 
+use crate::text::Text;
 use crate::error::{Error, Result};
 use crate::grams;
 use crate::values::like_literal;
@@ -38,16 +39,16 @@ impl SearchText {
         let trimmed = raw.trim();
         let chars = trimmed.chars().count();
         if chars == 0 {
-            return Err(Error::invalid(field, "must not be empty"));
+            return Err(Error::invalid(field, "must-not-be-empty"));
         }
         if chars > MAX_SEARCH_CHARS {
             return Err(Error::invalid(
                 field,
-                format!("must be at most {MAX_SEARCH_CHARS} characters"),
+                Text::new("must-be-at-most-n-characters").arg("max", MAX_SEARCH_CHARS),
             ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(Error::invalid(field, "must not contain control characters"));
+            return Err(Error::invalid(field, "must-not-contain-control-characters"));
         }
         Ok(Self(trimmed.to_owned()))
     }

@@ -202,12 +202,12 @@ impl Leaderboards {
         viewer: Option<VolunteerId>,
     ) -> Result<Board> {
         if !(1..=MAX_ENTRIES).contains(&first) {
-            return Err(Error::invalid("first", "must be from 1 to 100"));
+            return Err(Error::invalid("first", "must-be-from-1-to-100"));
         }
         if let Scope::Area(area) = scope
             && self.deps.areas.get(area).is_none()
         {
-            return Err(Error::invalid("scope.areaId", "no such area"));
+            return Err(Error::invalid("scope.areaId", "no-such-area"));
         }
         if self.source() == Source::Store {
             match self.board_in_store(scope, period, first, viewer).await {
@@ -230,11 +230,11 @@ impl Leaderboards {
         first: usize,
     ) -> Result<Vec<Ranked<TeamId>>> {
         if !(1..=MAX_ENTRIES).contains(&first) {
-            return Err(Error::invalid("first", "must be from 1 to 100"));
+            return Err(Error::invalid("first", "must-be-from-1-to-100"));
         }
         let area = match area {
             Some(area) if self.deps.areas.get(area).is_none() => {
-                return Err(Error::invalid("areaId", "no such area"));
+                return Err(Error::invalid("areaId", "no-such-area"));
             }
             Some(area) => area,
             None => self.root()?,

@@ -16,12 +16,12 @@ pub fn check_corrects_attendance(
 ) -> Result<()> {
     if !team.actor_role.is_some_and(MemberRole::manages) {
         return Err(Error::forbidden(
-            "only a leader or deputy of this team may correct its attendance",
+            "only-leader-or-deputy-of-team",
         ));
     }
     if actor.volunteer == volunteer {
         return Err(Error::forbidden(
-            "another leader or deputy records your own attendance",
+            "another-leader-or-deputy-records-your",
         ));
     }
     Ok(())

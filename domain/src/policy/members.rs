@@ -57,7 +57,7 @@ pub fn check_reads_members(actor: &Actor, tree: &AreaTree, team: TeamScope) -> R
         _ if is_admin_of(actor, tree, team.area) => Ok(TeamReader::AreaAdmin),
         Some(MemberRole::Member) => Ok(TeamReader::Member),
         _ => Err(Error::forbidden(
-            "only members of this team see its members",
+            "only-members-of-team-see-members",
         )),
     }
 }

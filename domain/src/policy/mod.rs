@@ -37,7 +37,7 @@ pub fn check_admin_of(actor: &Actor, tree: &AreaTree, area: AreaId) -> Result<()
     if is_admin_of(actor, tree, area) {
         Ok(())
     } else {
-        Err(Error::forbidden("only an admin of this area may do this"))
+        Err(Error::forbidden("only-admin-of-area-may-do"))
     }
 }
 
@@ -52,7 +52,7 @@ pub fn check_finds_volunteers(
     match area {
         Some(area) => check_admin_of(actor, tree, area).map(|()| vec![area]),
         None if actor.admin_areas.is_empty() => {
-            Err(Error::forbidden("only admins may look volunteers up"))
+            Err(Error::forbidden("only-admins-may-look-volunteers-up"))
         }
         None => Ok(actor.admin_areas.clone()),
     }
@@ -80,7 +80,7 @@ pub fn check_manages_team(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Re
         Ok(())
     } else {
         Err(Error::forbidden(
-            "only a leader or deputy of this team may do this",
+            "only-leader-or-deputy-of-team-2",
         ))
     }
 }
@@ -91,7 +91,7 @@ pub fn check_leads_team(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Resu
         Ok(())
     } else {
         Err(Error::forbidden(
-            "only a leader of this team may change roles",
+            "only-leader-of-team-may-change",
         ))
     }
 }
@@ -103,7 +103,7 @@ pub fn check_messages_team(_actor: &Actor, _tree: &AreaTree, team: TeamScope) ->
         Ok(())
     } else {
         Err(Error::forbidden(
-            "only a leader or deputy of this team may message it",
+            "only-leader-or-deputy-of-team-3",
         ))
     }
 }
@@ -124,14 +124,14 @@ pub fn check_reviews_record(
     admin_only: bool,
 ) -> Result<()> {
     if actor.volunteer == record_owner {
-        return Err(Error::forbidden("nobody reviews their own service hours"));
+        return Err(Error::forbidden("nobody-reviews-their-own-service-hours"));
     }
     if admin_only {
         return if is_admin_of(actor, tree, team.area) {
             Ok(())
         } else {
             Err(Error::forbidden(
-                "more than 8 hours in one day needs an admin of the area to approve",
+                "more-than-8-hours-in-one",
             ))
         };
     }

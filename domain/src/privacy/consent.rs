@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::store::lock_volunteer;
 
 /// Refused when a version other than the one in force is accepted.
-pub const NOT_CURRENT_VERSION: &str = "is not the privacy policy version in force";
+pub const NOT_CURRENT_VERSION: &str = "not-policy-version-in-force";
 
 /// A version checked to be the one in force: only [`check_current`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,9 @@
 //! outbox through one [`PushSender`] (`log` in development, a signed webhook to the city's push
 //! gateway in production, in the API crate). So nothing is pushed that did not happen, nothing
 //! is lost while the gateway is away (the row waits, retried with growing delays), and each row
-//! is sent by one node only (it is claimed by a conditional update before sending).
+//! is sent by one node only (it is claimed by a conditional update before sending). A push is
+//! written in the language of the person's phone (`volunteers.locale`, recorded when a device
+//! is registered).
 
 mod outbox;
 
@@ -14,10 +16,11 @@ use sea_orm::sea_query::{Expr, ExprTrait as _, Query, SelectStatement};
 use sea_orm::{ActiveEnum as _, ColumnTrait, ConnectionTrait};
 use serde::Serialize;
 
-use crate::entity::{devices, memberships, push_outbox};
+use crate::entity::{devices, memberships, push_outbox, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::{TeamId, VolunteerId};
 use crate::kinds::{DevicePlatform, MembershipStatus, NotificationKind};
+use crate::text::{Locale, Text};
 
 pub use outbox::{CLAIM_LEASE, Pusher};
 
@@ -112,45 +115,72 @@ fn has_device(volunteer: Expr) -> Expr {
     )
 }
 
-/// Queues a push of one notification, in its transaction, if the volunteer has a device.
+/// Whether the volunteer in `volunteer` (a column or a value) reads in `locale` (their phone's
+/// language; the default when none is recorded).
+fn speaks(volunteer: Expr, locale: Locale) -> Expr {
+    let spoken = Expr::col((volunteers::Entity, volunteers::Column::Locale));
+    let reads = if locale == Locale::default() {
+        spoken.clone().is_null().or(spoken.eq(locale.tag()))
+    } else {
+        spoken.eq(locale.tag())
+    };
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(volunteers::Entity)
+            .and_where(Expr::col((volunteers::Entity, volunteers::Column::Id)).eq(volunteer))
+            .and_where(reads)
+            .to_owned(),
+    )
+}
+
+/// Queues a push of one notification, in its transaction, if the volunteer has a device: the
+/// text written in the volunteer's language (one statement per language; one of them matches).
 pub(crate) async fn queue(
     conn: &impl ConnectionTrait,
     volunteer: VolunteerId,
     kind: NotificationKind,
-    message: &str,
+    text: &Text,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let select = Query::select()
-        .expr(Expr::val(volunteer.0))
-        .expr(Expr::val(kind.to_value()))
-        .expr(Expr::val(message))
-        .expr(Expr::val(at))
-        .expr(Expr::val(0))
-        .and_where(has_device(Expr::val(volunteer.0)))
-        .to_owned();
-    insert_rows(conn, select).await
+    for locale in Locale::ALL {
+        let select = Query::select()
+            .expr(Expr::val(volunteer.0))
+            .expr(Expr::val(kind.to_value()))
+            .expr(Expr::val(text.render(locale)))
+            .expr(Expr::val(at))
+            .expr(Expr::val(0))
+            .and_where(has_device(Expr::val(volunteer.0)))
+            .and_where(speaks(Expr::val(volunteer.0), locale))
+            .to_owned();
+        insert_rows(conn, select).await?;
+    }
+    Ok(())
 }
 
-/// Queues a push of a team message to every ACTIVE member with a device, in one statement.
+/// Queues a push of a team message to every ACTIVE member with a device, set-based: one
+/// statement per language, each member's in theirs.
 pub(crate) async fn queue_for_team(
     conn: &impl ConnectionTrait,
     team: TeamId,
-    message: &str,
+    text: &Text,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let select = Query::select()
-        .column((memberships::Entity, memberships::Column::VolunteerId))
-        .expr(Expr::val(NotificationKind::Message.to_value()))
-        .expr(Expr::val(message))
-        .expr(Expr::val(at))
-        .expr(Expr::val(0))
-        .from(memberships::Entity)
-        .and_where(memberships::Column::TeamId.eq(team.0))
-        .and_where(memberships::Column::Status.eq(MembershipStatus::Active))
-        .and_where(has_device(Expr::col((
-            memberships::Entity,
-            memberships::Column::VolunteerId,
-        ))))
-        .to_owned();
-    insert_rows(conn, select).await
+    let member = || Expr::col((memberships::Entity, memberships::Column::VolunteerId));
+    for locale in Locale::ALL {
+        let select = Query::select()
+            .column((memberships::Entity, memberships::Column::VolunteerId))
+            .expr(Expr::val(NotificationKind::Message.to_value()))
+            .expr(Expr::val(text.render(locale)))
+            .expr(Expr::val(at))
+            .expr(Expr::val(0))
+            .from(memberships::Entity)
+            .and_where(memberships::Column::TeamId.eq(team.0))
+            .and_where(memberships::Column::Status.eq(MembershipStatus::Active))
+            .and_where(has_device(member()))
+            .and_where(speaks(member(), locale))
+            .to_owned();
+        insert_rows(conn, select).await?;
+    }
+    Ok(())
 }

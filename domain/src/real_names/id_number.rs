@@ -17,10 +17,10 @@ const PROVINCES: &[u32] = &[
 /// The earliest birth year accepted.
 const EARLIEST_BIRTH: (i32, u32, u32) = (1900, 1, 1);
 
-pub const SHAPE: &str = "must be 18 characters: 17 digits and a digit or X";
-pub const CHECK: &str = "has a wrong check character; check the number";
-pub const BIRTH_DATE: &str = "does not contain a real birth date";
-pub const AREA: &str = "does not start with a known area code";
+pub const SHAPE: &str = "id-number-shape";
+pub const CHECK: &str = "id-number-check-character";
+pub const BIRTH_DATE: &str = "id-number-birth-date";
+pub const AREA: &str = "id-number-area-code";
 
 /// A well-formed resident ID number, normalised (upper-case `X`). Its `Debug` shows only the
 /// masked form, so it never reaches a log whole.
@@ -119,7 +119,7 @@ mod tests {
 
     fn message(raw: &str) -> String {
         match IdNumber::parse(raw, "idNumber", today()) {
-            Err(Error::InvalidInput { message, .. }) => message,
+            Err(Error::InvalidInput { message, .. }) => message.key,
             other => panic!("{other:?}"),
         }
     }

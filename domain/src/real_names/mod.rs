@@ -32,7 +32,7 @@ pub use id_number::{IdNumber, mask_id_number};
 pub use name::RealName;
 
 /// The one answer for a number another account holds: it never says whose.
-pub const TAKEN: &str = "this ID number is already recorded for another account";
+pub const TAKEN: &str = "id-number-taken";
 
 /// What the volunteer themself sees of their real name. `Debug` hides the name.
 #[derive(Clone)]

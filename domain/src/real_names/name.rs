@@ -3,9 +3,8 @@
 use crate::error::{Error, Result};
 use crate::values::check_readable;
 
-pub const LENGTH: &str = "must be 2 to 30 characters";
-pub const LETTERS: &str =
-    "must be written in Chinese characters (with · between parts) or in Latin letters and spaces";
+pub const LENGTH: &str = "real-name-length";
+pub const LETTERS: &str = "real-name-letters";
 
 /// The middle dot between the parts of a transliterated name (`阿依古丽·买买提`).
 const MIDDLE_DOT: char = '\u{00B7}';
@@ -78,7 +77,7 @@ mod tests {
 
     fn message(raw: &str) -> String {
         match RealName::parse(raw, "name") {
-            Err(Error::InvalidInput { message, .. }) => message,
+            Err(Error::InvalidInput { message, .. }) => message.key,
             other => panic!("{raw}: {other:?}"),
         }
     }

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::text::Text;
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::deps::{Deps, text};
@@ -118,7 +119,7 @@ fn check_minutes(minutes: i32, field: &str) -> Result<()> {
     } else {
         Err(Error::invalid(
             field,
-            "must be from 1 to 720 minutes (12 hours)",
+            "must-be-from-1-to-720",
         ))
     }
 }
@@ -132,7 +133,7 @@ fn check_fits_event(minutes: i32, event_minutes: i64) -> Result<()> {
     if i64::from(minutes) > event_minutes {
         return Err(Error::invalid(
             "minutes",
-            format!("must not exceed the event's {event_minutes} minutes"),
+            Text::new("must-not-exceed-event-minutes").arg("minutes", event_minutes),
         ));
     }
     Ok(())
@@ -149,12 +150,12 @@ fn check_new_record(input: &RecordService, today: NaiveDate) -> Result<Option<St
         .transpose()?;
     crate::dates::check_day(input.service_date, "serviceDate")?;
     if input.service_date > today {
-        return Err(Error::invalid("serviceDate", "must not be in the future"));
+        return Err(Error::invalid("serviceDate", "must-not-be-in-future"));
     }
     if input.service_date < today - Duration::days(366) {
         return Err(Error::invalid(
             "serviceDate",
-            "must be within the last year",
+            "must-be-within-last-year",
         ));
     }
     Ok(note)
@@ -176,13 +177,13 @@ async fn check_credited(
     if member.is_none() {
         return Err(Error::invalid(
             "volunteerId",
-            "is not an active member of this team",
+            "not-active-member-of-team",
         ));
     }
     if let Some(event) = input.event_id {
         let event = events::Entity::find_by_id(event.0).one(conn).await?;
         let Some(event) = event.filter(|event| event.team_id == team.id) else {
-            return Err(Error::invalid("eventId", "is not an event of this team"));
+            return Err(Error::invalid("eventId", "not-event-of-team"));
         };
         check_fits_event(input.minutes, event_minutes(&event))?;
     }
@@ -297,7 +298,7 @@ impl ServiceRecords {
         } else {
             if filter.volunteer_id.is_some_and(|v| v != actor.volunteer) {
                 return Err(Error::forbidden(
-                    "name a team or area to see others' records",
+                    "name-team-or-area-to-see",
                 ));
             }
             condition = condition.add(service_records::Column::VolunteerId.eq(actor.volunteer.0));

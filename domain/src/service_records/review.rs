@@ -12,6 +12,7 @@ use super::{
     DAILY_LIMIT, Decision, LEADER_DAILY_LIMIT, Review, ServiceRecord, ServiceRecords,
     approved_minutes, audit_entry, check_fits_event, check_minutes, event_minutes,
 };
+use crate::text::Text;
 use crate::actor::Actor;
 use crate::areas::AreaTree;
 use crate::audit;
@@ -72,10 +73,9 @@ pub(crate) fn review_decision(
         if day_total > DAILY_LIMIT {
             return Err(Error::invalid(
                 "minutes",
-                format!(
-                    "would make {day_total} approved minutes on {}; at most 720 (12 hours) a day",
-                    record.service_date
-                ),
+                Text::new("would-exceed-daily-minutes")
+                    .arg("total", day_total)
+                    .arg("date", record.service_date),
             ));
         }
         if day_total > LEADER_DAILY_LIMIT {
@@ -84,8 +84,8 @@ pub(crate) fn review_decision(
     }
     if record.status == status && record.minutes == minutes {
         return Err(Error::conflict(match status {
-            RecordStatus::Approved => "this record is already approved",
-            _ => "this record is already rejected",
+            RecordStatus::Approved => "record-already-approved",
+            _ => "record-already-rejected",
         }));
     }
     Ok(Verdict { status, minutes })
@@ -105,7 +105,7 @@ fn check_review_input(
         .map(|r| text(r, "reason", 1, 500, false))
         .transpose()?;
     if decision == Decision::Reject && reason.is_none() {
-        return Err(Error::invalid("reason", "is required to reject"));
+        return Err(Error::invalid("reason", "required-to-reject"));
     }
     Ok(reason)
 }
@@ -251,7 +251,7 @@ async fn apply_verdict(
         .await?;
     if updated.rows_affected != 1 {
         return Err(Error::conflict(
-            "this record was reviewed meanwhile; look again",
+            "record-was-reviewed-meanwhile-look-again",
         ));
     }
     Ok(ServiceRecord::from(

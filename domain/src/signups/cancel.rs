@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
 
 use super::{SignUp, SignUps};
+use crate::text::Text;
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::bus::Change;
@@ -28,11 +29,11 @@ fn check_cancellable(
 ) -> Result<()> {
     if now >= starts_at {
         return Err(Error::conflict(
-            "the event has started; a sign-up can no longer be cancelled",
+            "event-has-started-sign-up-can",
         ));
     }
     if !matches!(status, SignUpStatus::Confirmed | SignUpStatus::Waitlisted) {
-        return Err(Error::conflict("this sign-up is already cancelled"));
+        return Err(Error::conflict("sign-up-already-cancelled"));
     }
     Ok(())
 }
@@ -116,7 +117,7 @@ async fn withdraw(txn: &WriteTxn<'_>, row: &sign_ups::Model) -> Result<()> {
         .exec(&**txn)
         .await?;
     if cancelled.rows_affected != 1 {
-        return Err(Error::conflict("this sign-up changed meanwhile; try again"));
+        return Err(Error::conflict("sign-up-changed-meanwhile-try-again"));
     }
     // Read after the update, which waited for any check-in holding the row: this statement
     // sees that check-in once it committed.
@@ -126,7 +127,7 @@ async fn withdraw(txn: &WriteTxn<'_>, row: &sign_ups::Model) -> Result<()> {
         .await?;
     if checked_in > 0 {
         return Err(Error::conflict(
-            "you have checked in; a sign-up can no longer be cancelled",
+            "you-have-checked-in-sign-up",
         ));
     }
     Ok(())
@@ -141,9 +142,7 @@ async fn tell_and_audit(
     after: &SignUp,
 ) -> Result<()> {
     let title = &event.title;
-    let message = format!(
-        "你在「{title}」的报名已被队长取消 / Your sign-up for {title} was cancelled by the team"
-    );
+    let message = Text::new("sign-up-cancelled-by-team-notice").arg("title", title);
     notify(
         txn,
         before.volunteer_id,
@@ -183,13 +182,13 @@ mod tests {
             assert!(check_cancellable(status, later, now).is_ok());
             assert!(matches!(
                 check_cancellable(status, now, now),
-                Err(Error::Conflict(message)) if message.contains("started")
+                Err(Error::Conflict(message)) if message.render(crate::text::Locale::En).contains("started")
             ));
         }
         for status in [SignUpStatus::Cancelled, SignUpStatus::NoShow] {
             assert!(matches!(
                 check_cancellable(status, later, now),
-                Err(Error::Conflict(message)) if message.contains("already cancelled")
+                Err(Error::Conflict(message)) if message.render(crate::text::Locale::En).contains("already cancelled")
             ));
         }
     }

@@ -7,6 +7,7 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait as _};
 
 use super::SignUps;
+use crate::text::Text;
 use crate::actor::Actor;
 use crate::entity::{events, sign_ups, teams};
 use crate::error::Result;
@@ -49,9 +50,9 @@ impl SignUps {
             .unwrap_or_default();
         for (sign_up, event) in cancelled {
             let title = &event.title;
-            let message = format!(
-                "你已退出「{team_name}」，在「{title}」（队内活动）的报名已取消 / You left {team_name}; your sign-up for its members-only event {title} was cancelled"
-            );
+            let message = Text::new("left-team-sign-up-cancelled-notice")
+                .arg("team", &team_name)
+                .arg("title", title);
             notify(
                 &txn,
                 actor.volunteer,

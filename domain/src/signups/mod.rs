@@ -79,15 +79,15 @@ pub enum When {
 fn check_open(event: &Event, now: DateTime<Utc>) -> Result<()> {
     match event.status {
         EventStatus::Published => {}
-        EventStatus::Cancelled => return Err(Error::conflict("this event was cancelled")),
-        EventStatus::Draft => return Err(Error::conflict("this event is not published yet")),
-        EventStatus::Completed => return Err(Error::conflict("this event is over")),
+        EventStatus::Cancelled => return Err(Error::conflict("event-was-cancelled")),
+        EventStatus::Draft => return Err(Error::conflict("event-not-published-yet")),
+        EventStatus::Completed => return Err(Error::conflict("event-over")),
     }
     if now >= event.starts_at {
-        return Err(Error::conflict("this event has started; sign-up is closed"));
+        return Err(Error::conflict("event-has-started-sign-up-closed"));
     }
     if event.sign_up_closes_at.is_some_and(|closes| now >= closes) {
-        return Err(Error::conflict("sign-up for this event has closed"));
+        return Err(Error::conflict("sign-up-for-event-has-closed"));
     }
     Ok(())
 }
@@ -107,7 +107,7 @@ async fn check_free(
         .one(conn)
         .await?;
     if active.is_some() {
-        return Err(Error::conflict("you are already signed up for this event"));
+        return Err(Error::conflict("you-are-already-signed-up-for"));
     }
     let overlapping = sign_ups::Entity::find()
         .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
@@ -118,7 +118,7 @@ async fn check_free(
         .await?;
     if overlapping.is_some() {
         return Err(Error::conflict(
-            "you already have a confirmed sign-up at that time",
+            "you-already-have-confirmed-sign-up",
         ));
     }
     Ok(())
@@ -176,7 +176,7 @@ impl SignUps {
                 .await?
                 .is_none()
         {
-            return Err(Error::forbidden("this event is for members of its team"));
+            return Err(Error::forbidden("event-for-members-of-team"));
         }
         check_free(&*txn, actor.volunteer, &event).await?;
         // The event's lock, whether or not a seat is free (a full event's seat update matches no
@@ -184,7 +184,7 @@ impl SignUps {
         // before it committed, so the place computed below is exact. Taken only while the event
         // is published (it may have closed since it was read).
         if !lock_published(&*txn, event_id).await? {
-            return Err(Error::conflict("this event is no longer open for sign-up"));
+            return Err(Error::conflict("event-no-longer-open-for-sign"));
         }
         let status = if take_seat(&*txn, event_id).await? {
             SignUpStatus::Confirmed
@@ -205,7 +205,7 @@ impl SignUps {
         .await
         .map_err(|error| {
             if is_unique_violation(&error) {
-                Error::conflict("you are already signed up for this event")
+                Error::conflict("you-are-already-signed-up-for")
             } else {
                 error.into()
             }
@@ -385,7 +385,7 @@ mod tests {
 
     fn conflict(result: Result<()>) -> String {
         match result {
-            Err(Error::Conflict(message)) => message,
+            Err(Error::Conflict(message)) => message.render(crate::text::Locale::En),
             other => panic!("not a conflict: {other:?}"),
         }
     }

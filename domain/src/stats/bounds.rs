@@ -5,6 +5,7 @@
 use chrono::{Datelike as _, NaiveDate};
 
 use super::Dimension;
+use crate::text::Text;
 use crate::error::{Error, Result};
 
 /// The most rows one answer (and one CSV export) may have.
@@ -73,10 +74,9 @@ pub fn check_rows(dims: &[Dimension], cardinalities: &Cardinalities) -> Result<(
     } else {
         Err(Error::invalid(
             "groupBy",
-            format!(
-                "this grouping can give up to {rows} rows; at most {MAX_ROWS} are answered: \
-                 narrow the dates, the area or the grouping"
-            ),
+            Text::new("grouping-gives-too-many-rows")
+                .arg("rows", rows)
+                .arg("max", MAX_ROWS),
         ))
     }
 }

@@ -194,19 +194,19 @@ impl Stats {
         group_by: &[Dimension],
     ) -> Result<ParticipationStats> {
         if self.deps.areas.get(area).is_none() {
-            return Err(Error::invalid("areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no-such-area"));
         }
         policy::check_admin_of(actor, &self.deps.areas, area)?;
         crate::dates::check_day(from, "from")?;
         crate::dates::check_day(to, "to")?;
         if to < from {
-            return Err(Error::invalid("to", "must not be before from"));
+            return Err(Error::invalid("to", "must-not-be-before-from"));
         }
         if from
             .checked_add_months(Months::new(36))
             .is_none_or(|limit| to >= limit)
         {
-            return Err(Error::invalid("to", "a range spans at most 3 years"));
+            return Err(Error::invalid("to", "range-spans-at-most-3-years"));
         }
         let mut dims: Vec<Dimension> = Vec::new();
         for dim in group_by {
@@ -215,7 +215,7 @@ impl Stats {
             }
         }
         if dims.len() > 2 {
-            return Err(Error::invalid("groupBy", "at most two dimensions at once"));
+            return Err(Error::invalid("groupBy", "at-most-two-dimensions-at-once"));
         }
         bounds::check_rows(&dims, &self.cardinalities(area, from, to, &dims).await?)?;
 

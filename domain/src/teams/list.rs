@@ -31,7 +31,7 @@ impl TeamFilter {
         if let Some(area) = self.area_id
             && areas.get(area).is_none()
         {
-            return Err(Error::invalid("areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no-such-area"));
         }
         let name_contains = match self.name_contains.as_deref().map(str::trim) {
             Some(needle) if !needle.is_empty() => Some(text(needle, "nameContains", 1, 80, false)?),

@@ -112,7 +112,7 @@ impl Teams {
                 ) =>
             {
                 return Err(Error::conflict(
-                    "you are already a member of this team or have asked to join",
+                    "you-are-already-member-of-team",
                 ));
             }
             Some(existing) => {
@@ -166,7 +166,7 @@ impl Teams {
             .ok_or(Error::NotFound("membership"))?;
         if row.status != MembershipStatus::Pending {
             return Err(Error::conflict(
-                "this join request has already been decided",
+                "join-request-has-already-been-decided",
             ));
         }
         let before = Membership::from(row.clone());
@@ -208,13 +208,13 @@ impl Teams {
         let row = membership_row(&*txn, team_id, volunteer)
             .await?
             .filter(|row| row.status == MembershipStatus::Active)
-            .ok_or_else(|| Error::invalid("volunteerId", "is not an active member of this team"))?;
+            .ok_or_else(|| Error::invalid("volunteerId", "not-active-member-of-team"))?;
         if row.role == MemberRole::Leader
             && role != MemberRole::Leader
             && active_leaders(&*txn, team_id).await? <= 1
         {
             return Err(Error::conflict(
-                "a team keeps at least one leader; appoint another first",
+                "team-keeps-at-least-one-leader",
             ));
         }
         let before = Membership::from(row.clone());
@@ -255,13 +255,13 @@ impl Teams {
                     MembershipStatus::Active | MembershipStatus::Pending
                 )
             })
-            .ok_or_else(|| Error::conflict("you are not a member of this team"))?;
+            .ok_or_else(|| Error::conflict("you-are-not-member-of-team"))?;
         if row.status == MembershipStatus::Active
             && row.role == MemberRole::Leader
             && active_leaders(&**txn, team_id).await? <= 1
         {
             return Err(Error::conflict(
-                "a team keeps at least one leader; appoint another before leaving",
+                "team-keeps-at-least-one-leader-2",
             ));
         }
         let mut active: memberships::ActiveModel = row.into();

@@ -157,7 +157,7 @@ impl Teams {
     pub async fn create_team(&self, actor: &Actor, input: CreateTeam) -> Result<Team> {
         let name = text(&input.name, "name", 1, 80, false)?;
         if self.deps.areas.get(input.area_id).is_none() {
-            return Err(Error::invalid("areaId", "no such area"));
+            return Err(Error::invalid("areaId", "no-such-area"));
         }
         policy::check_admin_of(actor, &self.deps.areas, input.area_id)?;
         let leader = input.leader_id.unwrap_or(actor.volunteer);
@@ -166,7 +166,7 @@ impl Teams {
             let parent = teams::Entity::find_by_id(parent.0)
                 .one(&*txn)
                 .await?
-                .ok_or_else(|| Error::invalid("parentTeamId", "no such team"))?;
+                .ok_or_else(|| Error::invalid("parentTeamId", "no-such-team"))?;
             if !self
                 .deps
                 .areas
@@ -174,7 +174,7 @@ impl Teams {
             {
                 return Err(Error::invalid(
                     "parentTeamId",
-                    "a sub-team lies inside its parent team's area",
+                    "sub-team-lies-inside-parent-team",
                 ));
             }
         }
@@ -183,7 +183,7 @@ impl Teams {
             .await?
             .is_none()
         {
-            return Err(Error::invalid("leaderId", "no such volunteer"));
+            return Err(Error::invalid("leaderId", "no-such-volunteer"));
         }
         let now = Utc::now();
         let row = teams::ActiveModel {

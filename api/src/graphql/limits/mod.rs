@@ -25,10 +25,12 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, ServerResult, Variables};
 use futures::stream::BoxStream;
+use feihong_domain::text::Text;
 use futures::{StreamExt as _, stream};
 
 use super::context::RequestContext;
 use super::error::code;
+use crate::locale::current_locale;
 pub use shape::nesting_depth;
 use shape::{Shape, ShapeError};
 
@@ -53,9 +55,9 @@ pub const MAX_NESTING: usize = 48;
 /// Subscriptions one WebSocket connection may hold open at once.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 20;
 
-/// A refusal of the document: the client's to fix.
-pub fn refusal(message: impl Into<String>) -> ServerError {
-    let mut error = ServerError::new(message, None);
+/// A refusal of the document: the client's to fix, told in the request's language.
+pub fn refusal(message: Text) -> ServerError {
+    let mut error = ServerError::new(message.render(current_locale()), None);
     error
         .extensions
         .get_or_insert_with(Default::default)
@@ -63,42 +65,38 @@ pub fn refusal(message: impl Into<String>) -> ServerError {
     error
 }
 
-/// The first bound a measured document breaks, as the message the client gets.
-pub fn check_shape(shape: &Shape) -> Result<(), String> {
-    let checks: [(bool, String); 5] = [
+/// The first bound a measured document breaks, as the text the client gets.
+pub fn check_shape(shape: &Shape) -> Result<(), Text> {
+    let bound = |key: &str, found: u64, most: u64| {
+        Text::new(key).arg("found", found).arg("most", most)
+    };
+    let checks: [(bool, Text); 5] = [
         (
             shape.aliases > MAX_ALIASES,
-            format!(
-                "the document has {} aliases once its fragments are expanded; at most {MAX_ALIASES} are allowed",
-                shape.aliases
-            ),
+            bound("document-too-many-aliases", shape.aliases, MAX_ALIASES),
         ),
         (
             shape.fields > MAX_FIELDS,
-            format!(
-                "the document selects {} fields once its fragments are expanded; at most {MAX_FIELDS} are allowed",
-                shape.fields
-            ),
+            bound("document-too-many-fields", shape.fields, MAX_FIELDS),
         ),
         (
             shape.depth > MAX_DEPTH,
-            format!(
-                "the document nests fields {} deep; at most {MAX_DEPTH} are allowed",
-                shape.depth
-            ),
+            bound("document-too-deep", shape.depth.into(), MAX_DEPTH.into()),
         ),
         (
             shape.introspection_depth > MAX_INTROSPECTION_DEPTH,
-            format!(
-                "the introspection nests {} deep; at most {MAX_INTROSPECTION_DEPTH} are allowed",
-                shape.introspection_depth
+            bound(
+                "introspection-too-deep",
+                shape.introspection_depth.into(),
+                MAX_INTROSPECTION_DEPTH.into(),
             ),
         ),
         (
             shape.introspection_lists > MAX_INTROSPECTION_LISTS,
-            format!(
-                "the introspection nests {} lists; at most {MAX_INTROSPECTION_LISTS} are allowed",
-                shape.introspection_lists
+            bound(
+                "introspection-too-many-lists",
+                shape.introspection_lists.into(),
+                MAX_INTROSPECTION_LISTS.into(),
             ),
         ),
     ];
@@ -140,18 +138,19 @@ impl Extension for DocumentLimitsExtension {
 pub fn checked_document(query: &str) -> ServerResult<ExecutableDocument> {
     let depth = nesting_depth(query);
     if depth > MAX_NESTING {
-        return Err(refusal(format!(
-            "the document nests {depth} levels deep; at most {MAX_NESTING} are allowed"
-        )));
+        return Err(refusal(
+            Text::new("document-nests-too-deep")
+                .arg("found", depth)
+                .arg("most", MAX_NESTING),
+        ));
     }
     let document = async_graphql::parser::parse_query(query)?;
     let shape = shape::measure(&document).map_err(|error| {
         refusal(match error {
-            ShapeError::FragmentCycle(name) => format!("fragment {name} spreads itself"),
-            ShapeError::FragmentChain => format!(
-                "fragments spread inside fragments more than {} deep",
-                shape::MAX_FRAGMENT_CHAIN
-            ),
+            ShapeError::FragmentCycle(name) => Text::new("fragment-spreads-itself").arg("name", name),
+            ShapeError::FragmentChain => {
+                Text::new("fragment-chain-too-deep").arg("most", shape::MAX_FRAGMENT_CHAIN)
+            }
         })
     })?;
     check_shape(&shape).map_err(refusal)?;
@@ -198,9 +197,9 @@ impl Extension for SubscriptionsOnlyExtension {
                     response
                 })
                 .boxed(),
-            None => refused_stream(refusal(format!(
-                "at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions may be open on one connection"
-            ))),
+            None => refused_stream(refusal(
+                Text::new("too-many-subscriptions").arg("most", MAX_SUBSCRIPTIONS_PER_CONNECTION),
+            )),
         }
     }
 
@@ -217,9 +216,7 @@ impl Extension for SubscriptionsOnlyExtension {
             .iter()
             .all(|(_, operation)| operation.node.ty == OperationType::Subscription);
         if !only_subscriptions {
-            return Err(refusal(
-                "only subscriptions run over WebSocket; POST queries and mutations to /graphql",
-            ));
+            return Err(refusal(Text::new("only-subscriptions-over-websocket")));
         }
         Ok(document)
     }
@@ -227,12 +224,14 @@ impl Extension for SubscriptionsOnlyExtension {
 
 #[cfg(test)]
 mod tests {
+    use feihong_domain::text::Locale;
+
     use super::*;
 
     #[test]
     fn every_bound_has_its_own_message() {
         assert!(check_shape(&Shape::default()).is_ok());
-        let over = |shape: Shape| check_shape(&shape).unwrap_err();
+        let over = |shape: Shape| check_shape(&shape).unwrap_err().render(Locale::En);
         assert!(
             over(Shape {
                 fields: MAX_FIELDS + 1,
