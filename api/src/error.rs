@@ -162,14 +162,22 @@ mod tests {
         let cases = [
             (DomainError::Unauthenticated, code::UNAUTHENTICATED, 401),
             (DomainError::WrongCredentials, code::UNAUTHENTICATED, 401),
-            (DomainError::forbidden("not-your-area"), code::FORBIDDEN, 403),
+            (
+                DomainError::forbidden("not-your-area"),
+                code::FORBIDDEN,
+                403,
+            ),
             (DomainError::NotFound("team"), code::NOT_FOUND, 404),
             (
                 DomainError::invalid("from", "must-be-after-from"),
                 code::BAD_USER_INPUT,
                 400,
             ),
-            (DomainError::conflict("already-checked-in"), code::CONFLICT, 409),
+            (
+                DomainError::conflict("already-checked-in"),
+                code::CONFLICT,
+                409,
+            ),
             (
                 DomainError::RateLimited {
                     retry_after: Duration::from_millis(10),

@@ -8,7 +8,6 @@ use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::text::Text;
 use crate::actor::Actor;
 use crate::dates;
 use crate::deps::Deps;
@@ -18,6 +17,7 @@ use crate::ids::{AreaId, AuditEntryId, TeamId, VolunteerId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 use crate::teams::Teams;
+use crate::text::Text;
 
 /// One audited change, as read back.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::text::Text;
 use crate::error::{Error, Result};
+use crate::text::Text;
 
 /// The first day any date may name.
 pub const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
-use crate::text::Text;
 use crate::areas::AreaTree;
 use crate::store::Store;
+use crate::text::Text;
 
 #[derive(Clone)]
 pub struct Deps {

@@ -10,7 +10,6 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
-use crate::text::{Locale, Text};
 use crate::actor::Actor;
 use crate::deps::{Deps, whole_seconds};
 use crate::entity::{devices, volunteers};
@@ -19,6 +18,7 @@ use crate::ids::VolunteerId;
 use crate::kinds::DevicePlatform;
 use crate::policy;
 use crate::store::lock_volunteer;
+use crate::text::{Locale, Text};
 
 /// A volunteer keeps at most this many devices; registering one more drops the oldest.
 pub const MAX_DEVICES: u64 = 10;

@@ -19,13 +19,13 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::text::Text;
 use crate::deps::{Deps, whole_seconds};
 use crate::entity::{events, reminders, sign_ups, volunteers};
 use crate::error::{Error, Result};
 use crate::ids::{EventId, SignUpId, VolunteerId};
 use crate::kinds::{EventStatus, NotificationKind, SignUpStatus};
 use crate::notifications::notify;
+use crate::text::Text;
 
 /// Reminders created per offset per round at most; the rest come on the next round.
 const BATCH: u64 = 500;

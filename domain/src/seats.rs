@@ -10,13 +10,13 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait as _},
 };
 
-use crate::text::Text;
 use crate::entity::{events, sign_ups};
 use crate::error::Result;
 use crate::ids::{EventId, SignUpId, VolunteerId};
 use crate::kinds::{EventStatus, NotificationKind, SignUpStatus};
 use crate::notifications::notify;
 use crate::store::{WriteTxn, try_lock_volunteer};
+use crate::text::Text;
 
 /// Claims one seat if the event is published and not full. Locks the event row.
 pub(crate) async fn take_seat(conn: &impl ConnectionTrait, event: EventId) -> Result<bool> {

@@ -13,7 +13,6 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveEnum as _, ColumnTrait, ConnectionTrait, EntityTrait, QueryResult};
 use serde::Serialize;
 
-use crate::text::{Locale, Text};
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::bus::{Change, Recipients};
@@ -25,6 +24,7 @@ use crate::kinds::{MembershipStatus, NotificationKind};
 use crate::policy;
 use crate::redis_store::RedisStore;
 use crate::teams::Teams;
+use crate::text::{Locale, Text};
 use crate::throttle::{Limit, RateLimiter};
 
 /// A message is 1–500 characters.

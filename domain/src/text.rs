@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::LanguageIdentifier;
+use fluent_templates::fluent_bundle::FluentValue;
 use serde::{Deserialize, Serialize};
 
 fluent_templates::static_loader! {

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use crate::text::Text;
 use crate::error::{Error, Result};
+use crate::text::Text;
 
 /// A mainland-China mobile number, normalised to its 11 digits (`13812345678`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,10 +28,7 @@ impl Phone {
         if valid {
             Ok(Self(digits.to_owned()))
         } else {
-            Err(Error::invalid(
-                field,
-                "must-be-mainland-mobile-number-11",
-            ))
+            Err(Error::invalid(field, "must-be-mainland-mobile-number-11"))
         }
     }
 
@@ -96,16 +93,10 @@ impl Password {
             return Err(Error::invalid(field, "must-not-contain-control-characters"));
         }
         if is_phone_number(raw, phone) {
-            return Err(Error::invalid(
-                field,
-                "must-not-be-phone-number-choose",
-            ));
+            return Err(Error::invalid(field, "must-not-be-phone-number-choose"));
         }
         if COMMON_PASSWORDS.contains(raw.to_lowercase().as_str()) {
-            return Err(Error::invalid(
-                field,
-                "one-of-most-common-passwords-choose",
-            ));
+            return Err(Error::invalid(field, "one-of-most-common-passwords-choose"));
         }
         Ok(Self(raw.to_owned()))
     }

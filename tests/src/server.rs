@@ -310,6 +310,8 @@ impl TestApp {
     }
 
     /// POSTs a GraphQL operation, with a bearer token when given and `from` as client address.
+    /// The suite's client reads English (`Accept-Language: en`), so tests can name the words
+    /// they expect; `tests/tests/languages.rs` covers the default (Simplified Chinese).
     pub async fn graphql_from(
         &self,
         token: Option<&str>,
@@ -321,6 +323,7 @@ impl TestApp {
             .http
             .post(self.url("/graphql"))
             .header("x-test-client", from)
+            .header("accept-language", "en")
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);

@@ -49,9 +49,12 @@ impl TestApp {
             .await
             .expect("websocket connect");
         let mut subscription = Subscription { socket };
+        // In English, like the suite's HTTP client.
         let payload = match session {
-            Some(session) => json!({ "authorization": format!("Bearer {}", session.access_token) }),
-            None => json!({}),
+            Some(session) => {
+                json!({ "authorization": format!("Bearer {}", session.access_token), "locale": "en" })
+            }
+            None => json!({ "locale": "en" }),
         };
         subscription
             .send(json!({ "type": "connection_init", "payload": payload }))

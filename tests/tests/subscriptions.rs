@@ -31,7 +31,10 @@ async fn my_updates(app: &TestApp, session: &Session, event: &str) -> Subscripti
         if id == "ready" {
             return subscription;
         }
-        assert_eq!(payload["data"]["mySignUpUpdates"]["kind"], "REMINDER", "{payload}");
+        assert_eq!(
+            payload["data"]["mySignUpUpdates"]["kind"], "REMINDER",
+            "{payload}"
+        );
     }
 }
 

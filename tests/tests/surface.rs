@@ -15,6 +15,7 @@ async fn post_raw(
         .http()
         .post(app.url("/graphql"))
         .header("content-type", content_type)
+        .header("accept-language", "en")
         .body(body)
         .send()
         .await

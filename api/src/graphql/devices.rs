@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use feihong_domain::devices::Device as DomainDevice;
 use feihong_domain::kinds;
 
-use crate::locale::current_locale;
 use super::context::ContextExt as _;
 use super::error::GqlResult;
+use crate::locale::current_locale;
 
 /// What kind of device a push token belongs to.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

@@ -4,11 +4,11 @@ use async_graphql::ID;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use feihong_domain::text::Text;
 use feihong_domain::ids::{
     AreaId, AuditEntryId, EventId, MembershipId, ScheduleId, ServiceRecordId, SignUpId, TeamId,
     VolunteerId,
 };
+use feihong_domain::text::Text;
 
 use super::error::{GqlError, GqlResult};
 

@@ -8,7 +8,6 @@ use feihong_domain::policy::Relation;
 use feihong_domain::service_records::{self, RecordFilter, RecordService};
 use feihong_domain::{idempotency, notifications};
 
-use crate::locale::current_locale;
 use super::context::ContextExt as _;
 use super::enums::{NotificationKind, RecordStatus, ReviewDecision};
 use super::error::GqlResult;
@@ -18,6 +17,7 @@ use super::limits::cost;
 use super::scalars::{Date, ListConnection, connection, page_request};
 use super::team::Team;
 use super::volunteer::Volunteer;
+use crate::locale::current_locale;
 
 /// Credited service minutes. Only APPROVED minutes count anywhere.
 pub struct ServiceRecord(pub service_records::ServiceRecord);

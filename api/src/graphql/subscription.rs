@@ -16,13 +16,13 @@ use feihong_domain::{Error as DomainError, Services};
 use futures::{Stream, StreamExt as _};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::locale::current_locale;
 use super::context::ContextExt as _;
 use super::enums::NotificationKind;
 use super::error::{GqlError, GqlResult};
 use super::event::Event;
 use super::ids::GlobalId as _;
 use super::signup::SignUp;
+use crate::locale::current_locale;
 
 /// Something that happened to one of the caller's sign-ups.
 pub struct SignUpUpdate(Notification);

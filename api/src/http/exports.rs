@@ -68,10 +68,9 @@ fn group_by(raw: &str) -> Result<Vec<Dimension>, ApiError> {
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .map(|name| {
-            name.parse()
-                .map_err(|UnknownDimension(name)| {
-                    ApiError::bad_input("groupBy", Text::new("unknown-dimension").arg("name", name))
-                })
+            name.parse().map_err(|UnknownDimension(name)| {
+                ApiError::bad_input("groupBy", Text::new("unknown-dimension").arg("name", name))
+            })
         })
         .collect()
 }
@@ -227,14 +226,13 @@ pub async fn participation_csv(
     SignedIn(actor): SignedIn,
     query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) =
-        query.map_err(|rejection| {
-            // axum's own words, in English: which parameter is missing or malformed.
-            ApiError::bad_input(
-                "query",
-                Text::new("query-does-not-decode").arg("detail", rejection.body_text()),
-            )
-        })?;
+    let Query(query) = query.map_err(|rejection| {
+        // axum's own words, in English: which parameter is missing or malformed.
+        ApiError::bad_input(
+            "query",
+            Text::new("query-does-not-decode").arg("detail", rejection.body_text()),
+        )
+    })?;
     let export = query.decode()?;
     let stats = state
         .services

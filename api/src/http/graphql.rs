@@ -14,11 +14,11 @@ use feihong_domain::text::Text;
 use serde_json::json;
 
 use crate::error::code;
-use crate::locale::current_locale;
 use crate::graphql::context::RequestContext;
 use crate::http::auth::BearerToken;
 use crate::http::forwarded::forwarded_client;
 use crate::http::retry;
+use crate::locale::current_locale;
 use crate::state::AppState;
 
 /// A refusal before execution, shaped like a GraphQL error response.

@@ -25,10 +25,10 @@ use feihong_domain::Error as DomainError;
 use crate::graphql::context::RequestContext;
 use crate::graphql::error::GqlError;
 use crate::http::MAX_BODY_BYTES;
-use crate::locale;
 use crate::http::auth::token_from_init;
 use crate::http::error::ApiError;
 use crate::http::graphql::client_address;
+use crate::locale;
 use crate::state::AppState;
 
 /// A connection that has not sent `connection_init` by then is closed.

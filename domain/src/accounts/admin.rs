@@ -4,12 +4,12 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{Accounts, AdminRole, Volunteer, add_volunteer};
-use crate::text::Text;
 use crate::audit::{self, AuditRecord};
 use crate::entity::admin_roles;
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, VolunteerId};
 use crate::store::{WriteTxn, is_unique_violation};
+use crate::text::Text;
 use crate::values::{DisplayName, Password, Phone};
 
 /// What `create_admin` did.
@@ -41,13 +41,12 @@ impl Accounts {
         display_name: &str,
     ) -> Result<AdminGrant> {
         let phone = Phone::parse(phone, "--phone")?;
-        let area = self
-            .areas
-            .by_code(area_code)
-            .ok_or_else(|| Error::invalid(
-                    "--area",
-                    Text::new("no-area-has-code").arg("code", area_code),
-                ))?;
+        let area = self.areas.by_code(area_code).ok_or_else(|| {
+            Error::invalid(
+                "--area",
+                Text::new("no-area-has-code").arg("code", area_code),
+            )
+        })?;
         // Passwords are hashed or verified before the transaction opens.
         let grantee = match self.find_by_phone(&phone).await? {
             Some(existing) => {

@@ -14,7 +14,6 @@ use sea_orm::{
 };
 
 use super::{Accounts, Volunteer, name_search};
-use crate::text::Text;
 use crate::actor::Actor;
 use crate::entity::volunteers;
 use crate::error::{Error, Result};
@@ -22,6 +21,7 @@ use crate::grams;
 use crate::ids::AreaId;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
+use crate::text::Text;
 use crate::values::{Phone, like_literal};
 
 /// A name search is at most this many characters.

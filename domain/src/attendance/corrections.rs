@@ -62,14 +62,10 @@ pub(super) fn check_correction(
         return Err(Error::conflict("event-was-cancelled"));
     }
     if now < ends_at {
-        return Err(Error::conflict(
-            "event-has-not-ended-check-members",
-        ));
+        return Err(Error::conflict("event-has-not-ended-check-members"));
     }
     if now > ends_at + CORRECTIONS_FOR {
-        return Err(Error::conflict(
-            "attendance-can-be-corrected-until-7",
-        ));
+        return Err(Error::conflict("attendance-can-be-corrected-until-7"));
     }
     let check_in_at = crate::dates::check_instant(check_in_at, "checkInAt")?;
     let check_out_at = crate::dates::check_instant(check_out_at, "checkOutAt")?;
@@ -128,9 +124,7 @@ impl AttendanceService {
             now,
         )?;
         if !attended_status(sign_up.status) {
-            return Err(Error::conflict(
-                "only-confirmed-sign-up-or-no",
-            ));
+            return Err(Error::conflict("only-confirmed-sign-up-or-no"));
         }
         restore_attended(&*txn, sign_up.id).await?;
         let existing = attendances::Entity::find()
@@ -290,9 +284,7 @@ async fn check_walk_in_free(
         .one(&**txn)
         .await?;
     if signed_up.is_some() {
-        return Err(Error::conflict(
-            "volunteer-signed-up-for-event-mark",
-        ));
+        return Err(Error::conflict("volunteer-signed-up-for-event-mark"));
     }
     let overlapping = sign_ups::Entity::find()
         .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
@@ -302,9 +294,7 @@ async fn check_walk_in_free(
         .one(&**txn)
         .await?;
     if overlapping.is_some() {
-        return Err(Error::conflict(
-            "volunteer-has-confirmed-sign-up-at",
-        ));
+        return Err(Error::conflict("volunteer-has-confirmed-sign-up-at"));
     }
     Ok(())
 }

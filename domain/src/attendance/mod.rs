@@ -236,9 +236,7 @@ impl AttendanceService {
         let txn = self.deps.store.write().await?;
         let (sign_up, event, recorder) = self.open(&*txn, actor, input.sign_up_id).await?;
         if !attended_status(sign_up.status) || event.status == EventStatus::Cancelled {
-            return Err(Error::conflict(
-                "sign-up-or-event-was-cancelled",
-            ));
+            return Err(Error::conflict("sign-up-or-event-was-cancelled"));
         }
         restore_attended(&*txn, sign_up.id).await?;
         let attendance = attendances::Entity::find()

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::text::Text;
 use crate::entity::events;
 use crate::error::{Error, Result};
 use crate::geo::Position;
 use crate::kinds::{EventStatus, SignUpStatus};
+use crate::text::Text;
 
 /// Self check-in opens this long before the start.
 pub const CHECK_IN_OPENS_BEFORE: Duration = Duration::minutes(30);
@@ -47,9 +47,7 @@ pub(super) fn attended_status(status: SignUpStatus) -> bool {
 /// a little clock skew, else now.
 pub(super) fn moment(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     match at {
-        Some(at) if at > now + FUTURE_SKEW => {
-            Err(Error::invalid("at", "must-not-be-in-future"))
-        }
+        Some(at) if at > now + FUTURE_SKEW => Err(Error::invalid("at", "must-not-be-in-future")),
         Some(at) => crate::dates::check_instant(at, "at"),
         None => Ok(now),
     }
@@ -69,9 +67,7 @@ pub(super) fn check_offline_accepted(
     now: DateTime<Utc>,
 ) -> Result<()> {
     if offline && now > ends_at + OFFLINE_ACCEPTED_FOR {
-        return Err(Error::conflict(
-            "offline-check-ins-check-outs-are",
-        ));
+        return Err(Error::conflict("offline-check-ins-check-outs-are"));
     }
     Ok(())
 }
@@ -151,10 +147,7 @@ pub(super) fn check_out_allowed(
         return Err(Error::invalid("at", "must-not-be-before-check-in"));
     }
     if sent && at > ends_at + AUTO_CLOSE_AFTER {
-        return Err(Error::invalid(
-            "at",
-            "must-be-within-two-hours-after",
-        ));
+        return Err(Error::invalid("at", "must-be-within-two-hours-after"));
     }
     Ok(())
 }

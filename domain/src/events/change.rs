@@ -11,7 +11,6 @@ use super::{
     Event, EventKind, Events, Location, LocationInput, Visibility, active_sign_ups, audit_entry,
     check_capacity, check_times,
 };
-use crate::text::Text;
 use crate::actor::Actor;
 use crate::audit;
 use crate::bus::Change;
@@ -24,6 +23,7 @@ use crate::notifications::notify;
 use crate::seats;
 use crate::stats;
 use crate::store::{WriteTxn, lock_event};
+use crate::text::Text;
 
 #[derive(Default)]
 pub struct UpdateEvent {
@@ -159,9 +159,7 @@ async fn has_check_in(conn: &impl ConnectionTrait, event: EventId) -> Result<boo
 }
 
 fn times_fixed() -> Error {
-    Error::conflict(
-        "event-has-started-or-someone-has",
-    )
+    Error::conflict("event-has-started-or-someone-has")
 }
 
 /// Decides whether a checked change may be made to the event as it is: only to a draft or
@@ -176,9 +174,7 @@ pub(crate) fn plan_change(
     now: DateTime<Utc>,
 ) -> Result<ChangePlan> {
     if !matches!(event.status, EventStatus::Draft | EventStatus::Published) {
-        return Err(Error::conflict(
-            "cancelled-or-completed-event-cannot-be",
-        ));
+        return Err(Error::conflict("cancelled-or-completed-event-cannot-be"));
     }
     let starts_at = change.starts_at.unwrap_or(event.starts_at);
     let ends_at = change.ends_at.unwrap_or(event.ends_at);

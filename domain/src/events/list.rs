@@ -74,10 +74,7 @@ impl EventFilter {
         if let Some((_, radius_m)) = self.near
             && !(1..=MAX_NEAR_RADIUS_M).contains(&radius_m)
         {
-            return Err(Error::invalid(
-                "near.radiusM",
-                "must-be-from-1-to-50000",
-            ));
+            return Err(Error::invalid("near.radiusM", "must-be-from-1-to-50000"));
         }
         let search = self
             .search

@@ -22,7 +22,6 @@ pub use list::{CheckedEventFilter, EventFilter};
 pub use patrol_plan::Weekday;
 pub use schedules::{PatrolSchedule, SchedulePatrols, UpdateSchedule};
 
-use crate::text::Text;
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::bus::Change;
@@ -37,6 +36,7 @@ use crate::policy;
 use crate::stats;
 use crate::store::WriteTxn;
 use crate::teams::Teams;
+use crate::text::Text;
 
 pub const MAX_CAPACITY: i32 = 100_000;
 
@@ -160,10 +160,7 @@ pub(crate) fn check_times(
     crate::dates::check_instant(ends_at, "endsAt")?;
     crate::dates::check_optional_instant(closes_at, "signUpClosesAt")?;
     if starts_at < now - Duration::days(30) {
-        return Err(Error::invalid(
-            "startsAt",
-            "must-not-be-more-than-30",
-        ));
+        return Err(Error::invalid("startsAt", "must-not-be-more-than-30"));
     }
     if starts_at > now + Duration::days(crate::dates::PLAN_AHEAD_DAYS) {
         return Err(Error::invalid("startsAt", "must-be-within-two-years"));
@@ -415,9 +412,7 @@ impl Events {
             .exec(conn)
             .await?;
         if cancelled.rows_affected != 1 {
-            return Err(Error::conflict(
-                "only-draft-or-published-event-can",
-            ));
+            return Err(Error::conflict("only-draft-or-published-event-can"));
         }
         let id = EventId(row.id);
         stats::mark_team_day(txn, self.deps.timezone, row.team_id, row.starts_at);

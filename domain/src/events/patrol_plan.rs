@@ -67,10 +67,7 @@ pub(super) fn plan_patrols(
     }
     let start = parse_start_time(&input.start_time)?;
     if !(15..=720).contains(&input.duration_minutes) {
-        return Err(Error::invalid(
-            "durationMinutes",
-            "must-be-from-15-to-720",
-        ));
+        return Err(Error::invalid("durationMinutes", "must-be-from-15-to-720"));
     }
     check_capacity(input.capacity)?;
     let today = now.with_timezone(&timezone).date_naive();

@@ -15,9 +15,9 @@
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend};
 
-use crate::text::Text;
 use crate::error::{Error, Result};
 use crate::grams;
+use crate::text::Text;
 use crate::values::like_literal;
 
 /// A search string is at most this many characters.

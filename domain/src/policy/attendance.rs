@@ -15,14 +15,10 @@ pub fn check_corrects_attendance(
     volunteer: VolunteerId,
 ) -> Result<()> {
     if !team.actor_role.is_some_and(MemberRole::manages) {
-        return Err(Error::forbidden(
-            "only-leader-or-deputy-of-team",
-        ));
+        return Err(Error::forbidden("only-leader-or-deputy-of-team"));
     }
     if actor.volunteer == volunteer {
-        return Err(Error::forbidden(
-            "another-leader-or-deputy-records-your",
-        ));
+        return Err(Error::forbidden("another-leader-or-deputy-records-your"));
     }
     Ok(())
 }

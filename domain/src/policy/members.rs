@@ -56,9 +56,7 @@ pub fn check_reads_members(actor: &Actor, tree: &AreaTree, team: TeamScope) -> R
         Some(role) if role.manages() => Ok(TeamReader::Manager),
         _ if is_admin_of(actor, tree, team.area) => Ok(TeamReader::AreaAdmin),
         Some(MemberRole::Member) => Ok(TeamReader::Member),
-        _ => Err(Error::forbidden(
-            "only-members-of-team-see-members",
-        )),
+        _ => Err(Error::forbidden("only-members-of-team-see-members")),
     }
 }
 

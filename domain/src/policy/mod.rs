@@ -79,9 +79,7 @@ pub fn check_manages_team(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Re
     if team.actor_role.is_some_and(MemberRole::manages) || is_admin_of(actor, tree, team.area) {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "only-leader-or-deputy-of-team-2",
-        ))
+        Err(Error::forbidden("only-leader-or-deputy-of-team-2"))
     }
 }
 
@@ -90,9 +88,7 @@ pub fn check_leads_team(actor: &Actor, tree: &AreaTree, team: TeamScope) -> Resu
     if team.actor_role == Some(MemberRole::Leader) || is_admin_of(actor, tree, team.area) {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "only-leader-of-team-may-change",
-        ))
+        Err(Error::forbidden("only-leader-of-team-may-change"))
     }
 }
 
@@ -102,9 +98,7 @@ pub fn check_messages_team(_actor: &Actor, _tree: &AreaTree, team: TeamScope) ->
     if team.actor_role.is_some_and(MemberRole::manages) {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "only-leader-or-deputy-of-team-3",
-        ))
+        Err(Error::forbidden("only-leader-or-deputy-of-team-3"))
     }
 }
 
@@ -130,9 +124,7 @@ pub fn check_reviews_record(
         return if is_admin_of(actor, tree, team.area) {
             Ok(())
         } else {
-            Err(Error::forbidden(
-                "more-than-8-hours-in-one",
-            ))
+            Err(Error::forbidden("more-than-8-hours-in-one"))
         };
     }
     check_manages_team(actor, tree, team)

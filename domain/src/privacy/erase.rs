@@ -54,6 +54,10 @@ pub(crate) async fn wipe(txn: &WriteTxn<'_>, volunteer: VolunteerId) -> Result<(
             Expr::value(Option::<String>::None),
         )
         .col_expr(volunteers::Column::ShowOnLeaderboards, Expr::value(false))
+        .col_expr(
+            volunteers::Column::Locale,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(volunteers::Column::DeletedAt, Expr::value(now))
         .col_expr(volunteers::Column::UpdatedAt, Expr::value(now))
         .filter(volunteers::Column::Id.eq(id))

@@ -13,7 +13,6 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::text::Text;
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::deps::{Deps, text};
@@ -24,6 +23,7 @@ use crate::kinds::{MembershipStatus, RecordStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 use crate::teams::Teams;
+use crate::text::Text;
 
 /// Approved minutes above this on one day need an admin of the area.
 pub const LEADER_DAILY_LIMIT: i32 = 8 * 60;
@@ -117,10 +117,7 @@ fn check_minutes(minutes: i32, field: &str) -> Result<()> {
     if (1..=DAILY_LIMIT).contains(&minutes) {
         Ok(())
     } else {
-        Err(Error::invalid(
-            field,
-            "must-be-from-1-to-720",
-        ))
+        Err(Error::invalid(field, "must-be-from-1-to-720"))
     }
 }
 
@@ -153,10 +150,7 @@ fn check_new_record(input: &RecordService, today: NaiveDate) -> Result<Option<St
         return Err(Error::invalid("serviceDate", "must-not-be-in-future"));
     }
     if input.service_date < today - Duration::days(366) {
-        return Err(Error::invalid(
-            "serviceDate",
-            "must-be-within-last-year",
-        ));
+        return Err(Error::invalid("serviceDate", "must-be-within-last-year"));
     }
     Ok(note)
 }
@@ -175,10 +169,7 @@ async fn check_credited(
         .one(conn)
         .await?;
     if member.is_none() {
-        return Err(Error::invalid(
-            "volunteerId",
-            "not-active-member-of-team",
-        ));
+        return Err(Error::invalid("volunteerId", "not-active-member-of-team"));
     }
     if let Some(event) = input.event_id {
         let event = events::Entity::find_by_id(event.0).one(conn).await?;
@@ -297,9 +288,7 @@ impl ServiceRecords {
             }
         } else {
             if filter.volunteer_id.is_some_and(|v| v != actor.volunteer) {
-                return Err(Error::forbidden(
-                    "name-team-or-area-to-see",
-                ));
+                return Err(Error::forbidden("name-team-or-area-to-see"));
             }
             condition = condition.add(service_records::Column::VolunteerId.eq(actor.volunteer.0));
         }

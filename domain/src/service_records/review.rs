@@ -12,7 +12,6 @@ use super::{
     DAILY_LIMIT, Decision, LEADER_DAILY_LIMIT, Review, ServiceRecord, ServiceRecords,
     approved_minutes, audit_entry, check_fits_event, check_minutes, event_minutes,
 };
-use crate::text::Text;
 use crate::actor::Actor;
 use crate::areas::AreaTree;
 use crate::audit;
@@ -26,6 +25,7 @@ use crate::policy::{self, TeamScope};
 use crate::stats;
 use crate::store::{WriteTxn, lock_volunteer};
 use crate::tallies::{self, TallyChange};
+use crate::text::Text;
 
 /// A record as a review finds it, with what an approval is checked against.
 #[derive(Debug, Clone, Copy)]
@@ -250,9 +250,7 @@ async fn apply_verdict(
         .exec(&**txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(Error::conflict(
-            "record-was-reviewed-meanwhile-look-again",
-        ));
+        return Err(Error::conflict("record-was-reviewed-meanwhile-look-again"));
     }
     Ok(ServiceRecord::from(
         service_records::Entity::find_by_id(row.id)

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
 
 use super::{SignUp, SignUps};
-use crate::text::Text;
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
 use crate::bus::Change;
@@ -19,6 +18,7 @@ use crate::policy;
 use crate::seats::{promote_waitlisted, release_seat};
 use crate::stats;
 use crate::store::{WriteTxn, lock_event};
+use crate::text::Text;
 
 /// Whether a sign-up in `status` for an event starting at `starts_at` may be cancelled at `now`:
 /// only an active (confirmed or waitlisted) one, and only before the event starts.
@@ -28,9 +28,7 @@ fn check_cancellable(
     now: DateTime<Utc>,
 ) -> Result<()> {
     if now >= starts_at {
-        return Err(Error::conflict(
-            "event-has-started-sign-up-can",
-        ));
+        return Err(Error::conflict("event-has-started-sign-up-can"));
     }
     if !matches!(status, SignUpStatus::Confirmed | SignUpStatus::Waitlisted) {
         return Err(Error::conflict("sign-up-already-cancelled"));
@@ -126,9 +124,7 @@ async fn withdraw(txn: &WriteTxn<'_>, row: &sign_ups::Model) -> Result<()> {
         .count(&**txn)
         .await?;
     if checked_in > 0 {
-        return Err(Error::conflict(
-            "you-have-checked-in-sign-up",
-        ));
+        return Err(Error::conflict("you-have-checked-in-sign-up"));
     }
     Ok(())
 }

@@ -7,7 +7,6 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait as _};
 
 use super::SignUps;
-use crate::text::Text;
 use crate::actor::Actor;
 use crate::entity::{events, sign_ups, teams};
 use crate::error::Result;
@@ -16,6 +15,7 @@ use crate::kinds::{NotificationKind, SignUpStatus, Visibility};
 use crate::notifications::notify;
 use crate::store::{WriteTxn, lock_event, lock_volunteer};
 use crate::teams::Membership;
+use crate::text::Text;
 
 impl SignUps {
     /// `leaveTeam`: ends the caller's membership (a team keeps at least one leader) and cancels

@@ -117,9 +117,7 @@ async fn check_free(
         .one(conn)
         .await?;
     if overlapping.is_some() {
-        return Err(Error::conflict(
-            "you-already-have-confirmed-sign-up",
-        ));
+        return Err(Error::conflict("you-already-have-confirmed-sign-up"));
     }
     Ok(())
 }

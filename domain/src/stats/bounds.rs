@@ -5,8 +5,8 @@
 use chrono::{Datelike as _, NaiveDate};
 
 use super::Dimension;
-use crate::text::Text;
 use crate::error::{Error, Result};
+use crate::text::Text;
 
 /// The most rows one answer (and one CSV export) may have.
 pub const MAX_ROWS: u64 = 10_000;

@@ -111,9 +111,7 @@ impl Teams {
                     MembershipStatus::Active | MembershipStatus::Pending
                 ) =>
             {
-                return Err(Error::conflict(
-                    "you-are-already-member-of-team",
-                ));
+                return Err(Error::conflict("you-are-already-member-of-team"));
             }
             Some(existing) => {
                 let mut active: memberships::ActiveModel = existing.into();
@@ -165,9 +163,7 @@ impl Teams {
             .await?
             .ok_or(Error::NotFound("membership"))?;
         if row.status != MembershipStatus::Pending {
-            return Err(Error::conflict(
-                "join-request-has-already-been-decided",
-            ));
+            return Err(Error::conflict("join-request-has-already-been-decided"));
         }
         let before = Membership::from(row.clone());
         let mut active: memberships::ActiveModel = row.into();
@@ -213,9 +209,7 @@ impl Teams {
             && role != MemberRole::Leader
             && active_leaders(&*txn, team_id).await? <= 1
         {
-            return Err(Error::conflict(
-                "team-keeps-at-least-one-leader",
-            ));
+            return Err(Error::conflict("team-keeps-at-least-one-leader"));
         }
         let before = Membership::from(row.clone());
         let mut active: memberships::ActiveModel = row.into();
@@ -260,9 +254,7 @@ impl Teams {
             && row.role == MemberRole::Leader
             && active_leaders(&**txn, team_id).await? <= 1
         {
-            return Err(Error::conflict(
-                "team-keeps-at-least-one-leader-2",
-            ));
+            return Err(Error::conflict("team-keeps-at-least-one-leader-2"));
         }
         let mut active: memberships::ActiveModel = row.into();
         active.status = Set(MembershipStatus::Left);

@@ -54,7 +54,10 @@ fn every_text_renders_in_both_languages_with_its_arguments() {
             let rendered = text.render(locale);
             assert_ne!(rendered, key, "{key} in {locale:?}");
             assert!(!rendered.contains('{'), "{key} in {locale:?}: {rendered}");
-            assert!(rendered.contains("«x»") || variables.is_empty(), "{key}: {rendered}");
+            assert!(
+                rendered.contains("«x»") || variables.is_empty(),
+                "{key}: {rendered}"
+            );
         }
     }
 }
@@ -76,7 +79,14 @@ fn a_stored_text_reads_back_the_same() {
     let text = Text::new("event-cancelled-notice")
         .arg("title", "巡逻 \"夜\"")
         .arg("reason", "台风");
-    assert_eq!(Text::from_stored(&text.key, Some(&text.args_json())), text);
+    let stored = Text::from_stored(&text.key, Some(&text.args_json()));
+    for locale in Locale::ALL {
+        assert_eq!(stored.render(locale), text.render(locale));
+    }
+    assert!(
+        text.render(Locale::En)
+            .contains("巡逻 \"夜\" was cancelled: 台风")
+    );
     assert_eq!(Text::from_stored("k", Some("not json")), Text::new("k"));
 }
 
@@ -105,7 +115,10 @@ fn sources(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
         if path.is_dir() {
             found.extend(sources(&path));
         } else if path.extension().is_some_and(|ext| ext == "rs") {
-            found.push((path.clone(), std::fs::read_to_string(&path).expect("source")));
+            found.push((
+                path.clone(),
+                std::fs::read_to_string(&path).expect("source"),
+            ));
         }
     }
     found

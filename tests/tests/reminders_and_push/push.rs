@@ -206,3 +206,33 @@ on_every_backend! {
         assert_eq!(answer.data()["myNotifications"]["nodes"][0]["kind"], "MESSAGE");
     }
 }
+
+with_receiver! {
+    each_push_is_written_in_the_language_of_the_phone_that_registered(receiver, app) {
+        let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
+        let (english, chinese) = (app.member(&team).await, app.member(&team).await);
+        let register = |session: &Session, language: Option<&'static str>, token: &'static str| {
+            let mut request = app.http().post(app.url("/graphql")).bearer_auth(&session.access_token).json(&json!({
+                "query": crate::devices::REGISTER_DEVICE,
+                "variables": { "platform": "ANDROID", "token": token },
+            }));
+            if let Some(language) = language {
+                request = request.header("accept-language", language);
+            }
+            request.send()
+        };
+        assert!(register(&english, Some("en-US,en;q=0.9"), "phone-in-english").await.unwrap().status().is_success());
+        assert!(register(&chinese, None, "phone-in-chinese").await.unwrap().status().is_success());
+        message(&app, &team.leader, &team.id, "meet at the east gate").await;
+
+        let pushes = receiver.wait_for(2).await;
+        let text_for = |token: &str| {
+            pushes.iter().find(|push| tokens_of(push) == vec![token.to_owned()]).expect("a push")["text"]
+                .as_str().unwrap().to_owned()
+        };
+        assert!(text_for("phone-in-english").starts_with("[祖庙巡逻队] "), "{pushes:?}");
+        assert!(text_for("phone-in-english").ends_with(": meet at the east gate"), "{pushes:?}");
+        assert!(text_for("phone-in-chinese").starts_with("【祖庙巡逻队】"), "{pushes:?}");
+        assert!(text_for("phone-in-chinese").ends_with("：meet at the east gate"), "{pushes:?}");
+    }
+}

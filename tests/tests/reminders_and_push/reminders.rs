@@ -98,7 +98,7 @@ async fn reminded_live_in_notifications_and_by_push(backend: Backend, test: &str
         update["message"]
             .as_str()
             .unwrap()
-            .starts_with("Reminder: 《"),
+            .starts_with("Reminder: "),
         "{update}"
     );
     let listed = wait_for_reminders(&app, &volunteer, 1).await;

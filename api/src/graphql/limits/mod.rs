@@ -24,8 +24,8 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, ServerResult, Variables};
-use futures::stream::BoxStream;
 use feihong_domain::text::Text;
+use futures::stream::BoxStream;
 use futures::{StreamExt as _, stream};
 
 use super::context::RequestContext;
@@ -67,9 +67,8 @@ pub fn refusal(message: Text) -> ServerError {
 
 /// The first bound a measured document breaks, as the text the client gets.
 pub fn check_shape(shape: &Shape) -> Result<(), Text> {
-    let bound = |key: &str, found: u64, most: u64| {
-        Text::new(key).arg("found", found).arg("most", most)
-    };
+    let bound =
+        |key: &str, found: u64, most: u64| Text::new(key).arg("found", found).arg("most", most);
     let checks: [(bool, Text); 5] = [
         (
             shape.aliases > MAX_ALIASES,
@@ -147,7 +146,9 @@ pub fn checked_document(query: &str) -> ServerResult<ExecutableDocument> {
     let document = async_graphql::parser::parse_query(query)?;
     let shape = shape::measure(&document).map_err(|error| {
         refusal(match error {
-            ShapeError::FragmentCycle(name) => Text::new("fragment-spreads-itself").arg("name", name),
+            ShapeError::FragmentCycle(name) => {
+                Text::new("fragment-spreads-itself").arg("name", name)
+            }
             ShapeError::FragmentChain => {
                 Text::new("fragment-chain-too-deep").arg("most", shape::MAX_FRAGMENT_CHAIN)
             }
