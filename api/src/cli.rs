@@ -44,6 +44,14 @@ pub enum Command {
         #[command(subcommand)]
         action: LeaderboardAction,
     },
+    /// Fill an empty PostgreSQL database with a Foshan-shaped dataset (for benchmarks and trying
+    /// the screens; its accounts cannot sign in), then build what the services derive from it.
+    Seed {
+        /// The dataset's size as a fraction of Foshan (1.0 = 1.68 M volunteers, 8,500 teams,
+        /// 900 K events).
+        #[arg(long, default_value_t = 0.01)]
+        scale: f64,
+    },
     /// Make an account an admin of an area, creating the account when it does not exist.
     CreateAdmin {
         /// The admin's mobile number (their login).
@@ -80,6 +88,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app::migrate(&db).await?;
             tracing::info!("migrations applied");
             Ok(())
+        }
+        Command::Seed { scale } => {
+            let config = cli.settings.into_config()?;
+            crate::seed::run(&config, scale).await
         }
         Command::Leaderboards {
             action: LeaderboardAction::Rebuild,

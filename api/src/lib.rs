@@ -8,5 +8,6 @@ pub mod graphql;
 pub mod http;
 pub mod locale;
 pub mod push;
+pub mod seed;
 pub mod sms;
 pub mod state;

@@ -8,8 +8,6 @@
 //!   cargo run --release -p feihong-tests --bin bench -- --scale 0.05
 //! ```
 
-#[path = "bench/generate.rs"]
-mod generate;
 #[path = "bench/measure.rs"]
 mod measure;
 
@@ -22,7 +20,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
-use generate::{Sizes, exec, scalar};
+use feihong_api::seed::generate::{self, Sizes};
 use measure::{Case, Measured};
 
 #[derive(Parser, Debug)]
@@ -48,6 +46,15 @@ struct Args {
 
 const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { \
     accessToken refreshToken volunteer { id } } }";
+
+/// The generator's statements, failing loudly: the benchmark has nobody to report to.
+async fn exec(db: &DatabaseConnection, sql: &str) -> u64 {
+    generate::exec(db, sql).await.expect("a statement")
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    generate::scalar(db, sql).await.expect("a number")
+}
 
 fn gql(query: &str, variables: Value) -> Value {
     json!({ "query": query, "variables": variables })
@@ -119,32 +126,9 @@ async fn viewer_rows(db: &DatabaseConnection, viewer: i64) {
     .await;
     exec(
         db,
-        &format!("INSERT INTO bench_minutes (volunteer_id, minutes) VALUES ({viewer}, 60)"),
+        &format!("INSERT INTO seed_minutes (volunteer_id, minutes) VALUES ({viewer}, 60)"),
     )
     .await;
-}
-
-async fn print_dataset(db: &DatabaseConnection) {
-    println!("dataset:");
-    for table in [
-        "volunteers",
-        "teams",
-        "memberships",
-        "events",
-        "event_search_grams",
-        "sign_ups",
-        "attendances",
-        "service_records",
-        "tallies",
-        "stats_team_days",
-        "stats_volunteer_days",
-        "stats_area_days",
-    ] {
-        let rows = scalar(db, &format!("SELECT count(*) FROM {table}")).await;
-        println!("  {table:<22} {rows:>11}");
-    }
-    let size = scalar(db, "SELECT pg_database_size(current_database())").await;
-    println!("  database size          {:>8} MB", size / (1024 * 1024));
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -215,12 +199,18 @@ async fn main() {
 
     println!("generating:");
     let started = Instant::now();
-    generate::raw(&db, sizes, &timezone).await;
+    generate::raw(&db, sizes, &timezone)
+        .await
+        .expect("raw rows");
     viewer_rows(&db, viewer_id).await;
-    generate::attendance_and_records(&db, &timezone).await;
-    generate::derived(&db, &timezone).await;
-    generate::drop_helpers(&db).await;
-    generate::fix_sequences(&db).await;
+    generate::attendance_and_records(&db, &timezone)
+        .await
+        .expect("attendances and records");
+    generate::derived(&db, &timezone)
+        .await
+        .expect("derived tables");
+    generate::drop_helpers(&db).await.expect("helpers dropped");
+    generate::fix_sequences(&db).await.expect("sequences");
     let step = Instant::now();
     exec(&db, "VACUUM ANALYZE").await;
     println!(
@@ -266,7 +256,7 @@ async fn main() {
     );
     let generation = started.elapsed();
     println!("generation took {:.1} s", generation.as_secs_f64());
-    print_dataset(&db).await;
+    feihong_api::seed::report(&db).await.expect("sizes");
 
     let now = Utc::now();
     let today = now.with_timezone(&app.config.timezone).date_naive();

@@ -1,4 +1,4 @@
-//! Generates the benchmark dataset straight into PostgreSQL with `INSERT … SELECT
+//! Generates the Foshan-shaped dataset (`feihong seed`, and the benchmark) straight into PostgreSQL with `INSERT … SELECT
 //! generate_series(…)`, then derives the tables the services keep (tallies, statistics rollups)
 //! from the raw rows with SQL, so they agree with what the services would have written.
 //!
@@ -9,8 +9,10 @@
 //! 1–26 sign-ups (≈ 13.3 on average) from its team's members. Past CONFIRMED sign-ups were
 //! attended and carry a service record (APPROVED, or PENDING for 3 % of the last fortnight's).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 
 /// Foshan at scale 1.0.
@@ -50,23 +52,23 @@ impl Sizes {
     }
 }
 
-pub async fn exec(db: &DatabaseConnection, sql: &str) -> u64 {
-    db.execute_unprepared(sql)
+pub async fn exec(db: &DatabaseConnection, sql: &str) -> anyhow::Result<u64> {
+    Ok(db
+        .execute_unprepared(sql)
         .await
-        .unwrap_or_else(|error| panic!("{error}\nwhile running:\n{sql}"))
-        .rows_affected()
+        .with_context(|| format!("while running:\n{sql}"))?
+        .rows_affected())
 }
 
-pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+pub async fn scalar(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
-        .unwrap_or_else(|error| panic!("{error}\nwhile running:\n{sql}"))
-        .expect("one row");
-    row.try_get_by_index::<i64>(0).expect("a bigint")
+        .with_context(|| format!("while running:\n{sql}"))?
+        .context("no row")?;
+    Ok(row.try_get_by_index::<i64>(0)?)
 }
 
-/// Runs `sql`, printing how long it took and how many rows it wrote.
 /// Every distinct one- and two-character piece (lower-cased, none holding a space) of each
 /// `(id, body)` row of `source`, into `table (gram, owner)`: PostgreSQL's spelling of what the
 /// domain's `grams` module writes.
@@ -82,17 +84,32 @@ fn grams_insert(table: &str, owner: &str, source: &str) -> String {
     )
 }
 
-async fn step(db: &DatabaseConnection, label: &str, sql: &str) {
+/// A phase's spinner (on a terminal; hidden otherwise), with its elapsed time.
+pub fn phase_bar(label: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(label.to_owned());
+    if let Ok(style) = ProgressStyle::with_template("  {spinner} {msg:<34} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Runs `sql` as one phase, printing how long it took and how many rows it wrote.
+async fn step(db: &DatabaseConnection, label: &str, sql: &str) -> anyhow::Result<()> {
     let started = Instant::now();
+    let bar = phase_bar(label);
     let rows = exec(db, sql).await;
+    bar.finish_and_clear();
     println!(
-        "  {label:<34} {rows:>11} rows {:>7.1} s",
+        "  {label:<34} {:>11} rows {:>7.1} s",
+        rows?,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
 }
 
 /// The raw rows: volunteers, teams, memberships, events, sign-ups, attendances, records.
-pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
+pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) -> anyhow::Result<()> {
     let Sizes {
         volunteers,
         teams,
@@ -104,17 +121,17 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
     // every run at the same scale.
     exec(
         db,
-        "CREATE OR REPLACE FUNCTION bench_u(seed bigint, salt int) RETURNS double precision \
+        "CREATE OR REPLACE FUNCTION seed_u(seed bigint, salt int) RETURNS double precision \
          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS \
          $$ SELECT ((hashint8(seed * 1000003 + salt)::bigint & 2147483647) % 1000000) / 1000000.0 $$",
     )
-    .await;
+    .await?;
     // Per-volunteer caps on a record's minutes (the benchmark's viewer serves briefly).
     exec(
         db,
-        "CREATE TABLE bench_minutes (volunteer_id bigint PRIMARY KEY, minutes int NOT NULL)",
+        "CREATE TABLE seed_minutes (volunteer_id bigint PRIMARY KEY, minutes int NOT NULL)",
     )
-    .await;
+    .await?;
 
     step(
         db,
@@ -123,14 +140,14 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
             "INSERT INTO volunteers (id, phone, password_hash, display_name, area_id, real_name, \
                national_id, created_at, updated_at, show_on_leaderboards) \
              SELECT {off} + g, '13' || lpad(g::text, 9, '0'), '{DUMMY_HASH}', '志愿者' || g, \
-               a.towns[1 + floor(bench_u(g, 1) * cardinality(a.towns))::int], NULL, NULL, \
-               now() - interval '1100 days' * bench_u(g, 2), now() - interval '1100 days' * bench_u(g, 2), \
-               bench_u(g, 3) >= 0.03 \
+               a.towns[1 + floor(seed_u(g, 1) * cardinality(a.towns))::int], NULL, NULL, \
+               now() - interval '1100 days' * seed_u(g, 2), now() - interval '1100 days' * seed_u(g, 2), \
+               seed_u(g, 3) >= 0.03 \
              FROM generate_series(1, {volunteers}) g, \
                (SELECT array_agg(id ORDER BY id) AS towns FROM areas WHERE level = 'TOWN') a"
         ),
     )
-    .await;
+    .await?;
 
     step(
         db,
@@ -139,11 +156,11 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
             "INSERT INTO teams (id, name, kind, area_id, join_policy, parent_team_id, created_at, updated_at) \
              SELECT g, '志愿服务队 ' || g, \
                (ARRAY['KUNG_FU_PATROL','ANTI_FRAUD','CAMPUS_GUARD','COMMUNITY_110','GRID_PATROL','OTHER']) \
-                 [1 + floor(bench_u(g, 11) * 6)::int], \
-               CASE WHEN bench_u(g, 12) < 0.1 \
-                 THEN a.districts[1 + floor(bench_u(g, 13) * cardinality(a.districts))::int] \
-                 ELSE a.towns[1 + floor(bench_u(g, 13) * cardinality(a.towns))::int] END, \
-               CASE WHEN bench_u(g, 14) < 0.7 THEN 'OPEN' ELSE 'APPROVAL' END, NULL, \
+                 [1 + floor(seed_u(g, 11) * 6)::int], \
+               CASE WHEN seed_u(g, 12) < 0.1 \
+                 THEN a.districts[1 + floor(seed_u(g, 13) * cardinality(a.districts))::int] \
+                 ELSE a.towns[1 + floor(seed_u(g, 13) * cardinality(a.towns))::int] END, \
+               CASE WHEN seed_u(g, 14) < 0.7 THEN 'OPEN' ELSE 'APPROVAL' END, NULL, \
                now() - interval '4 years', now() - interval '4 years' \
              FROM generate_series(1, {teams}) g, \
                (SELECT array_agg(id ORDER BY id) FILTER (WHERE level = 'TOWN') AS towns, \
@@ -151,7 +168,7 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
                 FROM areas) a"
         ),
     )
-    .await;
+    .await?;
 
     step(
         db,
@@ -163,13 +180,13 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
                'ACTIVE', now() - interval '1 year', now() - interval '1 year' \
              FROM generate_series(0, {volunteers} - 1) i \
              UNION ALL \
-             SELECT 1 + ((i * 7919 + 13) % {teams}), {off} + 1 + i, 'MEMBER', 'ACTIVE', \
+             SELECT 1 + ((i::bigint * 7919 + 13) % {teams}), {off} + 1 + i, 'MEMBER', 'ACTIVE', \
                now() - interval '1 year', now() - interval '1 year' \
              FROM generate_series(0, {volunteers} - 1) i \
-             WHERE bench_u(i, 21) < 0.2 AND (i * 7919 + 13) % {teams} <> i % {teams}"
+             WHERE seed_u(i, 21) < 0.2 AND (i::bigint * 7919 + 13) % {teams} <> i % {teams}"
         ),
     )
-    .await;
+    .await?;
 
     // Start: a local day in [-365, +30) days, a local half hour from 08:00 to 21:30.
     step(
@@ -181,28 +198,28 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
                visibility, status, sign_up_closes_at, cancel_reason, created_by, created_at, updated_at) \
              SELECT g, t.id, t.area_id, NULL, \
                (ARRAY['PATROL','PATROL','PATROL','PUBLICITY','EXAM_ESCORT','TRAINING','EMERGENCY','OTHER']) \
-                 [1 + floor(bench_u(g, 33) * 8)::int], \
+                 [1 + floor(seed_u(g, 33) * 8)::int], \
                (ARRAY['巡逻活动','电信网络反诈宣传','防溺水安全宣传','交通安全劝导','校园周边巡查', \
-                      '消防安全检查','禁毒知识宣传','Community patrol'])[1 + floor(bench_u(g, 40) * 8)::int] \
+                      '消防安全检查','禁毒知识宣传','Community patrol'])[1 + floor(seed_u(g, 40) * 8)::int] \
                  || ' ' || g, '', x.starts_at, x.starts_at + x.length, 30, 0, '佛山市', \
-               a.lat + ((a.id % 7) - 3) * 0.02 + (bench_u(g, 34) - 0.5) * 0.06, \
-               a.lng + ((a.id % 5) - 2) * 0.02 + (bench_u(g, 35) - 0.5) * 0.06, \
-               300, CASE WHEN bench_u(g, 36) < 0.9 THEN 'PUBLIC' ELSE 'TEAM' END, \
-               CASE WHEN bench_u(g, 37) < 0.03 THEN 'CANCELLED' \
+               a.lat + ((a.id % 7) - 3) * 0.02 + (seed_u(g, 34) - 0.5) * 0.06, \
+               a.lng + ((a.id % 5) - 2) * 0.02 + (seed_u(g, 35) - 0.5) * 0.06, \
+               300, CASE WHEN seed_u(g, 36) < 0.9 THEN 'PUBLIC' ELSE 'TEAM' END, \
+               CASE WHEN seed_u(g, 37) < 0.03 THEN 'CANCELLED' \
                     WHEN x.starts_at + x.length < now() THEN 'COMPLETED' ELSE 'PUBLISHED' END, \
                NULL, NULL, {off} + t.id, x.starts_at - interval '7 days', x.starts_at - interval '7 days' \
              FROM generate_series(1, {events}) g \
-             JOIN teams t ON t.id = 1 + floor(bench_u(g, 31) * {teams})::bigint \
+             JOIN teams t ON t.id = 1 + floor(seed_u(g, 31) * {teams})::bigint \
              JOIN areas a ON a.id = t.area_id \
              CROSS JOIN LATERAL (SELECT \
                ((date_trunc('day', now() AT TIME ZONE '{timezone}') \
-                 + interval '1 day' * (floor(bench_u(g, 32) * 395)::int - 365) \
-                 + interval '30 minutes' * (16 + floor(bench_u(g, 38) * 28)::int)) \
+                 + interval '1 day' * (floor(seed_u(g, 32) * 395)::int - 365) \
+                 + interval '30 minutes' * (16 + floor(seed_u(g, 38) * 28)::int)) \
                 AT TIME ZONE '{timezone}') AS starts_at, \
-               interval '30 minutes' * (2 + floor(bench_u(g, 39) * 7)::int) AS length) x"
+               interval '30 minutes' * (2 + floor(seed_u(g, 39) * 7)::int) AS length) x"
         ),
     )
-    .await;
+    .await?;
 
     // What the write paths keep for one- and two-character pieces (the domain's `grams`).
     step(
@@ -215,7 +232,7 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
              UNION ALL SELECT id, address FROM events",
         ),
     )
-    .await;
+    .await?;
     step(
         db,
         "volunteer_name_grams",
@@ -225,7 +242,7 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
             "SELECT id, display_name AS body FROM volunteers",
         ),
     )
-    .await;
+    .await?;
 
     // The j-th sign-up of an event is member ((base + j) mod members) of its team: distinct
     // volunteers per event, so the one-active-sign-up index holds.
@@ -236,21 +253,22 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) {
             "INSERT INTO sign_ups (event_id, volunteer_id, status, starts_at, ends_at, created_at, updated_at) \
              SELECT e.id, {off} + 1 + (e.team_id - 1) + ((b.base + j) % {members}) * {teams}, \
                CASE WHEN e.status = 'CANCELLED' THEN 'CANCELLED' \
-                    WHEN bench_u(e.id * 32 + j, 41) < 0.06 THEN 'CANCELLED' \
-                    WHEN e.ends_at < now() AND bench_u(e.id * 32 + j, 41) < 0.14 THEN 'NO_SHOW' \
+                    WHEN seed_u(e.id * 32 + j, 41) < 0.06 THEN 'CANCELLED' \
+                    WHEN e.ends_at < now() AND seed_u(e.id * 32 + j, 41) < 0.14 THEN 'NO_SHOW' \
                     ELSE 'CONFIRMED' END, \
                e.starts_at, e.ends_at, e.starts_at - interval '3 days', e.starts_at - interval '3 days' \
              FROM events e \
-             CROSS JOIN LATERAL (SELECT floor(bench_u(e.id, 40) * {members})::bigint AS base) b \
-             CROSS JOIN LATERAL generate_series(0, floor(bench_u(e.id, 42) * 25.6)::int) j"
+             CROSS JOIN LATERAL (SELECT floor(seed_u(e.id, 40) * {members})::bigint AS base) b \
+             CROSS JOIN LATERAL generate_series(0, floor(seed_u(e.id, 42) * 25.6)::int) j"
         ),
     )
-    .await;
+    .await?;
+    Ok(())
 }
 
 /// Attendances and service records of past CONFIRMED sign-ups, and seat counts. Runs after
 /// extra rows (the viewer's) were added, so they are covered too.
-pub async fn attendance_and_records(db: &DatabaseConnection, timezone: &str) {
+pub async fn attendance_and_records(db: &DatabaseConnection, timezone: &str) -> anyhow::Result<()> {
     step(
         db,
         "events.confirmed_count",
@@ -258,7 +276,7 @@ pub async fn attendance_and_records(db: &DatabaseConnection, timezone: &str) {
          FROM (SELECT event_id, count(*) AS n FROM sign_ups WHERE status = 'CONFIRMED' GROUP BY event_id) c \
          WHERE c.event_id = e.id",
     )
-    .await;
+    .await?;
     step(
         db,
         "attendances",
@@ -270,7 +288,7 @@ pub async fn attendance_and_records(db: &DatabaseConnection, timezone: &str) {
          FROM sign_ups s JOIN events e ON e.id = s.event_id \
          WHERE s.status = 'CONFIRMED' AND s.ends_at < now() AND e.status <> 'CANCELLED'",
     )
-    .await;
+    .await?;
     step(
         db,
         "service_records",
@@ -281,27 +299,28 @@ pub async fn attendance_and_records(db: &DatabaseConnection, timezone: &str) {
              SELECT a.volunteer_id, e.team_id, e.id, a.id, \
                LEAST(x.minutes, COALESCE(extra.minutes, x.minutes)), \
                (e.starts_at AT TIME ZONE '{timezone}')::date, \
-               CASE WHEN e.ends_at > now() - interval '14 days' AND bench_u(a.id, 51) < 0.03 \
+               CASE WHEN e.ends_at > now() - interval '14 days' AND seed_u(a.id, 51) < 0.03 \
                  THEN 'PENDING' ELSE 'APPROVED' END, \
                NULL, false, {VOLUNTEER_ID_OFFSET} + e.team_id, e.ends_at + interval '1 day', NULL, \
                a.volunteer_id, e.ends_at, e.ends_at + interval '1 day' \
              FROM attendances a JOIN events e ON e.id = a.event_id \
              CROSS JOIN LATERAL (SELECT (extract(epoch FROM e.ends_at - e.starts_at) / 60)::int AS minutes) x \
-             LEFT JOIN bench_minutes extra ON extra.volunteer_id = a.volunteer_id"
+             LEFT JOIN seed_minutes extra ON extra.volunteer_id = a.volunteer_id"
         ),
     )
-    .await;
+    .await?;
+    Ok(())
 }
 
 /// Tallies and statistics rollups, computed from the raw rows exactly as the services define
 /// them (`domain/src/tallies.rs`, `domain/src/stats/rollup.rs`).
-pub async fn derived(db: &DatabaseConnection, timezone: &str) {
+pub async fn derived(db: &DatabaseConnection, timezone: &str) -> anyhow::Result<()> {
     exec(
         db,
         "TRUNCATE tallies, leaderboard_outbox, stats_team_days, stats_volunteer_days, \
          stats_area_days, stats_place_periods, stats_dirty",
     )
-    .await;
+    .await?;
     let periods = "CROSS JOIN LATERAL (VALUES ('ALL', 'all'), \
            ('YEAR', to_char(r.service_date, 'YYYY')), \
            ('MONTH', to_char(r.service_date, 'YYYY-MM')), \
@@ -319,7 +338,7 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
              GROUP BY r.volunteer_id, v.area_id, p.period, p.period_key"
         ),
     )
-    .await;
+    .await?;
     step(
         db,
         "tallies TEAM",
@@ -333,7 +352,7 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
              GROUP BY r.team_id, t.area_id, t.kind, p.period, p.period_key"
         ),
     )
-    .await;
+    .await?;
     step(
         db,
         "tallies MEMBER",
@@ -347,7 +366,7 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
              GROUP BY r.volunteer_id, r.team_id, t.area_id, t.kind, p.period, p.period_key"
         ),
     )
-    .await;
+    .await?;
 
     // (district, town) of an area, as `stats::rollup::placement` (the seed has no communities).
     let placement = "pl AS (SELECT id, \
@@ -384,7 +403,7 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
              JOIN teams t ON t.id = k.team_id JOIN pl ON pl.id = t.area_id"
         ),
     )
-    .await;
+    .await?;
     step(
         db,
         "stats_volunteer_days",
@@ -399,7 +418,7 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
              JOIN teams t ON t.id = d.team_id JOIN pl ON pl.id = t.area_id"
         ),
     )
-    .await;
+    .await?;
     step(
         db,
         "stats_area_days",
@@ -413,7 +432,7 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
              JOIN pl ON pl.id = v.area_id GROUP BY v.day, v.area_id, pl.district_id, pl.town_id"
         ),
     )
-    .await;
+    .await?;
     // The place rows (sums and active-volunteer bitmaps) are built by the statistics worker:
     // mark every place's days, as migration 000007 does (`stats::places`).
     step(
@@ -424,17 +443,19 @@ pub async fn derived(db: &DatabaseConnection, timezone: &str) {
            day, 1 FROM (SELECT district_id, town_id, day FROM stats_team_days \
            UNION SELECT district_id, town_id, day FROM stats_area_days) AS days",
     )
-    .await;
+    .await?;
+    Ok(())
 }
 
 /// Drops the generator's helpers: the database keeps only the product's schema.
-pub async fn drop_helpers(db: &DatabaseConnection) {
-    exec(db, "DROP TABLE bench_minutes").await;
-    exec(db, "DROP FUNCTION bench_u(bigint, int)").await;
+pub async fn drop_helpers(db: &DatabaseConnection) -> anyhow::Result<()> {
+    exec(db, "DROP TABLE seed_minutes").await?;
+    exec(db, "DROP FUNCTION seed_u(bigint, int)").await?;
+    Ok(())
 }
 
 /// Moves every serial sequence past the explicit ids written above.
-pub async fn fix_sequences(db: &DatabaseConnection) {
+pub async fn fix_sequences(db: &DatabaseConnection) -> anyhow::Result<()> {
     for table in ["volunteers", "teams", "events"] {
         exec(
             db,
@@ -442,6 +463,7 @@ pub async fn fix_sequences(db: &DatabaseConnection) {
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             ),
         )
-        .await;
+        .await?;
     }
+    Ok(())
 }
