@@ -31,6 +31,9 @@ pub enum Change {
     Told(Recipients),
     /// The event's seats, status, time or place changed.
     Event(EventId),
+    /// What signing in checks about the volunteer changed: erased, or an admin role granted.
+    /// Every node forgets its cached sign-in state for them (`Accounts::authenticate`).
+    Account(VolunteerId),
 }
 
 /// Who was told, each with their notification's id, sorted by volunteer; shared, not copied, by
@@ -65,8 +68,14 @@ impl<'de> Deserialize<'de> for Recipients {
     }
 }
 
+/// Called with every change delivered on this node, before subscribers hear it.
+pub type Listener = Arc<dyn Fn(&Change) + Send + Sync>;
+
 pub struct Bus {
     local: broadcast::Sender<Change>,
+    /// Synchronous listeners (caches to invalidate): run as a change is delivered, so a node's
+    /// own change is seen by its next request.
+    listeners: std::sync::RwLock<Vec<Listener>>,
     redis: Option<Arc<RedisStore>>,
     /// Tags this node's messages on the channel, so its relay skips what it already delivered.
     node: u64,
@@ -83,6 +92,7 @@ impl Bus {
     pub fn new(redis: Option<Arc<RedisStore>>) -> Self {
         Self {
             local: broadcast::channel(BACKLOG).0,
+            listeners: std::sync::RwLock::new(Vec::new()),
             redis,
             node: rand::random(),
         }
@@ -97,7 +107,21 @@ impl Bus {
         redis.key(&["bus"])
     }
 
+    /// Calls `listener` with every change delivered on this node from now on.
+    pub fn listen(&self, listener: Listener) {
+        if let Ok(mut listeners) = self.listeners.write() {
+            listeners.push(listener);
+        }
+    }
+
     fn deliver_locally(&self, changes: &[Change]) {
+        if let Ok(listeners) = self.listeners.read() {
+            for change in changes {
+                for listener in listeners.iter() {
+                    listener(change);
+                }
+            }
+        }
         for change in changes {
             // No receiver is not an error: nobody is listening right now.
             let _ = self.local.send(change.clone());

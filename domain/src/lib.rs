@@ -152,6 +152,7 @@ impl Services {
         let store = Arc::new(Store::new(db.clone(), bus.clone()));
         let (accounts, sms_outbox) =
             Self::accounts(&db, &redis, &settings, store.clone(), areas.clone()).await?;
+        bus.listen(accounts.sign_in_listener());
         let cipher = Arc::new(real_names::DataCipher::new(&settings.data_key)?);
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
         let privacy = privacy::Privacy::new(store.clone(), redis.clone(), settings.privacy.clone());

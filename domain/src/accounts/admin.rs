@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::{Accounts, AdminRole, Volunteer, add_volunteer};
 use crate::audit::{self, AuditRecord};
+use crate::bus::Change;
 use crate::entity::admin_roles;
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, VolunteerId};
@@ -133,6 +134,8 @@ async fn grant_admin(txn: &WriteTxn<'_>, volunteer: VolunteerId, area: AreaId) -
         Err(error) if is_unique_violation(&error) => return Ok(false),
         Err(error) => return Err(error.into()),
     };
+    // Every node forgets what it read of the account: the new powers apply to its next request.
+    txn.changed(Change::Account(volunteer));
     audit::record(
         &**txn,
         AuditRecord::<(), _> {

@@ -6,6 +6,7 @@ mod lookup;
 mod name_search;
 mod password;
 mod sessions;
+mod sign_ins;
 mod sms;
 
 use std::collections::HashMap;
@@ -18,8 +19,9 @@ use sea_orm::{
 
 pub use password::{PASSWORD_CHANGED, PASSWORD_RESET, PasswordChange};
 pub use sessions::Session;
+pub use sign_ins::{SIGN_IN_CACHE_TTL, SignIns};
 
-use crate::actor::{Actor, Viewer};
+use crate::actor::Actor;
 use crate::areas::AreaTree;
 use crate::entity::{admin_roles, volunteers};
 use crate::error::{Error, Result};
@@ -146,6 +148,8 @@ pub struct Accounts {
     sms: SmsCodes,
     refresh_ttl: chrono::Duration,
     timezone: chrono_tz::Tz,
+    /// What signing in read of accounts, per node (`sign_ins`).
+    sign_ins: SignIns,
 }
 
 impl Accounts {
@@ -168,6 +172,7 @@ impl Accounts {
             sms: limits.sms,
             refresh_ttl: chrono::Duration::from_std(refresh_ttl).map_err(Error::internal)?,
             timezone,
+            sign_ins: SignIns::new(),
         })
     }
 
@@ -250,6 +255,12 @@ impl Accounts {
         Ok(out)
     }
 
+    /// Forgets cached sign-ins of a volunteer whose account changed, as the bus delivers the
+    /// change: register with `Bus::listen`.
+    pub fn sign_in_listener(&self) -> crate::bus::Listener {
+        self.sign_ins.listener()
+    }
+
     /// Whom a valid access token speaks for and when it stops being accepted, from the token
     /// alone (no database read): for budgets, and for subscriptions, which end at the expiry
     /// (the app reconnects with a fresh token, so a logout or a lost role takes effect there too).
@@ -258,35 +269,6 @@ impl Accounts {
         token: &str,
     ) -> Result<(VolunteerId, chrono::DateTime<chrono::Utc>)> {
         self.tokens.verify_until(token)
-    }
-
-    /// Resolves a bearer token to the viewer it speaks for. A token for an account that no longer
-    /// exists is as invalid as a forged one.
-    pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Viewer> {
-        let Some(token) = bearer else {
-            return Ok(Viewer::Anonymous);
-        };
-        let volunteer = self.tokens.verify(token)?;
-        // An erased account (`deleteMyAccount`) is refused at once, not when its token expires.
-        let live = volunteers::Entity::find_by_id(volunteer.0)
-            .one(&self.store.db)
-            .await?
-            .is_some_and(|row| row.deleted_at.is_none());
-        if !live {
-            return Err(Error::Unauthenticated);
-        }
-        let admin_areas = self
-            .admin_roles(&[volunteer])
-            .await?
-            .remove(&volunteer)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|role| role.area_id)
-            .collect();
-        Ok(Viewer::Volunteer(Actor {
-            volunteer,
-            admin_areas,
-        }))
     }
 }
 

@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 
 use super::SignUps;
 use crate::actor::Actor;
+use crate::bus::Change;
 use crate::entity::{attendances, memberships, sign_ups};
 use crate::error::Result;
 use crate::ids::{EventId, TeamId};
@@ -40,6 +41,8 @@ impl SignUps {
             self.teams.leave_in(&txn, actor, TeamId(team)).await?;
         }
         wipe(&txn, actor.volunteer).await?;
+        // Every node refuses the account's tokens from its next request (this one at once).
+        txn.changed(Change::Account(actor.volunteer));
         txn.commit().await
     }
 
