@@ -111,9 +111,13 @@ on_every_backend! {
         let other_node = app.spawn_sibling().await;
         with_hash(&app, POLICY).await.data();
         let answer = by_hash(&other_node, POLICY).await;
-        if app.config.redis_url.is_some() {
-            // Every node shares the documents through Redis.
+        if let Some(url) = &app.config.redis_url {
+            // Every node shares the documents through Redis, each kept for a week at most.
             assert!(answer.data()["privacyPolicy"]["version"].is_string(), "{}", answer.body);
+            let key = format!("{}apq:{}", app.config.redis_prefix, document_hash(POLICY));
+            let mut redis = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+            let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut redis).unwrap();
+            assert!((1..=7 * 86_400).contains(&ttl), "TTL of {key}: {ttl}");
         } else {
             // Without Redis each node keeps its own: the client sends the document once more.
             expect_not_found(&answer);
