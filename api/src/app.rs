@@ -25,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::graphql::limits::SubscriptionsOnly;
+use crate::graphql::persisted::PersistedDocuments;
 use crate::graphql::schema_builder;
 use crate::http;
 use crate::http::connections::ConnectionSlots;
@@ -129,8 +130,9 @@ pub fn router(state: AppState) -> Router {
 /// Everything a server needs, ready to serve.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let services = build_services(&config).await?;
-    let schema = schema_builder(config.introspection).finish();
-    let subscription_schema = schema_builder(config.introspection)
+    let persisted = PersistedDocuments::new(&config.persisted, services.redis.clone());
+    let schema = schema_builder(config.introspection, Some(persisted.clone())).finish();
+    let subscription_schema = schema_builder(config.introspection, Some(persisted))
         .extension(SubscriptionsOnly)
         .finish();
     let ws_connections = Arc::new(ConnectionSlots::new(config.ws_connections_per_address));

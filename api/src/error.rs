@@ -32,6 +32,10 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
+    /// A hash with no document known for it: send the document with the hash (Apollo's APQ).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// A document outside the trusted documents, where only those run.
+    pub const PERSISTED_QUERY_NOT_ALLOWED: &str = "PERSISTED_QUERY_NOT_ALLOWED";
 }
 
 /// What an outage answer tells clients to wait before trying again (`extensions.retryAfter` in

@@ -163,6 +163,7 @@ fn base_config(
         ],
         sms: Default::default(),
         privacy: feihong_api::config::default_privacy(),
+        persisted: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`Settings::into_config`] then settles what depends on other settings or on the disk (the
 //! embedded database, the development token secret).
 
+mod persisted;
 mod privacy;
 mod push;
 mod secret;
@@ -21,6 +22,10 @@ use feihong_domain::throttle::{Backoff, Limit, LoginLimits};
 use secrecy::{ExposeSecret as _, SecretString};
 use values::{bind, boolean, count, data_key, database_url, redis_url, timezone};
 
+pub use persisted::{
+    PersistedArgs, PersistedConfig, TRUSTED_DOCUMENTS_ENV, TrustedDocuments, document_hash,
+    is_sha256_hex,
+};
 pub use privacy::{PrivacyArgs, default_privacy};
 pub use push::{PushConfig, PushSettings, ReminderOffsets};
 pub use values::setting_error;
@@ -105,6 +110,8 @@ pub struct Settings {
     pub sms: sms::SmsSettings,
     #[command(flatten)]
     pub privacy: PrivacyArgs,
+    #[command(flatten)]
+    pub persisted: PersistedArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,6 +160,8 @@ pub struct Config {
     pub sms: sms::SmsConfig,
     /// The privacy policy in force and how long positions are kept (`docs/privacy.md`).
     pub privacy: feihong_domain::privacy::PrivacySettings,
+    /// Automatic persisted queries and trusted documents (`docs/security.md`).
+    pub persisted: PersistedConfig,
 }
 
 impl Config {
@@ -220,6 +229,7 @@ impl Settings {
         let data_key = secret::data_key(environment, &self.data_dir, self.data_key)?;
         let sms = self.sms.into_config(environment)?;
         let push = self.push.push_config()?;
+        let persisted = self.persisted.into_config()?;
         Ok(Config {
             environment,
             database_url,
@@ -259,6 +269,7 @@ impl Settings {
             reminders_before: self.push.reminders_before.0,
             sms,
             privacy: self.privacy.into_settings(),
+            persisted,
         })
     }
 }

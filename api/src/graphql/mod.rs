@@ -16,6 +16,7 @@ pub mod limits;
 pub mod loaders;
 pub mod lookups;
 pub mod node;
+pub mod persisted;
 pub mod privacy;
 pub mod real_name;
 pub mod scalars;
@@ -69,10 +70,13 @@ pub struct MutationRoot(
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema with every limit applied; `introspection` is off in production by default.
+/// `persisted` (hashes for documents, trusted documents) runs before the document limits, so
+/// they apply to the document a hash stands for.
 pub fn schema_builder(
     introspection: bool,
+    persisted: Option<persisted::PersistedDocuments>,
 ) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    let builder = Schema::build(
+    let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot,
@@ -81,10 +85,14 @@ pub fn schema_builder(
     .limit_complexity(limits::MAX_COMPLEXITY)
     .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
     .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
-    .extension(async_graphql::extensions::Tracing)
-    .extension(limits::DocumentLimits)
-    .extension(limits::cost::CostBudget)
-    .disable_suggestions();
+    .extension(async_graphql::extensions::Tracing);
+    if let Some(persisted) = persisted {
+        builder = builder.extension(persisted);
+    }
+    let builder = builder
+        .extension(limits::DocumentLimits)
+        .extension(limits::cost::CostBudget)
+        .disable_suggestions();
     if introspection {
         builder
     } else {
@@ -94,5 +102,5 @@ pub fn schema_builder(
 
 /// The schema in SDL, exactly as served (`feihong export-schema`, `schema.graphql`).
 pub fn sdl() -> String {
-    schema_builder(true).finish().sdl()
+    schema_builder(true, None).finish().sdl()
 }

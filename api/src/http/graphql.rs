@@ -1,5 +1,6 @@
 //! The GraphQL endpoint. Only `POST` with a JSON body executes, one operation per request (no
-//! batching); `GET` serves GraphiQL in development and executes nothing, ever.
+//! batching); `GET` serves GraphiQL in development and executes nothing, ever (so neither does a
+//! persisted query: `graphql::persisted` resolves hashes inside the schema, for POST and WebSocket).
 
 use std::net::SocketAddr;
 

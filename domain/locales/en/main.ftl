@@ -153,6 +153,11 @@ fragment-spreads-itself = fragment { $name } spreads itself
 fragment-chain-too-deep = fragments spread inside fragments more than { $most } deep
 too-many-subscriptions = at most { $most } subscriptions may be open on one connection
 only-subscriptions-over-websocket = only subscriptions run over WebSocket; POST queries and mutations to /graphql
+# Apollo clients recognise this exact message (and the code PERSISTED_QUERY_NOT_FOUND) and send the document again; keep it as is.
+persisted-query-not-found = PersistedQueryNotFound
+persisted-query-malformed = extensions.persistedQuery must have version 1 and a sha256Hash of 64 hex digits
+persisted-query-hash-mismatch = the document's SHA-256 is not extensions.persistedQuery.sha256Hash
+persisted-query-not-allowed = this server runs only its registered documents, and this is not one of them
 send-json-body = send the operation as a JSON body with Content-Type: application/json
 batches-not-supported = batched operations are not supported
 malformed-request = malformed GraphQL request: { $detail }

@@ -152,6 +152,11 @@ fragment-spreads-itself = 片段 { $name } 引用了自身
 fragment-chain-too-deep = 片段之间的嵌套引用超过 { $most } 层
 too-many-subscriptions = 一个连接上最多同时打开 { $most } 个订阅
 only-subscriptions-over-websocket = WebSocket 上只运行订阅；查询和变更请以 POST 发送到 /graphql
+# Apollo 客户端识别这条原文（以及代码 PERSISTED_QUERY_NOT_FOUND）并重新发送文档，请勿翻译。
+persisted-query-not-found = PersistedQueryNotFound
+persisted-query-malformed = extensions.persistedQuery 须含 version 1 和 64 位十六进制的 sha256Hash
+persisted-query-hash-mismatch = 文档的 SHA-256 与 extensions.persistedQuery.sha256Hash 不符
+persisted-query-not-allowed = 本服务器只运行已登记的文档，此文档不在其中
 send-json-body = 请以 JSON 请求体发送操作，并设置 Content-Type: application/json
 batches-not-supported = 不支持批量操作
 malformed-request = GraphQL 请求格式错误：{ $detail }

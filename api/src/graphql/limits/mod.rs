@@ -57,11 +57,16 @@ pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 20;
 
 /// A refusal of the document: the client's to fix, told in the request's language.
 pub fn refusal(message: Text) -> ServerError {
+    refusal_coded(code::BAD_USER_INPUT, message)
+}
+
+/// A refusal before execution with its own `extensions.code`.
+pub fn refusal_coded(code: &str, message: Text) -> ServerError {
     let mut error = ServerError::new(message.render(current_locale()), None);
     error
         .extensions
         .get_or_insert_with(Default::default)
-        .set("code", code::BAD_USER_INPUT);
+        .set("code", code);
     error
 }
 
