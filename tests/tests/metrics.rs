@@ -7,6 +7,7 @@
 use feihong_tests::{Backend, TestApp};
 use serde_json::{Value, json};
 
+const MY_UPDATES: &str = "subscription { mySignUpUpdates { kind } }";
 const LOGIN: &str = "mutation($phone: String!, $password: String!) { login(phone: $phone, password: $password) { accessToken } }";
 
 async fn with_metrics(backend: Backend, test: &str) -> Option<TestApp> {
@@ -74,6 +75,24 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
                 .all(|(key, value)| label_text.contains(&format!("{key}=\"{value}\"")));
             (metric == name && wanted).then(|| value.parse().ok())?
         })
+}
+
+static SUBSCRIBING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Scrapes until the open-subscriptions gauge satisfies `wanted` (a subscription starts and
+/// ends on the server a moment after the client's message); no other test here subscribes.
+async fn open_subscriptions(app: &TestApp, wanted: impl Fn(f64) -> bool) -> f64 {
+    let mut open = None;
+    for _ in 0..200 {
+        let text = scrape(app).await;
+        let value = sample(&text, "feihong_subscriptions_open", &[]).unwrap_or(0.0);
+        if wanted(value) {
+            return value;
+        }
+        open = Some(value);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("open subscriptions stayed at {open:?}");
 }
 
 async fn post(app: &TestApp, body: Value) -> Value {
@@ -160,6 +179,20 @@ with_metrics_on_every_backend! {
         let refusals = sample(&text, "feihong_login_throttle_refusals_total", &[]);
         assert!(refusals >= Some(1.0), "{text}");
         assert!(sample(&text, "feihong_graphql_errors_total", &[("code", "RATE_LIMITED")]) >= Some(1.0));
+    }
+
+    async fn open_subscriptions_are_counted_until_they_end(app: TestApp) {
+        // The gauge is the process's: the two backends' runs take turns.
+        let _alone = SUBSCRIBING.lock().await;
+        let before = open_subscriptions(&app, |_| true).await;
+        let session = app.register("13700000043", "watcher").await;
+        let mut subscription = app
+            .subscribe(Some(&session), MY_UPDATES, json!({}))
+            .await
+            .expect("signed in");
+        open_subscriptions(&app, |open| open == before + 1.0).await;
+        subscription.stop("1").await;
+        open_subscriptions(&app, |open| open == before).await;
     }
 
     async fn the_api_address_does_not_serve_metrics(app: TestApp) {
