@@ -83,6 +83,9 @@ fn describe() {
         feihong_domain::throttle::LOGIN_REFUSALS,
         "Sign-in attempts refused by the login throttle"
     );
+    // Shown from the start, at zero, rather than missing until the first event.
+    metrics::counter!(feihong_domain::throttle::LOGIN_REFUSALS).increment(0);
+    metrics::gauge!(SUBSCRIPTIONS_OPEN).increment(0.0);
 }
 
 /// Whether the recorder is installed (no metrics address: nothing is worth computing).

@@ -123,6 +123,10 @@ with_metrics_on_every_backend! {
         let parsed = unique("ParsedProbe");
         let answer = post(&app, json!({ "query": format!("query {parsed} {{ areas {{ code }} }}") })).await;
         assert!(answer["data"]["areas"].is_array(), "{answer}");
+        // A name past 64 characters gets no series of its own.
+        let long = format!("{}{}", unique("LongProbe"), "x".repeat(40));
+        let answer = post(&app, json!({ "query": format!("query {long} {{ areas {{ code }} }}"), "operationName": long })).await;
+        assert!(answer["data"]["areas"].is_array(), "{answer}");
         let failing = unique("FailingProbe");
         let body = json!({ "query": format!("query {failing} {{ me {{ id }} }}") });
         let answer = post_as(&app, Some("not-a-token"), body).await;
@@ -135,6 +139,8 @@ with_metrics_on_every_backend! {
         assert!(requests(&named) >= Some(2.0), "{text}");
         assert!(requests(&parsed) >= Some(1.0), "{text}");
         assert!(requests(&failing) >= Some(1.0), "{text}");
+        assert!(requests("other") >= Some(1.0), "{text}");
+        assert!(!text.contains(&long), "{text}");
         let duration = "feihong_graphql_request_duration_seconds";
         let count = sample(&text, &format!("{duration}_count"), &[("operation", &named)]);
         assert_eq!(count, Some(2.0), "{text}");
