@@ -146,21 +146,34 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     })
 }
 
-/// Builds the state and serves on `listener` until `shutdown` resolves.
+/// Where a server listens: the API, and `/metrics` when `FEIHONG_METRICS_BIND` is set (never
+/// on the API's address; without the setting, no second listener at all).
+pub struct Listeners {
+    pub api: tokio::net::TcpListener,
+    pub metrics: Option<tokio::net::TcpListener>,
+}
+
+/// Builds the state and serves on `listeners` until `shutdown` resolves.
 pub async fn serve(
     config: Config,
-    listener: tokio::net::TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    serve_state(build_state(config).await?, listener, shutdown).await
+    serve_state(build_state(config).await?, listeners, shutdown).await
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve_state(
     state: AppState,
-    listener: tokio::net::TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let metrics = listeners.metrics.map(|listener| {
+        // Before the first request, so it is counted.
+        crate::metrics::install();
+        let (services, closing) = (state.services.clone(), state.closing.clone());
+        tokio::spawn(http::metrics::serve(listener, services, closing))
+    });
     let services = state.services.clone();
     let leaderboards = tokio::spawn(supervise("leaderboards", move || {
         services.leaderboards.clone().run(Duration::from_secs(1))
@@ -190,10 +203,14 @@ pub async fn serve_state(
         closing.cancel();
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listeners.api, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")?;
+        .context("serving HTTP");
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    served?;
     maintenance.abort();
     push.abort();
     sms.abort();

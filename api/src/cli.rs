@@ -145,6 +145,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("FEIHONG_BIND: cannot listen on {}", config.bind))?;
+    let metrics = crate::http::metrics::bind(config.metrics_bind).await?;
+    if let Some(address) = config.metrics_bind {
+        tracing::info!(%address, "serving Prometheus metrics at /metrics");
+    }
     tracing::info!(
         address = %config.bind,
         environment = ?config.environment,
@@ -152,7 +156,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         redis = config.redis_url.is_some(),
         "serving Feihong; GraphQL at /graphql"
     );
-    app::serve(config, listener, shutdown_signal()).await
+    let listeners = app::Listeners {
+        api: listener,
+        metrics,
+    };
+    app::serve(config, listeners, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

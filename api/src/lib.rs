@@ -7,6 +7,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod locale;
+pub mod metrics;
 pub mod push;
 pub mod seed;
 pub mod sms;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseConnectionType,
+};
 
 use crate::error::{Error, Result};
 
@@ -82,6 +84,41 @@ fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
 /// True when the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// The pool's connections at one moment: open ones, and how many of those sit idle (the rest
+/// are in use). sqlx does not tell how many callers are waiting for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl PoolUsage {
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
+/// How busy the connection pool is; `None` for a connection that is not an sqlx pool.
+pub fn pool_usage(db: &DatabaseConnection) -> Option<PoolUsage> {
+    fn usage<D: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<D>) -> PoolUsage {
+        PoolUsage {
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
+    match &db.inner {
+        DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
+            Some(usage(db.get_postgres_connection_pool()))
+        }
+        DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
+            Some(usage(db.get_sqlite_connection_pool()))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod attendance;
 pub mod attendance_sheet;
 pub mod audit;
 pub mod audit_log;
+pub mod backlog;
 pub mod budget;
 pub mod bus;
 pub mod certificates;

@@ -14,7 +14,7 @@ mod window;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
-pub use login::{LoginLimits, LoginThrottle};
+pub use login::{LOGIN_REFUSALS, LoginLimits, LoginThrottle};
 pub use window::RateLimiter;
 
 use crate::error::Error;

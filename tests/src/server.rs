@@ -4,9 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use feihong_api::app;
 use feihong_api::config::{Config, Environment};
-use feihong_api::state::AppState;
+use feihong_api::{app, http};
 use feihong_domain::budget::Budgets;
 use feihong_domain::throttle::Limit;
 use sea_orm::ConnectionTrait as _;
@@ -19,6 +18,9 @@ pub const TEST_PASSWORD: &str = "patrol-at-dusk-2026";
 pub const TOKEN_SECRET: &[u8] = b"feihong-test-secret-0123456789abcdef";
 /// The data key of every test server: base64 of `feihong-test-data-key-0123456789`.
 pub const TEST_DATA_KEY: &str = "ZmVpaG9uZy10ZXN0LWRhdGEta2V5LTAxMjM0NTY3ODk=";
+
+/// What a started server reports: the address its metrics listener took, if it has one.
+type Ready = Option<SocketAddr>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -33,6 +35,8 @@ struct PgDatabase {
 
 pub struct TestApp {
     pub address: SocketAddr,
+    /// Where `/metrics` listens: set only when the config has a `metrics_bind`.
+    pub metrics_address: Option<SocketAddr>,
     pub backend: Backend,
     pub config: Config,
     http: reqwest::Client,
@@ -128,6 +132,7 @@ fn base_config(
         redis_url,
         redis_prefix: format!("feihong-test-{}:", uuid::Uuid::new_v4().simple()),
         bind: "127.0.0.1:0".parse().expect("loopback"),
+        metrics_bind: None,
         timezone: chrono_tz::Asia::Shanghai,
         data_dir,
         token_secret: std::str::from_utf8(TOKEN_SECRET)
@@ -245,7 +250,7 @@ impl TestApp {
             .set_nonblocking(true)
             .expect("non-blocking listener");
         let address = listener.local_addr().expect("bound address");
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<Ready, String>>();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let server_config = config.clone();
         // The server gets its own runtime and thread, as in production: the test's runtime only
@@ -257,30 +262,43 @@ impl TestApp {
                 .build()
                 .expect("server runtime");
             runtime.block_on(async move {
-                let state: AppState = match app::build_state(server_config).await {
-                    Ok(state) => state,
+                // The server's own binding of the metrics address, as `feihong serve` does.
+                let metrics = http::metrics::bind(server_config.metrics_bind).await;
+                let started = match metrics {
+                    Ok(metrics) => app::build_state(server_config)
+                        .await
+                        .map(|state| (state, metrics)),
+                    Err(error) => Err(error),
+                };
+                let (state, metrics) = match started {
+                    Ok(started) => started,
                     Err(error) => {
                         let _ = ready_tx.send(Err(format!("{error:#}")));
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(()));
-                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let metrics_address = metrics
+                    .as_ref()
+                    .map(|metrics| metrics.local_addr().expect("metrics address"));
+                let _ = ready_tx.send(Ok(metrics_address));
+                let api = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 let shutdown = async move {
                     let _ = shutdown_rx.await;
                 };
-                if let Err(error) = app::serve_state(state, listener, shutdown).await {
+                let listeners = app::Listeners { api, metrics };
+                if let Err(error) = app::serve_state(state, listeners, shutdown).await {
                     eprintln!("test server stopped: {error:#}");
                 }
             });
         });
-        match ready_rx.await {
-            Ok(Ok(())) => {}
+        let metrics_address = match ready_rx.await {
+            Ok(Ok(metrics_address)) => metrics_address,
             Ok(Err(error)) => panic!("test server failed to start: {error}"),
             Err(_) => panic!("test server thread died while starting"),
-        }
+        };
         Self {
             address,
+            metrics_address,
             backend,
             config,
             http: reqwest::Client::builder()

@@ -42,6 +42,9 @@ pub struct Settings {
     /// Address to listen on.
     #[arg(long, env = "FEIHONG_BIND", default_value = "127.0.0.1:8080", global = true, value_parser = bind)]
     pub bind: SocketAddr,
+    /// Address for `/metrics` (Prometheus), apart from the API's; unset: no such listener.
+    #[arg(long, env = "FEIHONG_METRICS_BIND", global = true, value_parser = bind)]
+    pub metrics_bind: Option<SocketAddr>,
     /// The city's time zone: periods (day, week, month, year) are cut in it.
     #[arg(long, env = "FEIHONG_TIMEZONE", default_value = "Asia/Shanghai", global = true, value_parser = timezone)]
     pub timezone: Tz,
@@ -130,6 +133,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub redis_prefix: String,
     pub bind: SocketAddr,
+    /// Where `/metrics` listens (never on `bind`); None: nowhere.
+    pub metrics_bind: Option<SocketAddr>,
     pub timezone: Tz,
     pub data_dir: PathBuf,
     /// Signs access tokens.
@@ -237,6 +242,7 @@ impl Settings {
             redis_url: self.redis_url.filter(|url| !url.trim().is_empty()),
             redis_prefix: self.redis_prefix,
             bind: self.bind,
+            metrics_bind: self.metrics_bind,
             timezone: self.timezone,
             data_dir: self.data_dir,
             token_secret,
@@ -373,6 +379,7 @@ mod tests {
         assert_eq!(config.ws_connections_per_address, 200);
         assert_eq!(config.redis_url, None);
         assert_eq!(config.client_ip_header, None);
+        assert_eq!(config.metrics_bind, None);
     }
 
     #[test]
@@ -388,6 +395,7 @@ mod tests {
                 "--introspection=off",
                 "--cost-budget= 500 ",
                 "--ws-connections-per-address=7",
+                "--metrics-bind=10.0.0.5:9100",
             ],
         )
         .unwrap();
@@ -398,6 +406,7 @@ mod tests {
         assert!(!config.introspection);
         assert_eq!(config.cost_budgets.per_volunteer, 500);
         assert_eq!(config.ws_connections_per_address, 7);
+        assert_eq!(config.metrics_bind, Some("10.0.0.5:9100".parse().unwrap()));
     }
 
     #[test]

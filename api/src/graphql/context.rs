@@ -3,8 +3,8 @@
 
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -34,6 +34,8 @@ pub struct RequestContext {
 pub struct Outcome {
     /// Set once the document passed every check and execution began.
     executed: AtomicBool,
+    /// The name of the document's one named operation, for a request that named none.
+    operation: OnceLock<String>,
 }
 
 impl Outcome {
@@ -41,6 +43,16 @@ impl Outcome {
     /// refused by a limit or budget before anything ran).
     pub fn executed(&self) -> bool {
         self.executed.load(Ordering::Acquire)
+    }
+
+    /// The operation's name as the parsed document gives it (`None`: anonymous, not parsed, or
+    /// several operations).
+    pub fn operation(&self) -> Option<&str> {
+        self.operation.get().map(String::as_str)
+    }
+
+    pub fn note_operation(&self, name: &str) {
+        let _ = self.operation.set(name.to_owned());
     }
 }
 
@@ -50,6 +62,7 @@ pub struct SubscriptionSlot(Arc<AtomicUsize>);
 impl Drop for SubscriptionSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+        crate::metrics::subscription_closed();
     }
 }
 
@@ -129,7 +142,10 @@ impl RequestContext {
                 (open < max).then_some(open + 1)
             })
             .ok()
-            .map(|_| SubscriptionSlot(self.subscriptions.clone()))
+            .map(|_| {
+                crate::metrics::subscription_opened();
+                SubscriptionSlot(self.subscriptions.clone())
+            })
     }
 
     pub fn mark_executed(&self) {

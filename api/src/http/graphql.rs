@@ -3,6 +3,7 @@
 //! persisted query: `graphql::persisted` resolves hashes inside the schema, for POST and WebSocket).
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensionValues, Response as GqlResponse};
@@ -20,11 +21,13 @@ use crate::http::auth::BearerToken;
 use crate::http::forwarded::forwarded_client;
 use crate::http::retry;
 use crate::locale::current_locale;
+use crate::metrics;
 use crate::state::AppState;
 
 /// A refusal before execution, shaped like a GraphQL error response.
 fn refuse(status: StatusCode, message: Text) -> Response {
     let message = message.render(current_locale());
+    metrics::record_error(code::BAD_USER_INPUT);
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code::BAD_USER_INPUT } }] });
     (status, Json(body)).into_response()
 }
@@ -190,9 +193,13 @@ pub async fn graphql_post(
     let media = response_media_type(&headers);
     let address = client_address(&state, &headers, peer);
     let context = || RequestContext::new(state.services.clone(), bearer.clone(), address.clone());
+    let named = request.operation_name.clone();
+    let started = Instant::now();
     // Runs inside `request_id::scope`: internal errors name this request.
     let (mut response, outcome) = retry::execute(&state.schema, request, context).await;
     ensure_codes(&mut response);
+    let operation = named.or_else(|| outcome.operation().map(str::to_owned));
+    metrics::record_request(operation.as_deref(), started.elapsed(), &response);
     answer(media, outcome.executed(), response)
 }
 

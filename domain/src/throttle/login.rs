@@ -17,6 +17,10 @@ use super::{Backoff, Limit, address_key, millis, refusal};
 use crate::error::Result;
 use crate::redis_store::RedisStore;
 
+/// Counter of sign-in attempts the throttle refused (through the `metrics` facade: the API's
+/// `/metrics` exports it; without a recorder installed it costs nothing).
+pub const LOGIN_REFUSALS: &str = "feihong_login_throttle_refusals_total";
+
 /// KEYS: pair window, address window, phone streak (hash n, t), known-address mark.
 /// ARGV: pair max, pair window ms, address max, address window ms, free attempts, base delay ms,
 /// max delay ms, streak memory ms. Returns 0 when reserved, else the ms to wait (nothing counted).
@@ -140,6 +144,7 @@ impl LoginThrottle {
         if wait.is_zero() {
             Ok(())
         } else {
+            metrics::counter!(LOGIN_REFUSALS).increment(1);
             Err(refusal(wait))
         }
     }

@@ -16,13 +16,14 @@
 pub mod cost;
 pub mod shape;
 
+use std::any::TypeId;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
     NextSubscribe,
 };
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, ServerResult, Variables};
 use feihong_domain::text::Text;
 use futures::stream::BoxStream;
@@ -133,8 +134,29 @@ impl Extension for DocumentLimitsExtension {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         let document = checked_document(&request.query)?;
+        note_operation(&request, &document);
         request.set_parsed_query(document);
         next.run(ctx, request).await
+    }
+}
+
+/// Tells the request's outcome the name of the document's operation when the request named
+/// none and the document has just one, named (for the metrics; no second parse).
+fn note_operation(request: &Request, document: &ExecutableDocument) {
+    if request.operation_name.is_some() {
+        return;
+    }
+    let DocumentOperations::Multiple(operations) = &document.operations else {
+        return;
+    };
+    let context = request
+        .data
+        .get(&TypeId::of::<RequestContext>())
+        .and_then(|data| data.downcast_ref::<RequestContext>());
+    if let (Some(context), 1) = (context, operations.len())
+        && let Some(name) = operations.keys().next()
+    {
+        context.outcome().note_operation(name);
     }
 }
 
