@@ -138,14 +138,21 @@ impl TestApp {
     /// the apps are told to retry). Any other answer is returned as it came.
     pub async fn sign_up_as_a_phone(&self, session: &Session, event_id: &str) -> Response {
         let key = format!("storm-{}", next_number());
-        for _ in 0..10 {
+        for _ in 0..20 {
             let answer = self.sign_up(session, event_id, Some(&key)).await;
-            if answer.body["errors"][0]["extensions"]["code"] != "UNAVAILABLE" {
+            // An outage, or the first try (given up on) still holding its key: try again, as
+            // the answers ask.
+            let error = &answer.body["errors"][0];
+            let busy = error["extensions"]["code"] == "CONFLICT"
+                && error["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("still being processed"));
+            if error["extensions"]["code"] != "UNAVAILABLE" && !busy {
                 return answer;
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
-        panic!("signUp still UNAVAILABLE after ten tries");
+        panic!("signUp still UNAVAILABLE or in progress after twenty tries");
     }
 
     pub async fn event_counts(&self, session: &Session, event_id: &str) -> Value {
