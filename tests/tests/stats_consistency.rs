@@ -401,7 +401,8 @@ on_every_backend! {
         let root = areas.rows.iter().find(|(_, (_, level, _))| level == "CITY").map(|(id, _)| *id).unwrap();
         let chancheng_id = areas.rows.iter().find(|(_, (name, _, _))| name == "禅城区").map(|(id, _)| *id).unwrap();
         let zumiao_id = areas.rows.iter().find(|(_, (name, _, _))| name == "祖庙街道").map(|(id, _)| *id).unwrap();
-        // Wait for the rollups (and the monthly sets built after them) to follow the writes.
+        // Wait (up to 30 s: a loaded machine's worker lags) for the rollups, and the monthly sets
+        // built after them, to follow the writes.
         let (_, want) = expected(&facts, &areas, &teams, root, ranges[4].0, ranges[4].1, &[]);
         let (_, want_all) = expected(&facts, &areas, &teams, root, ranges[3].0, ranges[3].1, &[]);
         let settled = |totals: &Value, want: &BTreeMap<&str, i64>| {
@@ -409,7 +410,7 @@ on_every_backend! {
                 .iter()
                 .all(|metric| totals[*metric] == want.get(metric).copied().unwrap_or(0))
         };
-        for _ in 0..100 {
+        for _ in 0..300 {
             let ask = |range: (NaiveDate, NaiveDate)| app.graphql_as(&admin, STATS, json!({ "area": city, "from": range.0.to_string(), "to": range.1.to_string(), "by": [] }));
             let (whole, all) = (ask(ranges[4]).await, ask(ranges[3]).await);
             if settled(&whole.data()["participationStats"]["totals"], &want) && settled(&all.data()["participationStats"]["totals"], &want_all) {
