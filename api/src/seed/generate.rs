@@ -25,7 +25,7 @@ pub const VOLUNTEER_ID_OFFSET: i64 = 1_000;
 
 /// A syntactically valid argon2id PHC string that no password matches (nobody logs in as a
 /// generated volunteer; hashing 1.68 M real passwords would take hours).
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2gtc2FsdC0xNmJ5dA$ZmVpaG9uZy1iZW5jaC1kdW1teS1oYXNoLTMyYnl0ZXM";
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2gtc2FsdC0xNmJ5dA$ZmVpaG9uZy1iZW5jaC1kdW1teS1oYXNoLTMyYnl0ZXM";
 
 #[derive(Debug, Clone, Copy)]
 pub struct Sizes {

@@ -1,134 +1,188 @@
-//! Read-path benchmark: a Foshan-shaped dataset at `--scale`, then a fixed number of requests per
-//! case against the real server, reported as throughput and p50/p99, also as ratios to a trivial
-//! baseline request measured in the same run (the machines are shared and noisy: compare the
-//! ratios, not the milliseconds). Method and numbers: docs/performance.md.
+//! The benchmark: a Foshan-shaped dataset at `--scale`, then, against the real server (run
+//! in-process on PostgreSQL + Redis) at `--concurrency` clients (32 by default, a busy evening):
+//!
+//! - the read cases, a fixed number of requests each, as throughput and p50/p99, also as ratios
+//!   to a trivial baseline request measured in the same run and, when `pgbench` is installed,
+//!   to `pgbench -S` on the same PostgreSQL server (the machines are shared and noisy: compare
+//!   the ratios, not the milliseconds);
+//! - a mixed evening (browse, `me`, leaderboard, sign up, cancel, check in) and the process's
+//!   memory during it;
+//! - the sign-up storm: `--storm-clients` volunteers sign up for one event with 50 seats at once,
+//!   checked for exactness in the database.
+//!
+//! Method and numbers: docs/performance.md.
 //!
 //! ```text
 //! TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres TEST_REDIS_URL=redis://127.0.0.1:6379 \
 //!   cargo run --release -p feihong-tests --bin bench -- --scale 0.05
 //! ```
 
+#[path = "bench/cases.rs"]
+mod cases;
 #[path = "bench/measure.rs"]
 mod measure;
+#[path = "bench/memory.rs"]
+mod memory;
+#[path = "bench/mixed.rs"]
+mod mixed;
+#[path = "bench/people.rs"]
+mod people;
+#[path = "bench/pgbench.rs"]
+mod pgbench;
+#[path = "bench/setup.rs"]
+mod setup;
+#[path = "bench/storm.rs"]
+mod storm;
 
 use std::time::{Duration, Instant};
 
-use chrono::{Months, Utc};
 use clap::Parser;
-use feihong_tests::{Backend, Session, TEST_PASSWORD, TestApp};
-use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret as _;
-use serde_json::{Value, json};
 
-use feihong_api::seed::generate::{self, Sizes};
+use feihong_api::seed::generate::Sizes;
 use measure::{Case, Measured};
+use people::{Minter, NewEvent};
+use setup::Prepared;
 
 #[derive(Parser, Debug)]
-#[command(about = "Feihong read-path benchmark (PostgreSQL + Redis, in-process server)")]
+#[command(about = "Feihong benchmark (PostgreSQL + Redis, in-process server)")]
 struct Args {
     /// Dataset size as a fraction of Foshan (1.0 = 1.68 M volunteers, 8,500 teams, 900 K events,
     /// ≈ 12 M sign-ups, ≈ 10 M service records).
     #[arg(long, default_value_t = 0.05)]
     scale: f64,
-    /// Requests per case (the baseline runs 4×, the slow cases a quarter).
+    /// Requests per read case (the baseline runs 4×, the slow cases a quarter); the mixed
+    /// evening runs 5×.
     #[arg(long, default_value_t = 400)]
     requests: usize,
-    /// Concurrent clients.
-    #[arg(long, default_value_t = 4)]
+    /// Concurrent clients (a busy evening).
+    #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// Unmeasured requests per client and case before measuring.
     #[arg(long, default_value_t = 10)]
     warmup: usize,
+    /// Volunteers in the sign-up storm (one event, 50 seats); 0 skips it.
+    #[arg(long, default_value_t = 1000)]
+    storm_clients: usize,
+    /// How long `pgbench -S` runs, in seconds; 0 skips it.
+    #[arg(long, default_value_t = 10)]
+    pgbench_seconds: u64,
     /// Leave the generated database in place (and print its URL) for EXPLAIN ANALYZE afterwards.
     #[arg(long)]
     keep_database: bool,
 }
 
-const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { \
-    accessToken refreshToken volunteer { id } } }";
-
-/// The generator's statements, failing loudly: the benchmark has nobody to report to.
-async fn exec(db: &DatabaseConnection, sql: &str) -> u64 {
-    generate::exec(db, sql).await.expect("a statement")
-}
-
-async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
-    generate::scalar(db, sql).await.expect("a number")
-}
-
-fn gql(query: &str, variables: Value) -> Value {
-    json!({ "query": query, "variables": variables })
-}
-
-async fn register(app: &TestApp, phone: &str, name: &str, area_id: &str) -> Session {
-    let response = app
-        .graphql(
-            REGISTER,
-            json!({ "input": { "phone": phone, "password": TEST_PASSWORD, "displayName": name,
-                               "areaId": area_id } }),
-        )
-        .await;
-    Session::from_payload(&response.data()["register"], phone)
-}
-
-async fn wait_for_leaderboard_store(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(900);
-    loop {
-        let body: Value = app
-            .http()
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .expect("readyz answers")
-            .json()
-            .await
-            .expect("readyz JSON");
-        if body["leaderboards"] == "store" {
-            return;
-        }
+fn check_environment(args: &Args) {
+    assert!(
+        args.scale > 0.0 && args.scale <= 1.0,
+        "--scale must be in (0, 1]"
+    );
+    for name in ["TEST_DATABASE_URL", "TEST_REDIS_URL"] {
         assert!(
-            Instant::now() < deadline,
-            "the leaderboard store never became ready: {body}"
+            std::env::var(name).is_ok_and(|value| !value.trim().is_empty()),
+            "{name} must be set (e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+             TEST_REDIS_URL=redis://127.0.0.1:6379)"
         );
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
-/// The benchmark's own volunteer: a member of team 1 with 10 upcoming sign-ups and 20 past
-/// ones, of which one was attended and earned 60 minutes (so they rank far down).
-async fn viewer_rows(db: &DatabaseConnection, viewer: i64) {
-    exec(
-        db,
-        &format!(
-            "INSERT INTO memberships (team_id, volunteer_id, role, status, created_at, updated_at) \
-             VALUES (1, {viewer}, 'MEMBER', 'ACTIVE', now(), now())"
-        ),
+/// Checks every read case's answer, then measures each in turn.
+async fn read_cases(
+    client: &reqwest::Client,
+    cases: &[Case],
+    minter: &Minter,
+    args: &Args,
+) -> Vec<Measured> {
+    println!("sample answers:");
+    for case in cases {
+        let text = measure::check(client, case, minter).await["data"].to_string();
+        let text: String = text.chars().take(150).collect();
+        println!("  {:<44} {text}", case.name);
+    }
+    println!("measuring:");
+    let mut results = Vec::new();
+    for case in cases {
+        let result = measure::run(client, case, minter, args.concurrency, args.warmup).await;
+        print_row(&result);
+        results.push(result);
+    }
+    results
+}
+
+fn print_row(result: &Measured) {
+    println!(
+        "  {:<44} {:>6.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms",
+        result.name,
+        result.per_second,
+        result.p50.as_secs_f64() * 1000.0,
+        result.p99.as_secs_f64() * 1000.0
+    );
+}
+
+/// The mixed evening on tonight's patrol, starting in 25 minutes (check-ins open 30 minutes
+/// before the start, sign-ups close at it).
+async fn mixed_evening(
+    bench: &Prepared,
+    client: &reqwest::Client,
+    minter: &Minter,
+    args: &Args,
+) -> mixed::Mixed {
+    let requests = args.requests * 5;
+    let volunteers = people::insert_volunteers(
+        &bench.db,
+        requests * 3 / 10 + 2 * args.concurrency.max(1),
+        "16",
+        "晚间志愿者",
     )
     .await;
-    exec(
-        db,
-        &format!(
-            "INSERT INTO sign_ups (event_id, volunteer_id, status, starts_at, ends_at, created_at, updated_at) \
-             SELECT id, {viewer}, 'CONFIRMED', starts_at, ends_at, now(), now() FROM events \
-             WHERE team_id = 1 AND status = 'PUBLISHED' AND starts_at > now() ORDER BY starts_at LIMIT 10"
-        ),
-    )
-    .await;
-    exec(
-        db,
-        &format!(
-            "INSERT INTO sign_ups (event_id, volunteer_id, status, starts_at, ends_at, created_at, updated_at) \
-             SELECT id, {viewer}, CASE WHEN row_number() OVER (ORDER BY starts_at DESC) = 1 \
-               THEN 'CONFIRMED' ELSE 'NO_SHOW' END, starts_at, ends_at, starts_at, starts_at FROM events \
-             WHERE team_id = 1 AND status = 'COMPLETED' ORDER BY starts_at DESC LIMIT 20"
-        ),
-    )
-    .await;
-    exec(
-        db,
-        &format!("INSERT INTO seed_minutes (volunteer_id, minutes) VALUES ({viewer}, 60)"),
-    )
-    .await;
+    let url = bench.app.url("/graphql");
+    let leader = minter.token(people::team_one_leader(&bench.db).await);
+    let position = (22.805, 113.293);
+    let tonight = NewEvent {
+        title: "今晚巡逻 mixed evening",
+        starts_at: chrono::Utc::now() + chrono::Duration::minutes(25),
+        hours: 4,
+        capacity: 100_000,
+        lat: position.0,
+        lng: position.1,
+    };
+    let event = people::publish_event(client, &url, &leader, &tonight).await;
+    let evening = mixed::Evening {
+        url: &url,
+        event: &event,
+        event_position: position,
+        district: &bench.district,
+        volunteers: &volunteers,
+    };
+    println!("mixed evening: {requests} requests");
+    let mixed = mixed::run(client, &evening, minter, args.concurrency, requests).await;
+    for row in &mixed.per_op {
+        print_row(row);
+    }
+    print_row(&mixed.overall);
+    println!("  server process memory: {}", mixed.memory);
+    mixed
+}
+
+async fn sign_up_storm(bench: &Prepared, minter: &Minter, clients: usize) -> storm::Storm {
+    println!("sign-up storm: {clients} clients, {} seats", storm::SEATS);
+    let storm = storm::run(&bench.db, &bench.app.url("/graphql"), minter, clients).await;
+    let m = &storm.latencies;
+    println!(
+        "  {} CONFIRMED, {} WAITLISTED: {}; answers p50 {} ms, p99 {} ms, max {} ms; all in {:.2} s",
+        storm.confirmed,
+        storm.waitlisted,
+        if storm.problems.is_empty() {
+            "exact".to_owned()
+        } else {
+            format!("NOT EXACT: {}", storm.problems.join("; "))
+        },
+        measure::ms(m.p50),
+        measure::ms(m.p99),
+        measure::ms(m.max),
+        storm.wall.as_secs_f64()
+    );
+    storm
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -142,335 +196,69 @@ async fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
         )
         .try_init();
-    assert!(
-        args.scale > 0.0 && args.scale <= 1.0,
-        "--scale must be in (0, 1]"
-    );
-    for name in ["TEST_DATABASE_URL", "TEST_REDIS_URL"] {
-        assert!(
-            std::env::var(name).is_ok_and(|value| !value.trim().is_empty()),
-            "{name} must be set (e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-             TEST_REDIS_URL=redis://127.0.0.1:6379)"
-        );
-    }
+    check_environment(&args);
     let sizes = Sizes::at(args.scale);
     println!(
         "feihong bench: scale {} ({} volunteers, {} teams, {} events), {} requests/case, {} clients",
         args.scale, sizes.volunteers, sizes.teams, sizes.events, args.requests, args.concurrency
     );
-
-    // Production's pool size. Upkeep runs once at start (on empty tables) and then not again:
-    // it is a background task, not a read path, and one of its queries is far too slow at this
-    // size (docs/performance.md), which would load both cores for the whole run.
-    let mut app = TestApp::spawn_configured(Backend::Postgres, "bench", |config| {
-        config.db_max_connections = 16;
-        config.maintenance_interval = Duration::from_secs(24 * 3600);
-    })
-    .await
-    .expect("a PostgreSQL server (TEST_DATABASE_URL)");
-    assert!(
-        app.config.redis_url.is_some(),
-        "TEST_REDIS_URL is needed for the rank store"
-    );
-    // A second node on the same database whose Redis is a closed port: its leaderboards are
-    // answered from the tallies table. Started now, so its first upkeep pass sees empty tables.
-    let real_redis = app.config.redis_url.clone();
-    app.config.redis_url = Some("redis://127.0.0.1:1".to_owned());
-    let without_store = app.spawn_sibling().await;
-    app.config.redis_url = real_redis;
-
-    let timezone = app.config.timezone.name().to_owned();
-    let city = app.area_id("440600").await;
-    let district = app.area_id("440606").await; // Shunde: 10 of the 32 towns.
-    let viewer = register(&app, "18800000001", "基准测试志愿者", &district).await;
-    let admin = app.admin("18800000002", "440600").await;
-    let db = app.database().await;
-    let viewer_id = scalar(&db, "SELECT id FROM volunteers WHERE phone = '18800000001'").await;
-    // Let the statistics worker settle the registrations before the rollups are rewritten.
-    while scalar(
-        &db,
-        "SELECT count(*) FROM stats_dirty WHERE kind <> 'TEAMSTART'",
-    )
-    .await
-        > 0
-    {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-
-    println!("generating:");
-    let started = Instant::now();
-    generate::raw(&db, sizes, &timezone)
-        .await
-        .expect("raw rows");
-    viewer_rows(&db, viewer_id).await;
-    generate::attendance_and_records(&db, &timezone)
-        .await
-        .expect("attendances and records");
-    generate::derived(&db, &timezone)
-        .await
-        .expect("derived tables");
-    generate::drop_helpers(&db).await.expect("helpers dropped");
-    generate::fix_sequences(&db).await.expect("sequences");
-    let step = Instant::now();
-    exec(&db, "VACUUM ANALYZE").await;
-    println!(
-        "  {:<34} {:>16} {:>7.1} s",
-        "VACUUM ANALYZE",
-        "",
-        step.elapsed().as_secs_f64()
-    );
-    let step = Instant::now();
-    while scalar(
-        &db,
-        "SELECT count(*) FROM stats_dirty WHERE kind <> 'TEAMSTART'",
-    )
-    .await
-        > 0
-    {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    exec(&db, "ANALYZE stats_place_periods").await;
-    let sets = scalar(&db, "SELECT count(*) FROM stats_place_periods").await;
-    println!(
-        "  {:<34} {:>11} rows {:>7.1} s",
-        "place rows (built by the worker)",
-        sets,
-        step.elapsed().as_secs_f64()
-    );
-    let step = Instant::now();
-    let services = feihong_api::app::build_services(&app.config)
-        .await
-        .expect("services");
-    let written = services
-        .leaderboards
-        .rebuild()
-        .await
-        .expect("leaderboard rebuild");
-    services.db.clone().close().await.ok();
-    wait_for_leaderboard_store(&app).await;
-    println!(
-        "  {:<34} {:>11} rows {:>7.1} s",
-        "leaderboard rebuild (Redis)",
-        written,
-        step.elapsed().as_secs_f64()
-    );
-    let generation = started.elapsed();
-    println!("generation took {:.1} s", generation.as_secs_f64());
-    feihong_api::seed::report(&db).await.expect("sizes");
-
-    let now = Utc::now();
-    let today = now.with_timezone(&app.config.timezone).date_naive();
-    let year_ago = today - Months::new(12) + chrono::Duration::days(1);
-    let three_years_ago = today - Months::new(36) + chrono::Duration::days(1);
-    let now = now.to_rfc3339();
-    let (lat, lng) = (22.805, 113.293); // Shunde's point.
-
-    let heavy = (args.requests / 4).max(20);
-    let url = app.url("/graphql");
-    let url_without_store = without_store.url("/graphql");
-    let case = |name: &str, token: Option<&Session>, body: Value, requests: usize| Case {
-        name: name.to_owned(),
-        url: url.clone(),
-        token: token.map(|s| s.access_token.clone()),
-        body,
-        requests,
-    };
-    let volunteer_board = "query($scope: LeaderboardScope!) { leaderboard(scope: $scope, \
-        period: ALL_TIME, first: 20) { total entries { rank minutes volunteer { displayName } } \
-        viewer { rank minutes } } }";
-    let team_board =
-        "{ teamLeaderboard(period: ALL_TIME, first: 20) { rank minutes team { name } } }";
-    let events = "query($filter: EventFilter) { events(filter: $filter, first: 20) { totalCount \
-        nodes { id title startsAt seatsLeft location { lat lng } } } }";
-    let stats = "query($area: ID!, $from: Date!, $to: Date!, $groupBy: [StatsDimension!]!) { \
-        participationStats(areaId: $area, from: $from, to: $to, groupBy: $groupBy) { \
-        totals { activeVolunteers newVolunteers eventsHeld signUps attended noShows approvedMinutes } \
-        rows { key activeVolunteers newVolunteers eventsHeld approvedMinutes } } }";
-    let stats_vars = |area: &str, from: chrono::NaiveDate, group_by: Value| json!({ "area": area, "from": from.to_string(), "to": today.to_string(), "groupBy": group_by });
-    let mut cases = vec![
-        case(
-            "baseline `{ __typename }`",
-            None,
-            gql("{ __typename }", json!({})),
-            args.requests * 4,
-        ),
-        case(
-            "me { serviceMinutes starLevel }",
-            Some(&viewer),
-            gql("{ me { serviceMinutes starLevel } }", json!({})),
-            args.requests,
-        ),
-        case(
-            "leaderboard city, viewer far down",
-            Some(&viewer),
-            gql(volunteer_board, json!({ "scope": { "city": true } })),
-            args.requests,
-        ),
-        case(
-            "leaderboard district",
-            Some(&viewer),
-            gql(volunteer_board, json!({ "scope": { "areaId": district } })),
-            args.requests,
-        ),
-        case(
-            "teamLeaderboard city",
-            Some(&viewer),
-            gql(team_board, json!({})),
-            args.requests,
-        ),
-        case(
-            "events near (5 km), upcoming",
-            Some(&viewer),
-            gql(
-                events,
-                json!({ "filter": { "near": { "lat": lat, "lng": lng, "radiusM": 5000 },
-                                    "startsAfter": now } }),
-            ),
-            args.requests,
-        ),
-        case(
-            "events in district, upcoming",
-            Some(&viewer),
-            gql(
-                events,
-                json!({ "filter": { "areaId": district, "startsAfter": now } }),
-            ),
-            args.requests,
-        ),
-        case(
-            "events search 4 chars (trigram), upcoming",
-            Some(&viewer),
-            gql(events, json!({ "filter": { "search": "反诈宣传" } })),
-            args.requests,
-        ),
-        case(
-            "events search 2 chars (grams), upcoming",
-            Some(&viewer),
-            gql(events, json!({ "filter": { "search": "溺水" } })),
-            args.requests,
-        ),
-        case(
-            "events search Latin + district, upcoming",
-            Some(&viewer),
-            gql(
-                events,
-                json!({ "filter": { "search": "PATROL", "areaId": district } }),
-            ),
-            args.requests,
-        ),
-        case(
-            "events default list (not ended)",
-            Some(&viewer),
-            gql(events, json!({})),
-            args.requests,
-        ),
-        case(
-            "mySignUps",
-            Some(&viewer),
-            gql(
-                "{ mySignUps(first: 20) { totalCount nodes { status event { title startsAt } } } }",
-                json!({}),
-            ),
-            args.requests,
-        ),
-        case(
-            "stats district 12 mo by MONTH",
-            Some(&admin),
-            gql(stats, stats_vars(&district, year_ago, json!(["MONTH"]))),
-            heavy,
-        ),
-        case(
-            "stats district 12 mo by DISTRICT,TEAM_KIND",
-            Some(&admin),
-            gql(
-                stats,
-                stats_vars(&district, year_ago, json!(["DISTRICT", "TEAM_KIND"])),
-            ),
-            heavy,
-        ),
-        case(
-            "stats city 3 years, no grouping",
-            Some(&admin),
-            gql(stats, stats_vars(&city, three_years_ago, json!([]))),
-            heavy,
-        ),
-    ];
-    for (name, body) in [
-        (
-            "leaderboard city (database)",
-            gql(volunteer_board, json!({ "scope": { "city": true } })),
-        ),
-        (
-            "leaderboard district (database)",
-            gql(volunteer_board, json!({ "scope": { "areaId": district } })),
-        ),
-        (
-            "teamLeaderboard city (database)",
-            gql(team_board, json!({})),
-        ),
-    ] {
-        cases.push(Case {
-            name: name.to_owned(),
-            url: url_without_store.clone(),
-            token: Some(viewer.access_token.clone()),
-            body,
-            requests: heavy,
-        });
-    }
-
+    let mut bench = setup::prepare(args.scale).await;
+    // Tokens are minted when used, never before generation: they live 15 minutes.
+    let minter = Minter::new(bench.app.config.access_token_ttl);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .pool_max_idle_per_host(args.concurrency.max(1))
         .build()
         .expect("HTTP client");
-    println!("sample answers:");
-    for case in &cases {
-        let answer = measure::check(&client, case).await;
-        let text = answer["data"].to_string();
-        println!(
-            "  {:<44} {}",
-            case.name,
-            text.chars().take(150).collect::<String>()
-        );
-    }
-
-    println!("measuring:");
-    let mut results: Vec<Measured> = Vec::new();
     let measuring = Instant::now();
-    for case in &cases {
-        let result = measure::run(&client, case, args.concurrency, args.warmup).await;
-        println!(
-            "  {:<44} {:>6.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms",
-            result.name,
-            result.per_second,
-            result.p50.as_secs_f64() * 1000.0,
-            result.p99.as_secs_f64() * 1000.0
-        );
-        results.push(result);
+    let cases = cases::read_cases(&bench, args.requests);
+    let pgbench_tps = match args.pgbench_seconds {
+        0 => None,
+        seconds => {
+            let admin_url = std::env::var("TEST_DATABASE_URL").expect("checked above");
+            pgbench::select_only_tps(&admin_url, args.concurrency, seconds).await
+        }
+    };
+    if let Some(tps) = pgbench_tps {
+        println!("pgbench -S, {} clients: {tps:.0} tps", args.concurrency);
     }
+    let mut results = read_cases(&client, &cases, &minter, &args).await;
+    // The mixed run measures the server on its own: the sibling node stops first.
+    drop(bench.without_store.take());
+    let mixed = mixed_evening(&bench, &client, &minter, &args).await;
+    results.push(mixed.overall);
+    let storm = match args.storm_clients {
+        0 => None,
+        clients => Some(sign_up_storm(&bench, &minter, clients).await),
+    };
     // The baseline again: how much the machine's load moved during the run.
-    let again = measure::run(&client, &cases[0], args.concurrency, args.warmup).await;
+    let again = measure::run(&client, &cases[0], &minter, args.concurrency, args.warmup).await;
     results.push(Measured {
         name: "baseline again (end of run)".to_owned(),
         ..again
     });
     println!(
-        "\nscale {} · {} clients · generation {:.0} s · measuring {:.0} s\n",
+        "\nscale {} · {} clients · generation {:.0} s · measuring {:.0} s · pgbench -S {}\n",
         args.scale,
         args.concurrency,
-        generation.as_secs_f64(),
-        measuring.elapsed().as_secs_f64()
+        bench.generation.as_secs_f64(),
+        measuring.elapsed().as_secs_f64(),
+        pgbench_tps.map_or_else(|| "not run".to_owned(), |tps| format!("{tps:.0} tps"))
     );
-    print!("{}", measure::table(&results));
-
-    drop(without_store);
+    let base = &results[0];
+    print!("{}", measure::table(base, &results, pgbench_tps));
+    println!("\n{}", measure::table(base, &mixed.per_op, pgbench_tps));
+    println!("mixed evening memory: {}", mixed.memory);
+    if let Some(storm) = storm {
+        println!("{}", measure::table(base, &[storm.latencies], None));
+    }
     if args.keep_database {
         println!(
             "\nkept the database: {}\nand its Redis keys: {}* (delete them when done)",
-            app.config.database_url.expose_secret(),
-            app.config.redis_prefix
+            bench.app.config.database_url.expose_secret(),
+            bench.app.config.redis_prefix
         );
         // Dropping the harness's server would drop its database: leave it to process exit.
-        std::mem::forget(app);
+        std::mem::forget(bench);
     }
 }

@@ -5,14 +5,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::people::Minter;
 
 /// One request shape to measure.
 pub struct Case {
     pub name: String,
     /// Which server answers: the one with the Redis rank store, or the one without it.
     pub url: String,
-    pub token: Option<String>,
+    /// Whom the request speaks for: a token is minted for them when the case starts, so a long
+    /// run never sends an expired one.
+    pub viewer: Option<i64>,
     pub body: Value,
     pub requests: usize,
 }
@@ -29,17 +33,26 @@ pub struct Measured {
 
 /// The `q`-quantile by nearest rank of sorted latencies.
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
 }
 
-async fn send(client: &reqwest::Client, case: &Case, body: &[u8]) -> Result<String, String> {
+/// POSTs a GraphQL body; the answer's text, or why it is not a success.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> Result<String, String> {
     let mut request = client
-        .post(&case.url)
+        .post(url)
         .header("content-type", "application/json")
         .header("x-test-client", "10.9.9.9")
         .body(body.to_vec());
-    if let Some(token) = &case.token {
+    if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     let response = request.send().await.map_err(|error| error.to_string())?;
@@ -51,11 +64,29 @@ async fn send(client: &reqwest::Client, case: &Case, body: &[u8]) -> Result<Stri
     Ok(text)
 }
 
+/// One operation's `data`, failing loudly: for setting up what is measured.
+pub async fn call(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let body =
+        serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("JSON body");
+    let text = post(client, url, token, &body)
+        .await
+        .unwrap_or_else(|error| panic!("{query}: {error}"));
+    let mut answer: Value = serde_json::from_str(&text).expect("a JSON answer");
+    answer["data"].take()
+}
+
 /// Sends one request and returns the answer, failing loudly: run before measuring a case, so a
 /// broken query is reported instead of timed.
-pub async fn check(client: &reqwest::Client, case: &Case) -> Value {
+pub async fn check(client: &reqwest::Client, case: &Case, minter: &Minter) -> Value {
     let body = serde_json::to_vec(&case.body).expect("JSON body");
-    let text = send(client, case, &body)
+    let token = case.viewer.map(|viewer| minter.token(viewer));
+    let text = post(client, &case.url, token.as_deref(), &body)
         .await
         .unwrap_or_else(|error| panic!("{}: {error}", case.name));
     serde_json::from_str(&text).expect("a JSON answer")
@@ -66,6 +97,7 @@ pub async fn check(client: &reqwest::Client, case: &Case) -> Value {
 async fn drive(
     client: &reqwest::Client,
     case: &Case,
+    token: Option<&str>,
     body: &Arc<[u8]>,
     requests: usize,
     concurrency: usize,
@@ -80,7 +112,7 @@ async fn drive(
             let mut errors = Vec::new();
             while next.fetch_add(1, Ordering::Relaxed) < requests {
                 let sent = Instant::now();
-                let outcome = send(client, case, &body).await;
+                let outcome = post(client, &case.url, token, &body).await;
                 latencies.push(sent.elapsed());
                 if let Err(error) = outcome {
                     errors.push(error);
@@ -105,13 +137,24 @@ async fn drive(
 pub async fn run(
     client: &reqwest::Client,
     case: &Case,
+    minter: &Minter,
     concurrency: usize,
     warmup: usize,
 ) -> Measured {
     let body: Arc<[u8]> = serde_json::to_vec(&case.body).expect("JSON body").into();
-    drive(client, case, &body, warmup * concurrency, concurrency).await;
-    let (mut latencies, errors, elapsed) =
-        drive(client, case, &body, case.requests, concurrency).await;
+    let token = case.viewer.map(|viewer| minter.token(viewer));
+    let token = token.as_deref();
+    drive(
+        client,
+        case,
+        token,
+        &body,
+        warmup * concurrency,
+        concurrency,
+    )
+    .await;
+    let (latencies, errors, elapsed) =
+        drive(client, case, token, &body, case.requests, concurrency).await;
     if let Some(first) = errors.first() {
         eprintln!(
             "  {}: {} of {} requests failed; first: {}",
@@ -121,39 +164,53 @@ pub async fn run(
             first.chars().take(300).collect::<String>()
         );
     }
+    summarise(&case.name, latencies, errors.len(), elapsed)
+}
+
+/// Throughput and percentiles of one set of latencies taken over `elapsed`.
+pub fn summarise(
+    name: &str,
+    mut latencies: Vec<Duration>,
+    errors: usize,
+    elapsed: Duration,
+) -> Measured {
     latencies.sort_unstable();
     Measured {
-        name: case.name.clone(),
+        name: name.to_owned(),
         requests: latencies.len(),
-        errors: errors.len(),
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        errors,
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64().max(1e-9),
         p50: quantile(&latencies, 0.50),
         p99: quantile(&latencies, 0.99),
         max: latencies.last().copied().unwrap_or_default(),
     }
 }
 
-fn ms(duration: Duration) -> String {
+pub fn ms(duration: Duration) -> String {
     format!("{:.2}", duration.as_secs_f64() * 1000.0)
 }
 
-/// The results as a Markdown table, ratios against the first (baseline) row.
-pub fn table(results: &[Measured]) -> String {
-    let Some(baseline) = results.first() else {
-        return String::new();
-    };
+/// The results as a Markdown table, ratios against the baseline and, when it ran, against
+/// `pgbench -S`'s transactions per second.
+pub fn table(baseline: &Measured, results: &[Measured], pgbench_tps: Option<f64>) -> String {
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     let mut out = String::from(
-        "| case | requests | errors | req/s | p50 ms | p99 ms | max ms | p50 × base | p99 × base |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| case | requests | errors | req/s | req/s × base | req/s × pgbench | p50 ms | p99 ms \
+         | max ms | p50 × base | p99 × base |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in results {
+        let pgbench = pgbench_tps.map_or_else(
+            || "–".to_owned(),
+            |tps| format!("{:.3}", row.per_second / tps),
+        );
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {:.1} | {:.1} |\n",
+            "| {} | {} | {} | {:.0} | {:.3} | {} | {} | {} | {} | {:.1} | {:.1} |\n",
             row.name,
             row.requests,
             row.errors,
             row.per_second,
+            row.per_second / baseline.per_second.max(1e-9),
+            pgbench,
             ms(row.p50),
             ms(row.p99),
             ms(row.max),
