@@ -29,7 +29,7 @@ use crate::graphql::persisted::PersistedDocuments;
 use crate::graphql::schema_builder;
 use crate::http;
 use crate::http::connections::ConnectionSlots;
-use crate::state::AppState;
+use crate::state::{AppState, AppStateParts};
 
 pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
     feihong_domain::db::connect(
@@ -136,14 +136,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .extension(SubscriptionsOnly)
         .finish();
     let ws_connections = Arc::new(ConnectionSlots::new(config.ws_connections_per_address));
-    Ok(AppState {
+    Ok(AppState::new(AppStateParts {
         config: Arc::new(config),
         services,
         schema,
         subscription_schema,
         ws_connections,
         closing: CancellationToken::new(),
-    })
+    }))
 }
 
 /// Where a server listens: the API, and `/metrics` when `FEIHONG_METRICS_BIND` is set (never
@@ -261,8 +261,9 @@ async fn refresh_statistics(services: Arc<Services>) {
 }
 
 /// Periodic upkeep: closes check-ins left open on events long over, marks no-shows, completes
-/// ended events, forgets expired idempotency keys, and drops positions past their retention
-/// (`docs/privacy.md`). Every node runs it; each step is a conditional update, so they never clash.
+/// ended events, forgets expired idempotency keys, prunes tallies of periods nobody reads and
+/// drops positions past their retention (`docs/privacy.md`). Every node runs it; each step is a
+/// conditional update, so they never clash.
 async fn maintenance(services: Arc<Services>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -288,6 +289,11 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
         }
         if let Err(error) = feihong_domain::idempotency::purge_expired(&services.db).await {
             tracing::warn!(%error, "purging idempotency keys failed");
+        }
+        match services.tallies.prune_past_periods().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "tallies of past periods pruned"),
+            Err(error) => tracing::warn!(%error, "pruning tallies of past periods failed"),
         }
         match services.privacy.drop_old_positions().await {
             Ok(0) => {}

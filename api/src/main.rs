@@ -3,6 +3,12 @@ use std::process::ExitCode;
 use feihong_api::cli::{Cli, run};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small objects
+/// on two worker threads, where glibc's malloc spent a quarter of the server's CPU
+/// (`docs/performance.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));

@@ -29,6 +29,9 @@ pub const MAX_OPERATIONS: usize = 200;
 pub const OTHER: &str = "other";
 pub const ANONYMOUS: &str = "anonymous";
 
+/// Sign-up batch sizes (`signups::batch` serves at most 100).
+const BATCH_BUCKETS: [f64; 8] = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 75.0, 100.0];
+
 /// Latency buckets, in seconds: a quick read is a few milliseconds; 30 s is the request timeout.
 const DURATION_BUCKETS: [f64; 13] = [
     0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -43,6 +46,12 @@ pub fn install() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), &DURATION_BUCKETS)
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(feihong_domain::signups::SIGN_UP_BATCH.to_owned()),
+                        &BATCH_BUCKETS,
+                    )
+                })
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -82,6 +91,10 @@ fn describe() {
     metrics::describe_counter!(
         feihong_domain::throttle::LOGIN_REFUSALS,
         "Sign-in attempts refused by the login throttle"
+    );
+    metrics::describe_histogram!(
+        feihong_domain::signups::SIGN_UP_BATCH,
+        "Sign-ups served by one transaction (group commit for a hot event)"
     );
     // Shown from the start, at zero, rather than missing until the first event.
     metrics::counter!(feihong_domain::throttle::LOGIN_REFUSALS).increment(0);

@@ -11,8 +11,27 @@ use crate::config::Config;
 use crate::graphql::FeihongSchema;
 use crate::http::connections::ConnectionSlots;
 
+/// Cloned for every request (axum's `State`), so one `Arc` to share: cloning the parts one by
+/// one (two schemas, the services, a cancellation token, whose clone takes a lock) showed in
+/// the profile of a busy node.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl AppState {
+    pub fn new(parts: AppStateParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+pub struct AppStateParts {
     pub config: Arc<Config>,
     pub services: Arc<Services>,
     pub schema: FeihongSchema,

@@ -31,8 +31,9 @@ pub enum Change {
     Told(Recipients),
     /// The event's seats, status, time or place changed.
     Event(EventId),
-    /// What signing in checks about the volunteer changed: erased, or an admin role granted.
-    /// Every node forgets its cached sign-in state for them (`Accounts::authenticate`).
+    /// The volunteer's account changed: erased, an admin role granted, or what the screens show
+    /// of them (profile, consent). Every node forgets what it cached of them (`accounts::cache`:
+    /// sign-in state and the volunteer as shown).
     Account(VolunteerId),
 }
 

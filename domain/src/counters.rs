@@ -2,7 +2,7 @@
 //! per addition), in process otherwise or while Redis is unreachable, so a limit built on them
 //! never switches off.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
@@ -15,6 +15,9 @@ local total = redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return {total, redis.call('PTTL', KEYS[1])}
 ";
+
+/// Hashed once (a script is invoked by its SHA-1).
+static ADD: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(ADD_SCRIPT));
 
 /// A counter's value within its window, and how long the window still runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +57,7 @@ impl WindowCounters {
             let window_ms = self.window.as_millis() as u64;
             let shared = redis
                 .run(|mut connection| async move {
-                    redis::Script::new(ADD_SCRIPT)
-                        .key(&full_key)
+                    ADD.key(&full_key)
                         .arg(amount)
                         .arg(window_ms)
                         .invoke_async::<(u64, i64)>(&mut connection)

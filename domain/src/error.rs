@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::text::Text;
 
 /// Everything a domain operation can refuse or fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("authentication required")]
     Unauthenticated,

@@ -1,6 +1,7 @@
 //! Feihong's domain: rules, services and persistence. No HTTP or GraphQL types live here; the API
 //! crate calls these services and maps their errors.
 
+pub mod account_cache;
 pub mod accounts;
 pub mod actor;
 pub mod areas;
@@ -153,7 +154,7 @@ impl Services {
         let store = Arc::new(Store::new(db.clone(), bus.clone()));
         let (accounts, sms_outbox) =
             Self::accounts(&db, &redis, &settings, store.clone(), areas.clone()).await?;
-        bus.listen(accounts.sign_in_listener());
+        bus.listen(accounts.account_listener());
         let cipher = Arc::new(real_names::DataCipher::new(&settings.data_key)?);
         let budget = budget::CostBudget::new(redis.clone(), settings.cost_budgets);
         let privacy = privacy::Privacy::new(store.clone(), redis.clone(), settings.privacy.clone());
@@ -164,6 +165,7 @@ impl Services {
             tally_changed: Arc::new(tokio::sync::Notify::new()),
         };
         let teams = Arc::new(Teams::new(deps.clone()));
+        bus.listen(teams.roles_listener());
         let events = Arc::new(Events::new(deps.clone(), teams.clone()));
         Ok(Self {
             sign_ups: SignUps::new(deps.clone(), teams.clone(), events.clone()),

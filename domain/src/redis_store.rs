@@ -61,6 +61,12 @@ impl RedisStore {
         }
     }
 
+    /// Makes the store behave as after a failed call: requests skip Redis for a moment.
+    #[cfg(test)]
+    pub(crate) fn fail_for_a_moment(&self) {
+        self.note_failure(&"a test's simulated outage");
+    }
+
     fn note_success(&self) {
         if self
             .failing

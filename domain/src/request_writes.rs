@@ -57,7 +57,7 @@ impl Drop for OpenTxn {
 }
 
 /// Runs `request` while noting what it does to the database. Work the request spawns onto other
-/// tasks is not watched: the domain writes only on the request's own task.
+/// tasks is not watched, unless that work is watched itself and handed back ([`absorb`]).
 pub async fn watch_writes<F: Future>(request: F) -> (F::Output, RequestWrites) {
     WATCHED
         .scope(Cell::new(Watched::default()), async move {
@@ -87,6 +87,15 @@ pub(crate) fn note_commit() {
 /// How many `WriteTxn` commits this request has sent so far; None outside a watched request.
 pub(crate) fn commits_sent() -> Option<u32> {
     WATCHED.try_with(|cell| cell.get().commits).ok()
+}
+
+/// Adds what work run for this request on another task did (a sign-up batch: `signups::batch`).
+pub(crate) fn absorb(writes: RequestWrites, commits: u32) {
+    note(|watched| {
+        watched.writes.wrote |= writes.wrote;
+        watched.writes.connection_lost |= writes.connection_lost;
+        watched.commits += commits;
+    });
 }
 
 pub(crate) fn note_connection_lost() {

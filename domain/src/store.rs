@@ -42,8 +42,8 @@ pub struct Store {
 /// An open write transaction; dropped without `commit` it rolls back.
 ///
 /// Every transaction takes its row locks in one order, so two of them never wait on each other
-/// in a cycle (PostgreSQL would abort one with "deadlock detected"): the volunteer row, then the
-/// event row, then sign-up rows, then everything else. The one lock taken against that order is a
+/// in a cycle (PostgreSQL would abort one with "deadlock detected"): the volunteer row (several
+/// in id order, for a batch of sign-ups: `signups::batch`), then the event row, then sign-up rows, then everything else. The one lock taken against that order is a
 /// waitlisted volunteer's, by a promotion holding the event's lock: it never waits for it
 /// ([`try_lock_volunteer`], SKIP LOCKED); a volunteer busy elsewhere keeps waiting for the next
 /// seat, so no wait ever runs backwards through the order. The statistics marks are hot rows (each

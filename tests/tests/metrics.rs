@@ -187,6 +187,17 @@ with_metrics_on_every_backend! {
         assert!(sample(&text, "feihong_graphql_errors_total", &[("code", "RATE_LIMITED")]) >= Some(1.0));
     }
 
+    async fn sign_up_batches_are_measured_by_size(app: TestApp) {
+        let team = app.team("禅城巡逻队", "440604", "OPEN").await;
+        let event = app.event(&team.leader, &team.id, feihong_tests::EventSpec::default()).await;
+        let person = app.volunteer().await;
+        app.sign_up(&person, &event, None).await.data();
+        let text = scrape(&app).await;
+        // Metrics are per process and tests share one: at least this sign-up's batch.
+        assert!(sample(&text, "feihong_sign_up_batch_size_count", &[]) >= Some(1.0), "{text}");
+        assert!(sample(&text, "feihong_sign_up_batch_size_bucket", &[("le", "100")]) >= Some(1.0), "{text}");
+    }
+
     async fn open_subscriptions_are_counted_until_they_end(app: TestApp) {
         // The gauge is the process's: the two backends' runs take turns.
         let _alone = SUBSCRIBING.lock().await;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use feihong_tests::{Backend, TestApp};
+use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 use serde_json::json;
 
 /// A node whose upkeep does not run meanwhile (as in the benchmark).
@@ -71,6 +72,112 @@ async fn a_seeded_database_answers_every_screen_and_is_not_seeded_twice() {
         .await
         .unwrap_err();
     assert!(again.to_string().contains("seed an empty one"), "{again:#}");
+}
+
+/// Every place row, one line each (the set of active volunteers in hex), in a fixed order.
+async fn place_rows(db: &DatabaseConnection) -> Vec<String> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT concat_ws('|', period, period_key, district_id, town_id, team_kind, events_held, \
+               sign_ups, attended, no_shows, approved_minutes, new_volunteers, \
+               encode(volunteers, 'hex')) AS line \
+             FROM stats_place_periods \
+             ORDER BY period, period_key, district_id, town_id, team_kind",
+        ))
+        .await
+        .expect("place rows");
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "line").expect("a line"))
+        .collect()
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("a count")
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("a number")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_s_place_rows_are_the_ones_the_statistics_worker_builds_day_by_day() {
+    let Some(app) = quiet_app(Backend::Postgres, "seed_places").await else {
+        return;
+    };
+    feihong_api::seed::run(&app.config, 0.0005)
+        .await
+        .expect("seeded");
+    let services = feihong_api::app::build_services(&app.config)
+        .await
+        .expect("services");
+    let db = &services.db;
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) FROM stats_dirty WHERE kind LIKE 'PLACE%'"
+        )
+        .await,
+        0,
+        "the seed leaves the worker no place marks"
+    );
+    let seeded = place_rows(db).await;
+    for period in ["DAY|", "WEEK|", "MONTH|", "YEAR|"] {
+        assert!(
+            seeded.iter().any(|line| line.starts_with(period)),
+            "{period}"
+        );
+    }
+    // Some rows hold sets of several volunteers; registration rows (no team kind) exist.
+    assert!(
+        count(
+            db,
+            "SELECT count(*) FROM stats_place_periods WHERE length(volunteers) > 40"
+        )
+        .await
+            > 0
+    );
+    assert!(
+        count(
+            db,
+            "SELECT count(*) FROM stats_place_periods WHERE team_kind = ''"
+        )
+        .await
+            > 0
+    );
+
+    // The worker rebuilds every place's day, then its weeks, months and years, from the marks
+    // the migration that introduced the place rows writes.
+    db.execute_unprepared(
+        "DELETE FROM stats_place_periods; \
+         INSERT INTO stats_dirty (kind, ref_id, day, generation) \
+         SELECT DISTINCT 'PLACE', CASE WHEN town_id <> 0 THEN town_id ELSE district_id END, day, 1 \
+         FROM (SELECT district_id, town_id, day FROM stats_team_days \
+               UNION SELECT district_id, town_id, day FROM stats_area_days) AS days",
+    )
+    .await
+    .expect("place rows forgotten, days marked");
+    loop {
+        let tried = services.stats.refresh().await.expect("a round");
+        let left = count(
+            db,
+            "SELECT count(*) FROM stats_dirty WHERE kind LIKE 'PLACE%'",
+        )
+        .await;
+        if tried == 0 && left == 0 {
+            break;
+        }
+        if tried == 0 {
+            // Marks another worker (the node's own) holds.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let rebuilt = place_rows(db).await;
+    assert_eq!(seeded.len(), rebuilt.len());
+    for (at_once, by_the_worker) in seeded.iter().zip(&rebuilt) {
+        assert_eq!(at_once, by_the_worker);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,6 +58,50 @@ on_every_backend! {
         }
     }
 
+    async fn refusals_among_sign_ups_arriving_together_leave_every_other_answer_exact(app: TestApp) {
+        // Sign-ups arriving together for one event are served in batches, one transaction each;
+        // a refused one must roll back only itself.
+        let team = app.team("顺德反诈宣传队", "440606", "OPEN").await;
+        let event = app.event(&team.leader, &team.id, EventSpec { capacity: 10, ..Default::default() }).await;
+        let same_time = app.event(&team.leader, &team.id, EventSpec { capacity: 20, ..Default::default() }).await;
+        let people = volunteers(&app, 50).await;
+        let (busy, free) = people.split_at(10);
+        for person in busy {
+            app.sign_up(person, &same_time, None).await.data();
+        }
+        // Everyone free twice (two taps, two keys), the busy once: 90 requests at once.
+        let attempts: Vec<&Session> = free.iter().chain(free).chain(busy).collect();
+        let answers = join_all(attempts.iter().map(|p| app.sign_up_as_a_phone(p, &event))).await;
+        let mut places = Vec::new();
+        let mut confirmed = 0;
+        let mut refusals = Vec::new();
+        for answer in &answers {
+            if answer.body.get("errors").is_some() {
+                assert_eq!(answer.error_code(), "CONFLICT", "{}", answer.body);
+                refusals.push(answer.error_message().to_owned());
+                continue;
+            }
+            match status_and_place(&answer.data()["signUp"]) {
+                (status, None) if status == "CONFIRMED" => confirmed += 1,
+                (status, Some(place)) if status == "WAITLISTED" => places.push(place),
+                other => panic!("unexpected answer {other:?}"),
+            }
+        }
+        assert_eq!(confirmed, 10);
+        places.sort_unstable();
+        assert_eq!(places, (1..=30).collect::<Vec<i64>>(), "one answer per free volunteer, exact places");
+        assert_eq!(refusals.len(), 50, "a second tap each, and every busy volunteer: {refusals:?}");
+        let counts = app.event_counts(&team.leader, &event).await;
+        assert_eq!(counts["confirmedCount"], 10);
+        assert_eq!(counts["waitlistCount"], 30);
+        for person in free.iter().step_by(7) {
+            assert!(["CONFIRMED", "WAITLISTED"].contains(&seen(&app, person, &event).await["status"].as_str().unwrap()));
+        }
+        for person in busy.iter().step_by(3) {
+            assert!(seen(&app, person, &event).await.is_null());
+        }
+    }
+
     async fn raising_capacity_skips_a_volunteer_confirmed_on_an_overlapping_event_who_keeps_waiting(app: TestApp) {
         let team = app.team("社区110", "440607", "OPEN").await;
         let leader = &team.leader;

@@ -84,8 +84,10 @@ pub fn schema_builder(
     // Depth is checked by `DocumentLimits` (which measures introspection apart), not here.
     .limit_complexity(limits::MAX_COMPLEXITY)
     .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
-    .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD)
-    .extension(async_graphql::extensions::Tracing);
+    // No per-field tracing extension: a span per resolved field (with its path formatted at
+    // INFO, production's level) cost more than resolving a leaderboard line; each request has
+    // its HTTP span (`app.rs`) and its operation's latency histogram (`/metrics`) instead.
+    .limit_directives(limits::MAX_DIRECTIVES_PER_FIELD);
     if let Some(persisted) = persisted {
         builder = builder.extension(persisted);
     }

@@ -141,16 +141,22 @@ fn first_code(response: &GqlResponse) -> Option<String> {
 /// Serialises the answer in the negotiated media type.
 fn answer(media: MediaType, executed: bool, response: GqlResponse) -> Response {
     let status = response_status(media, executed, first_code(&response).as_deref());
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    if !executed && let Some(object) = body.as_object_mut() {
-        // The operation never ran: there is no data to speak of, not even null.
-        object.remove("data");
-    }
+    let body = if executed {
+        // Straight to bytes: no intermediate JSON tree for every answer.
+        serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec())
+    } else {
+        let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
+        if let Some(object) = body.as_object_mut() {
+            // The operation never ran: there is no data to speak of, not even null.
+            object.remove("data");
+        }
+        body.to_string().into_bytes()
+    };
     let content_type = match media {
         MediaType::Json => "application/json",
         MediaType::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
     };
-    let mut http = (status, Json(body)).into_response();
+    let mut http = (status, body).into_response();
     let headers = http.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -69,17 +69,19 @@ pub async fn scalar(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
     Ok(row.try_get_by_index::<i64>(0)?)
 }
 
-/// Every distinct one- and two-character piece (lower-cased, none holding a space) of each
-/// `(id, body)` row of `source`, into `table (gram, owner)`: PostgreSQL's spelling of what the
-/// domain's `grams` module writes.
-fn grams_insert(table: &str, owner: &str, source: &str) -> String {
+/// Every distinct one- and two-character piece (lower-cased, none holding a space) of the texts
+/// `bodies` (an array expression over `f`) of each row `f` (with an `id`) of `source`, into
+/// `table (gram, owner)`: PostgreSQL's spelling of what the domain's `grams` module writes.
+/// Pieces are made distinct per row, which needs no sort of the whole table.
+fn grams_insert(table: &str, owner: &str, source: &str, bodies: &str) -> String {
     format!(
         "INSERT INTO {table} (gram, {owner}) \
-         SELECT DISTINCT lower(substr(f.body, i, l.w)), f.id \
-         FROM ({source}) f \
-         CROSS JOIN LATERAL generate_series(1, length(f.body)) i \
-         CROSS JOIN (VALUES (1), (2)) AS l(w) \
-         WHERE i + l.w - 1 <= length(f.body) AND substr(f.body, i, l.w) NOT LIKE '% %' \
+         SELECT g.gram, f.id FROM ({source}) f \
+         CROSS JOIN LATERAL (SELECT DISTINCT lower(substr(b.body, i, l.w)) AS gram \
+           FROM unnest({bodies}) AS b(body) \
+           CROSS JOIN LATERAL generate_series(1, length(b.body)) i \
+           CROSS JOIN (VALUES (1), (2)) AS l(w) \
+           WHERE i + l.w - 1 <= length(b.body) AND substr(b.body, i, l.w) NOT LIKE '% %') g \
          ON CONFLICT DO NOTHING"
     )
 }
@@ -95,7 +97,7 @@ pub fn phase_bar(label: &str) -> ProgressBar {
 }
 
 /// Runs `sql` as one phase, printing how long it took and how many rows it wrote.
-async fn step(db: &DatabaseConnection, label: &str, sql: &str) -> anyhow::Result<()> {
+pub(super) async fn step(db: &DatabaseConnection, label: &str, sql: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     let bar = phase_bar(label);
     let rows = exec(db, sql).await;
@@ -110,13 +112,6 @@ async fn step(db: &DatabaseConnection, label: &str, sql: &str) -> anyhow::Result
 
 /// The raw rows: volunteers, teams, memberships, events, sign-ups, attendances, records.
 pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) -> anyhow::Result<()> {
-    let Sizes {
-        volunteers,
-        teams,
-        events,
-    } = sizes;
-    let members = sizes.members_per_team();
-    let off = VOLUNTEER_ID_OFFSET;
     // A deterministic uniform number in [0, 1) per (row, purpose): the dataset is the same on
     // every run at the same scale.
     exec(
@@ -133,6 +128,19 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) -> anyho
     )
     .await?;
 
+    people(db, sizes).await?;
+    event_rows(db, sizes, timezone).await?;
+    // Two connections: the pieces for search beside the sign-ups.
+    tokio::try_join!(grams(db), sign_ups(db, sizes))?;
+    Ok(())
+}
+
+/// Volunteers, teams and memberships (every volunteer in one team, a fifth in a second).
+async fn people(db: &DatabaseConnection, sizes: Sizes) -> anyhow::Result<()> {
+    let Sizes {
+        volunteers, teams, ..
+    } = sizes;
+    let off = VOLUNTEER_ID_OFFSET;
     step(
         db,
         "volunteers",
@@ -187,7 +195,13 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) -> anyho
         ),
     )
     .await?;
+    Ok(())
+}
 
+/// Events across the year before and the month after now, in the teams' areas.
+async fn event_rows(db: &DatabaseConnection, sizes: Sizes, timezone: &str) -> anyhow::Result<()> {
+    let Sizes { teams, events, .. } = sizes;
+    let off = VOLUNTEER_ID_OFFSET;
     // Start: a local day in [-365, +30) days, a local half hour from 08:00 to 21:30.
     step(
         db,
@@ -220,16 +234,20 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) -> anyho
         ),
     )
     .await?;
+    Ok(())
+}
 
-    // What the write paths keep for one- and two-character pieces (the domain's `grams`).
+/// What the write paths keep for one- and two-character pieces (the domain's `grams`), for the
+/// generated events and volunteers.
+async fn grams(db: &DatabaseConnection) -> anyhow::Result<()> {
     step(
         db,
         "event_search_grams",
         &grams_insert(
             "event_search_grams",
             "event_id",
-            "SELECT id, title AS body FROM events UNION ALL SELECT id, description FROM events \
-             UNION ALL SELECT id, address FROM events",
+            "SELECT id, title, description, address FROM events",
+            "ARRAY[f.title, f.description, f.address]",
         ),
     )
     .await?;
@@ -239,11 +257,18 @@ pub async fn raw(db: &DatabaseConnection, sizes: Sizes, timezone: &str) -> anyho
         &grams_insert(
             "volunteer_name_grams",
             "volunteer_id",
-            "SELECT id, display_name AS body FROM volunteers",
+            &format!("SELECT id, display_name FROM volunteers WHERE id > {VOLUNTEER_ID_OFFSET}"),
+            "ARRAY[f.display_name]",
         ),
     )
     .await?;
+    Ok(())
+}
 
+/// The sign-ups of every event.
+async fn sign_ups(db: &DatabaseConnection, sizes: Sizes) -> anyhow::Result<()> {
+    let (teams, members) = (sizes.teams, sizes.members_per_team());
+    let off = VOLUNTEER_ID_OFFSET;
     // The j-th sign-up of an event is member ((base + j) mod members) of its team: distinct
     // volunteers per event, so the one-active-sign-up index holds.
     step(
@@ -307,141 +332,6 @@ pub async fn attendance_and_records(db: &DatabaseConnection, timezone: &str) -> 
              CROSS JOIN LATERAL (SELECT (extract(epoch FROM e.ends_at - e.starts_at) / 60)::int AS minutes) x \
              LEFT JOIN seed_minutes extra ON extra.volunteer_id = a.volunteer_id"
         ),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Tallies and statistics rollups, computed from the raw rows exactly as the services define
-/// them (`domain/src/tallies.rs`, `domain/src/stats/rollup.rs`).
-pub async fn derived(db: &DatabaseConnection, timezone: &str) -> anyhow::Result<()> {
-    exec(
-        db,
-        "TRUNCATE tallies, leaderboard_outbox, stats_team_days, stats_volunteer_days, \
-         stats_area_days, stats_place_periods, stats_dirty",
-    )
-    .await?;
-    let periods = "CROSS JOIN LATERAL (VALUES ('ALL', 'all'), \
-           ('YEAR', to_char(r.service_date, 'YYYY')), \
-           ('MONTH', to_char(r.service_date, 'YYYY-MM')), \
-           ('WEEK', to_char(r.service_date, 'IYYY-\"W\"IW'))) p(period, period_key)";
-    step(
-        db,
-        "tallies VOLUNTEER",
-        &format!(
-            "INSERT INTO tallies (kind, volunteer_id, team_id, area_id, team_kind, period, period_key, \
-               minutes, version, updated_at) \
-             SELECT 'VOLUNTEER', r.volunteer_id, 0, v.area_id, '', p.period, p.period_key, \
-               sum(r.minutes), 1, now() \
-             FROM service_records r {periods} JOIN volunteers v ON v.id = r.volunteer_id \
-             WHERE r.status = 'APPROVED' \
-             GROUP BY r.volunteer_id, v.area_id, p.period, p.period_key"
-        ),
-    )
-    .await?;
-    step(
-        db,
-        "tallies TEAM",
-        &format!(
-            "INSERT INTO tallies (kind, volunteer_id, team_id, area_id, team_kind, period, period_key, \
-               minutes, version, updated_at) \
-             SELECT 'TEAM', 0, r.team_id, t.area_id, t.kind, p.period, p.period_key, \
-               sum(r.minutes), 1, now() \
-             FROM service_records r {periods} JOIN teams t ON t.id = r.team_id \
-             WHERE r.status = 'APPROVED' \
-             GROUP BY r.team_id, t.area_id, t.kind, p.period, p.period_key"
-        ),
-    )
-    .await?;
-    step(
-        db,
-        "tallies MEMBER",
-        &format!(
-            "INSERT INTO tallies (kind, volunteer_id, team_id, area_id, team_kind, period, period_key, \
-               minutes, version, updated_at) \
-             SELECT 'MEMBER', r.volunteer_id, r.team_id, t.area_id, t.kind, p.period, p.period_key, \
-               sum(r.minutes), 1, now() \
-             FROM service_records r {periods} JOIN teams t ON t.id = r.team_id \
-             WHERE r.status = 'APPROVED' \
-             GROUP BY r.volunteer_id, r.team_id, t.area_id, t.kind, p.period, p.period_key"
-        ),
-    )
-    .await?;
-
-    // (district, town) of an area, as `stats::rollup::placement` (the seed has no communities).
-    let placement = "pl AS (SELECT id, \
-           CASE level WHEN 'DISTRICT' THEN id WHEN 'TOWN' THEN parent_id ELSE 0 END AS district_id, \
-           CASE level WHEN 'TOWN' THEN id ELSE 0 END AS town_id FROM areas)";
-    step(
-        db,
-        "stats_team_days",
-        &format!(
-            "WITH {placement}, \
-             ev AS (SELECT id, team_id, (starts_at AT TIME ZONE '{timezone}')::date AS day \
-                    FROM events WHERE status IN ('PUBLISHED', 'COMPLETED')), \
-             su AS (SELECT event_id, \
-                      count(*) FILTER (WHERE status IN ('CONFIRMED', 'WAITLISTED', 'NO_SHOW')) AS sign_ups, \
-                      count(*) FILTER (WHERE status = 'NO_SHOW') AS no_shows \
-                    FROM sign_ups GROUP BY event_id), \
-             att AS (SELECT event_id, count(*) AS attended FROM attendances GROUP BY event_id), \
-             held AS (SELECT ev.team_id, ev.day, count(*) AS events_held, \
-                        COALESCE(sum(su.sign_ups), 0) AS sign_ups, COALESCE(sum(su.no_shows), 0) AS no_shows, \
-                        COALESCE(sum(att.attended), 0) AS attended \
-                      FROM ev LEFT JOIN su ON su.event_id = ev.id LEFT JOIN att ON att.event_id = ev.id \
-                      GROUP BY ev.team_id, ev.day), \
-             served AS (SELECT team_id, service_date AS day, sum(minutes) AS minutes \
-                        FROM service_records WHERE status = 'APPROVED' GROUP BY team_id, service_date) \
-             INSERT INTO stats_team_days (day, week_key, month_key, area_id, district_id, town_id, \
-               team_id, team_kind, events_held, sign_ups, attended, no_shows, approved_minutes) \
-             SELECT k.day, to_char(k.day, 'IYYY-\"W\"IW'), to_char(k.day, 'YYYY-MM'), t.area_id, \
-               pl.district_id, pl.town_id, t.id, t.kind, COALESCE(h.events_held, 0), \
-               COALESCE(h.sign_ups, 0), COALESCE(h.attended, 0), COALESCE(h.no_shows, 0), \
-               COALESCE(s.minutes, 0) \
-             FROM held h FULL JOIN served s ON s.team_id = h.team_id AND s.day = h.day \
-             CROSS JOIN LATERAL (SELECT COALESCE(h.team_id, s.team_id) AS team_id, \
-                                        COALESCE(h.day, s.day) AS day) k \
-             JOIN teams t ON t.id = k.team_id JOIN pl ON pl.id = t.area_id"
-        ),
-    )
-    .await?;
-    step(
-        db,
-        "stats_volunteer_days",
-        &format!(
-            "WITH {placement} \
-             INSERT INTO stats_volunteer_days (day, week_key, month_key, area_id, district_id, town_id, \
-               team_id, volunteer_id, team_kind) \
-             SELECT d.day, to_char(d.day, 'IYYY-\"W\"IW'), to_char(d.day, 'YYYY-MM'), t.area_id, \
-               pl.district_id, pl.town_id, t.id, d.volunteer_id, t.kind \
-             FROM (SELECT DISTINCT team_id, service_date AS day, volunteer_id FROM service_records \
-                   WHERE status = 'APPROVED' AND minutes > 0) d \
-             JOIN teams t ON t.id = d.team_id JOIN pl ON pl.id = t.area_id"
-        ),
-    )
-    .await?;
-    step(
-        db,
-        "stats_area_days",
-        &format!(
-            "WITH {placement} \
-             INSERT INTO stats_area_days (day, week_key, month_key, area_id, district_id, town_id, \
-               new_volunteers) \
-             SELECT v.day, to_char(v.day, 'IYYY-\"W\"IW'), to_char(v.day, 'YYYY-MM'), v.area_id, \
-               pl.district_id, pl.town_id, count(*) \
-             FROM (SELECT area_id, (created_at AT TIME ZONE '{timezone}')::date AS day FROM volunteers) v \
-             JOIN pl ON pl.id = v.area_id GROUP BY v.day, v.area_id, pl.district_id, pl.town_id"
-        ),
-    )
-    .await?;
-    // The place rows (sums and active-volunteer bitmaps) are built by the statistics worker:
-    // mark every place's days, as migration 000007 does (`stats::places`).
-    step(
-        db,
-        "stats_dirty (PLACE days)",
-        "INSERT INTO stats_dirty (kind, ref_id, day, generation) \
-         SELECT DISTINCT 'PLACE', CASE WHEN town_id <> 0 THEN town_id ELSE district_id END, \
-           day, 1 FROM (SELECT district_id, town_id, day FROM stats_team_days \
-           UNION SELECT district_id, town_id, day FROM stats_area_days) AS days",
     )
     .await?;
     Ok(())

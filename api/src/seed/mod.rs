@@ -1,20 +1,24 @@
 //! `feihong seed --scale S`: a Foshan-shaped dataset (at `S` × 1.68 M volunteers, 8,500 teams,
 //! 900 K events) written straight into an empty PostgreSQL database with set-based SQL
 //! ([`generate`]), then what the services derive from it: tallies and statistics rollups (SQL),
-//! the statistics place rows (the statistics worker's own code, run here until done) and the
+//! the statistics place rows (the statistics code's rebuild of every place at once) and the
 //! leaderboard sets (Redis when configured). Each phase shows a spinner on a terminal and prints
 //! its rows and time; the end prints the table sizes and the database's size. Generated
 //! accounts cannot sign in (their password hash matches no password): the data is for
 //! measuring and trying the screens, never for production.
 
+mod bulk;
+pub mod derived;
 pub mod generate;
 
 use std::time::Instant;
 
 use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
 
 use crate::app;
 use crate::config::Config;
+pub use bulk::connect;
 use generate::{Sizes, VOLUNTEER_ID_OFFSET, exec, phase_bar, scalar};
 
 /// Seeds the configured database at `scale` (0 < scale ≤ 1); see the module's description.
@@ -27,7 +31,7 @@ pub async fn run(config: &Config, scale: f64) -> anyhow::Result<()> {
         scale > 0.0 && scale <= 1.0,
         "--scale must be in (0, 1], got {scale}"
     );
-    let db = app::connect_database(config).await?;
+    let db = bulk::connect(config.database_url.expose_secret()).await?;
     app::migrate(&db).await?;
     let held = scalar(&db, "SELECT count(*) FROM events").await?
         + scalar(
@@ -45,30 +49,11 @@ pub async fn run(config: &Config, scale: f64) -> anyhow::Result<()> {
         sizes.volunteers, sizes.teams, sizes.events
     );
     let started = Instant::now();
-    let timezone = config.timezone.name();
-    generate::raw(&db, sizes, timezone).await?;
-    generate::attendance_and_records(&db, timezone).await?;
-    generate::derived(&db, timezone).await?;
-    generate::drop_helpers(&db).await?;
-    generate::fix_sequences(&db).await?;
-    timed("VACUUM ANALYZE", || async {
-        exec(&db, "VACUUM ANALYZE").await
-    })
-    .await?;
+    load(&db, sizes, config.timezone.name(), async { Ok(()) }).await?;
     let services = app::build_services(config).await?;
     timed("statistics place rows", || async {
-        let mut refreshed = 0;
-        loop {
-            let done = services
-                .stats
-                .refresh()
-                .await
-                .map_err(|error| anyhow::anyhow!("statistics: {error}"))?;
-            if done == 0 {
-                return Ok(refreshed);
-            }
-            refreshed += done as u64;
-        }
+        let written = services.stats.rebuild_places().await;
+        written.map_err(|error| anyhow::anyhow!("statistics: {error}"))
     })
     .await?;
     timed("leaderboard sets", || async {
@@ -78,6 +63,41 @@ pub async fn run(config: &Config, scale: f64) -> anyhow::Result<()> {
     .await?;
     println!("seeding took {:.1} s", started.elapsed().as_secs_f64());
     report(&db).await
+}
+
+/// Writes the dataset's rows and the derived tables into `db` (a pool from [`connect`]), with
+/// the loaded tables' keys and indexes set aside meanwhile; `after_raw` runs once the raw rows
+/// are in (the benchmark adds its viewer's rows there). Ends with `VACUUM ANALYZE`.
+pub async fn load(
+    db: &sea_orm::DatabaseConnection,
+    sizes: Sizes,
+    timezone: &str,
+    after_raw: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let indexes = bulk::set_aside(db, &bulk::LOADED_TABLES).await?;
+    generate::raw(db, sizes, timezone).await?;
+    after_raw.await?;
+    // Freshly loaded tables have no statistics: without them the planner takes a few million
+    // rows for a few hundred and picks hash aggregates that spill to disk.
+    analyze(db, "volunteers, teams, memberships, events, sign_ups").await?;
+    generate::attendance_and_records(db, timezone).await?;
+    analyze(db, "attendances, service_records").await?;
+    derived::derived(db, timezone).await?;
+    generate::drop_helpers(db).await?;
+    generate::fix_sequences(db).await?;
+    timed("keys and indexes (made again)", || indexes.restore(db)).await?;
+    timed("VACUUM ANALYZE", || async {
+        exec(db, "VACUUM ANALYZE").await
+    })
+    .await
+}
+
+/// `ANALYZE` of `tables`, as a phase.
+async fn analyze(db: &sea_orm::DatabaseConnection, tables: &str) -> anyhow::Result<()> {
+    timed("ANALYZE", || async {
+        exec(db, &format!("ANALYZE {tables}")).await
+    })
+    .await
 }
 
 /// Runs one phase with its spinner; prints its count and time.
@@ -102,21 +122,7 @@ where
 /// The tables' sizes and the database's.
 pub async fn report(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
     println!("dataset:");
-    for table in [
-        "volunteers",
-        "teams",
-        "memberships",
-        "events",
-        "event_search_grams",
-        "sign_ups",
-        "attendances",
-        "service_records",
-        "tallies",
-        "stats_team_days",
-        "stats_volunteer_days",
-        "stats_area_days",
-        "stats_place_periods",
-    ] {
+    for table in bulk::LOADED_TABLES.iter().chain(&["stats_place_periods"]) {
         let rows = scalar(db, &format!("SELECT count(*) FROM {table}")).await?;
         println!("  {table:<22} {rows:>11}");
     }

@@ -5,6 +5,7 @@ mod erasure;
 mod lookup;
 mod name_search;
 mod password;
+mod people;
 mod sessions;
 mod sign_ins;
 mod sms;
@@ -18,8 +19,11 @@ use sea_orm::{
 };
 
 pub use password::{PASSWORD_CHANGED, PASSWORD_RESET, PasswordChange};
+pub use people::PEOPLE_CACHE_TTL;
+use people::People;
 pub use sessions::Session;
-pub use sign_ins::{SIGN_IN_CACHE_TTL, SignIns};
+pub use sign_ins::SIGN_IN_CACHE_TTL;
+use sign_ins::SignIns;
 
 use crate::actor::Actor;
 use crate::areas::AreaTree;
@@ -150,6 +154,8 @@ pub struct Accounts {
     timezone: chrono_tz::Tz,
     /// What signing in read of accounts, per node (`sign_ins`).
     sign_ins: SignIns,
+    /// Volunteers as shown, per node (`people`).
+    people: People,
 }
 
 impl Accounts {
@@ -172,7 +178,8 @@ impl Accounts {
             sms: limits.sms,
             refresh_ttl: chrono::Duration::from_std(refresh_ttl).map_err(Error::internal)?,
             timezone,
-            sign_ins: SignIns::new(),
+            sign_ins: sign_ins::sign_ins(),
+            people: people::people(),
         })
     }
 
@@ -220,18 +227,6 @@ impl Accounts {
             .map(Volunteer::from))
     }
 
-    /// Batch lookup for DataLoaders.
-    pub async fn volunteers(&self, ids: &[VolunteerId]) -> Result<HashMap<VolunteerId, Volunteer>> {
-        let rows = volunteers::Entity::find()
-            .filter(volunteers::Column::Id.is_in(ids.iter().map(|id| id.0)))
-            .all(&self.store.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (VolunteerId(row.id), Volunteer::from(row)))
-            .collect())
-    }
-
     /// Batch lookup of admin roles for DataLoaders; volunteers without roles are absent.
     pub async fn admin_roles(
         &self,
@@ -255,10 +250,17 @@ impl Accounts {
         Ok(out)
     }
 
-    /// Forgets cached sign-ins of a volunteer whose account changed, as the bus delivers the
-    /// change: register with `Bus::listen`.
-    pub fn sign_in_listener(&self) -> crate::bus::Listener {
-        self.sign_ins.listener()
+    /// Forgets what this node cached of a volunteer whose account changed (sign-in state and
+    /// profile), as the bus delivers the change: register with `Bus::listen`.
+    pub fn account_listener(&self) -> crate::bus::Listener {
+        let sign_ins = self.sign_ins.clone();
+        let people = self.people.clone();
+        std::sync::Arc::new(move |change| {
+            if let crate::bus::Change::Account(volunteer) = change {
+                sign_ins.forget(*volunteer);
+                people.forget(*volunteer);
+            }
+        })
     }
 
     /// Whom a valid access token speaks for and when it stops being accepted, from the token
@@ -314,6 +316,7 @@ impl Accounts {
         if renamed {
             lookup::refresh_name_grams(&*txn, volunteer.id.0).await?;
         }
+        txn.changed(crate::bus::Change::Account(volunteer.id));
         txn.commit().await?;
         Ok(volunteer)
     }

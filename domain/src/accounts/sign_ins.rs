@@ -8,12 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use moka::sync::Cache;
 use sea_orm::EntityTrait as _;
 
 use super::Accounts;
+use crate::account_cache::AccountCache;
 use crate::actor::{Actor, Viewer};
-use crate::bus::{Change, Listener};
 use crate::entity::volunteers;
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, VolunteerId};
@@ -24,37 +23,14 @@ pub const SIGN_IN_CACHE_TTL: Duration = Duration::from_secs(30);
 const SIGN_IN_CACHE_CAPACITY: u64 = 200_000;
 
 /// What signing in needs of an account: `None` when it is erased (or never existed).
-type SignInState = Option<Arc<Vec<AreaId>>>;
+pub type SignInState = Option<Arc<Vec<AreaId>>>;
 
 /// The per-node cache of sign-in states.
-#[derive(Clone)]
-pub struct SignIns(Cache<VolunteerId, SignInState>);
+pub type SignIns = AccountCache<SignInState>;
 
-impl SignIns {
-    pub fn new() -> Self {
-        Self(
-            Cache::builder()
-                .max_capacity(SIGN_IN_CACHE_CAPACITY)
-                .time_to_live(SIGN_IN_CACHE_TTL)
-                .build(),
-        )
-    }
-
-    /// The bus listener that forgets a volunteer whose account changed.
-    pub fn listener(&self) -> Listener {
-        let cache = self.0.clone();
-        Arc::new(move |change| {
-            if let Change::Account(volunteer) = change {
-                cache.invalidate(volunteer);
-            }
-        })
-    }
-}
-
-impl Default for SignIns {
-    fn default() -> Self {
-        Self::new()
-    }
+/// A new, empty cache of sign-in states.
+pub fn sign_ins() -> SignIns {
+    AccountCache::new(SIGN_IN_CACHE_CAPACITY, SIGN_IN_CACHE_TTL)
 }
 
 impl Accounts {
@@ -65,11 +41,12 @@ impl Accounts {
             return Ok(Viewer::Anonymous);
         };
         let volunteer = self.tokens.verify(token)?;
-        let state = match self.sign_ins.0.get(&volunteer) {
+        let state = match self.sign_ins.get(volunteer) {
             Some(state) => state,
             None => {
+                let stamp = self.sign_ins.stamp();
                 let state = self.read_sign_in(volunteer).await?;
-                self.sign_ins.0.insert(volunteer, state.clone());
+                self.sign_ins.insert(volunteer, state.clone(), stamp);
                 state
             }
         };

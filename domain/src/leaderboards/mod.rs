@@ -286,10 +286,7 @@ impl Leaderboards {
         let mut out = Vec::new();
         for period in Period::ALL {
             let key = period.key(day);
-            if period != Period::AllTime
-                && key != period.key(keep_from)
-                && Some(key.clone()) != period.previous_key(keep_from)
-            {
+            if !period.is_kept(&key, keep_from) {
                 continue; // an old period: nobody asks for it any more
             }
             let rows = tallies::Entity::find()
@@ -482,9 +479,7 @@ impl Leaderboards {
         let day = today(self.deps.timezone);
         let mut written = 0u64;
         for period in Period::ALL {
-            let mut keys = vec![period.key(day)];
-            keys.extend(period.previous_key(day));
-            for key in keys {
+            for key in period.kept_keys(day) {
                 let mut after = 0i64;
                 loop {
                     let rows = tallies::Entity::find()
@@ -492,7 +487,7 @@ impl Leaderboards {
                         .filter(tallies::Column::PeriodKey.eq(&key))
                         .filter(tallies::Column::Id.gt(after))
                         .order_by_asc(tallies::Column::Id)
-                        .limit(2_000)
+                        .limit(10_000)
                         .all(&self.deps.store.db)
                         .await?;
                     let Some(last) = rows.last() else { break };

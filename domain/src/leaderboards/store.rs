@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use crate::error::{Error, Result};
 use crate::redis_store::RedisStore;
@@ -20,23 +20,48 @@ pub struct ScoreUpdate {
     pub expire_at: Option<i64>,
 }
 
-/// Sets a member's score if `version` is newer than the one recorded; a zero score removes the
-/// member. KEYS: the sorted set, its version hash. ARGV: member, score, version, expire-at.
+/// Sets members' scores, each only if its `version` is newer than the one recorded; a zero score
+/// removes the member. KEYS: the sorted set, its version hash. ARGV: for each member in turn,
+/// member, score, version, expire-at (one call per set and batch, not per member: a rebuild
+/// writes millions).
 const APPLY_SCRIPT: &str = r"
-local known = redis.call('HGET', KEYS[2], ARGV[1])
-if known and tonumber(known) >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-if tonumber(ARGV[2]) > 0 then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-else
-  redis.call('ZREM', KEYS[1], ARGV[1])
+local applied = 0
+for i = 1, #ARGV, 4 do
+  local member, score, version, expire = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local known = redis.call('HGET', KEYS[2], member)
+  if not (known and tonumber(known) >= tonumber(version)) then
+    redis.call('HSET', KEYS[2], member, version)
+    if tonumber(score) > 0 then
+      redis.call('ZADD', KEYS[1], score, member)
+    else
+      redis.call('ZREM', KEYS[1], member)
+    end
+    if tonumber(expire) > 0 then
+      redis.call('EXPIREAT', KEYS[1], expire)
+      redis.call('EXPIREAT', KEYS[2], expire)
+    end
+    applied = applied + 1
+  end
 end
-if tonumber(ARGV[4]) > 0 then
-  redis.call('EXPIREAT', KEYS[1], ARGV[4])
-  redis.call('EXPIREAT', KEYS[2], ARGV[4])
-end
-return 1
+return applied
 ";
+
+/// Members per script call (a call holds Redis for its length).
+const MEMBERS_PER_CALL: usize = 500;
+
+/// `updates` by set, in order of first appearance; each set's in their own order.
+fn by_set(updates: &[ScoreUpdate]) -> Vec<(&str, Vec<&ScoreUpdate>)> {
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut sets: Vec<(&str, Vec<&ScoreUpdate>)> = Vec::new();
+    for update in updates {
+        let index = *at.entry(update.key.as_str()).or_insert_with(|| {
+            sets.push((update.key.as_str(), Vec::new()));
+            sets.len() - 1
+        });
+        sets[index].1.push(update);
+    }
+    sets
+}
 
 /// A whole board in one atomic step: the top `ARGV[1]`, the member count, and the viewer's
 /// (`ARGV[2]`, may be empty) score and how many score more — so they always agree.
@@ -54,6 +79,9 @@ if ARGV[2] ~= '' then
 end
 return {top, total, score, above}
 ";
+
+/// Hashed once (a script is invoked by its SHA-1).
+static BOARD: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(BOARD_SCRIPT));
 
 /// A board as read at one instant: top lines, member count, the viewer's (score, above).
 pub type BoardSnapshot = (Vec<(i64, i64)>, u64, Option<(i64, u64)>);
@@ -127,17 +155,19 @@ impl RankStore {
                 // Pipelined scripts run by hash: load it first, or a Redis that restarted empty
                 // answers NOSCRIPT to every update.
                 pipe.cmd("SCRIPT").arg("LOAD").arg(APPLY_SCRIPT).ignore();
-                for update in updates {
-                    let set = Self::redis_key(redis, &update.key);
-                    pipe.invoke_script(
-                        script
-                            .key(&set)
-                            .key(format!("{set}:v"))
-                            .arg(member_text(update.member))
-                            .arg(update.score)
-                            .arg(update.version)
-                            .arg(update.expire_at.unwrap_or(0)),
-                    );
+                for (key, group) in by_set(updates) {
+                    let set = Self::redis_key(redis, key);
+                    for chunk in group.chunks(MEMBERS_PER_CALL) {
+                        let mut call = script.key(&set);
+                        call.key(format!("{set}:v"));
+                        for update in chunk {
+                            call.arg(member_text(update.member))
+                                .arg(update.score)
+                                .arg(update.version)
+                                .arg(update.expire_at.unwrap_or(0));
+                        }
+                        pipe.invoke_script(&call);
+                    }
                 }
                 redis.run(|mut connection| async move { pipe.query_async::<()>(&mut connection).await }).await
             }
@@ -220,7 +250,7 @@ impl RankStore {
                 let viewer = viewer.map(member_text).unwrap_or_default();
                 let (top, total, score, above): (Vec<String>, u64, String, u64) = redis
                     .run(|mut connection| async move {
-                        redis::Script::new(BOARD_SCRIPT)
+                        BOARD
                             .key(&set)
                             .arg(n)
                             .arg(&viewer)

@@ -54,6 +54,7 @@ impl Privacy {
         row.accepted_policy_at = Set(Some(now));
         row.updated_at = Set(now);
         let row = row.update(&*txn).await?;
+        txn.changed(crate::bus::Change::Account(actor.volunteer));
         txn.commit().await?;
         Ok(row.into())
     }

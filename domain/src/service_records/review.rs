@@ -138,7 +138,14 @@ impl ServiceRecords {
         let verdict = review_decision(actor, &self.deps.areas, scope, &record, decision, minutes)?;
         let after = apply_verdict(&txn, actor, &row, verdict, reason).await?;
         let before = ServiceRecord::from(row);
-        count_review(&txn, &team, &before, &after).await?;
+        count_review(
+            &txn,
+            &team,
+            &before,
+            &after,
+            tallies::today(self.deps.timezone),
+        )
+        .await?;
         if approved_minutes(&after) < approved_minutes(&before) {
             // Hours withdrawn: certificates that counted them no longer tell the truth.
             certificates::revoke_counting(&*txn, after.id.0, approved_minutes(&after), Utc::now())
@@ -266,6 +273,7 @@ async fn count_review(
     team: &teams::Model,
     before: &ServiceRecord,
     after: &ServiceRecord,
+    today: chrono::NaiveDate,
 ) -> Result<()> {
     let delta = i64::from(approved_minutes(after)) - i64::from(approved_minutes(before));
     if delta == 0 {
@@ -286,6 +294,7 @@ async fn count_review(
             team_kind: team.kind,
             day: before.service_date,
             delta,
+            today,
         },
     )
     .await

@@ -3,6 +3,9 @@
 //! and event is a unique index, and a freed seat passes to the head of the waitlist inside the
 //! transaction that freed it (`seats`). Cancelling is `cancel`.
 
+mod batch;
+
+pub use batch::SIGN_UP_BATCH;
 mod cancel;
 mod erase;
 mod leave;
@@ -12,27 +15,21 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveEnum as _, ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveEnum as _, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Alias, Expr, ExprTrait as _, Query, QueryStatementBuilder as _, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, Viewer};
-use crate::bus::Change;
 use crate::deps::Deps;
 use crate::entity::sign_ups;
 use crate::error::{Error, Result};
 use crate::events::{Event, Events};
 use crate::ids::{EventId, SignUpId, TeamId, VolunteerId};
-use crate::kinds::{EventStatus, SignUpStatus, Visibility};
+use crate::kinds::{EventStatus, SignUpStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
-use crate::seats::{lock_published, take_seat};
-use crate::stats;
-use crate::store::{is_unique_violation, lock_volunteer};
 use crate::teams::Teams;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,6 +139,8 @@ pub struct SignUps {
     deps: Deps,
     teams: Arc<Teams>,
     events: Arc<Events>,
+    /// Sign-ups waiting for their event's next batch, per event (`batch`).
+    lines: batch::Lines,
 }
 
 impl SignUps {
@@ -150,10 +149,12 @@ impl SignUps {
             deps,
             teams,
             events,
+            lines: batch::Lines::new(),
         }
     }
 
-    /// CONFIRMED while seats remain, else WAITLISTED.
+    /// CONFIRMED while seats remain, else WAITLISTED; served in the event's next batch
+    /// (`batch`), one transaction for the sign-ups that arrived meanwhile.
     pub async fn sign_up(&self, actor: &Actor, event_id: EventId) -> Result<SignUp> {
         let viewer = Viewer::Volunteer(actor.clone());
         let event = self
@@ -163,59 +164,9 @@ impl SignUps {
             .ok_or(Error::NotFound("event"))?;
         let now = Utc::now();
         check_open(&event, now)?;
-        let txn = self.deps.store.write().await?;
-        lock_volunteer(&*txn, actor.volunteer).await?;
-        // Under the volunteer's lock, which `leave_team` takes too: a member leaving meanwhile
-        // either cancels this sign-up or is no longer a member here.
-        if event.visibility == Visibility::Team
-            && self
-                .teams
-                .role_of(&*txn, actor.volunteer, event.team_id)
-                .await?
-                .is_none()
-        {
-            return Err(Error::forbidden("event-for-members-of-team"));
-        }
-        check_free(&*txn, actor.volunteer, &event).await?;
-        // The event's lock, whether or not a seat is free (a full event's seat update matches no
-        // row and locks nothing): sign-ups join the queue one at a time, each seeing the one
-        // before it committed, so the place computed below is exact. Taken only while the event
-        // is published (it may have closed since it was read).
-        if !lock_published(&*txn, event_id).await? {
-            return Err(Error::conflict("event-no-longer-open-for-sign"));
-        }
-        let status = if take_seat(&*txn, event_id).await? {
-            SignUpStatus::Confirmed
-        } else {
-            SignUpStatus::Waitlisted
-        };
-        let row = sign_ups::ActiveModel {
-            event_id: Set(event_id.0),
-            volunteer_id: Set(actor.volunteer.0),
-            status: Set(status),
-            starts_at: Set(event.starts_at),
-            ends_at: Set(event.ends_at),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&*txn)
-        .await
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                Error::conflict("you-are-already-signed-up-for")
-            } else {
-                error.into()
-            }
-        })?;
-        let mut sign_up = SignUp::from(row);
-        if status == SignUpStatus::Waitlisted {
-            sign_up.waitlist_position = Some(queue_place(&*txn, event_id, sign_up.id).await?);
-        }
-        stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
-        txn.changed(Change::Event(event_id));
-        txn.commit().await?;
-        Ok(sign_up)
+        self.lines
+            .sign_up(&self.deps, &self.teams, actor, event, now)
+            .await
     }
 
     pub async fn sign_up_by_id(&self, id: SignUpId) -> Result<Option<SignUp>> {

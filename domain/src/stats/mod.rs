@@ -5,6 +5,7 @@
 //! grouping allows, else distinct over volunteer-days.
 
 mod bounds;
+mod place_rebuild;
 mod places;
 mod rollup;
 mod starts;
@@ -140,6 +141,12 @@ impl Stats {
     /// Recomputes the rollups marked dirty since the last call (up to 500); returns how many.
     pub async fn refresh(&self) -> Result<usize> {
         rollup::refresh(&self.deps).await
+    }
+
+    /// Rebuilds every place's statistics rows from the daily rollups at once and clears the
+    /// place marks (for a database loaded in bulk); returns how many rows it wrote.
+    pub async fn rebuild_places(&self) -> Result<u64> {
+        place_rebuild::rebuild_all(&self.deps).await
     }
 
     fn area_condition(&self, area: AreaId, area_column: impl ColumnTrait) -> Condition {

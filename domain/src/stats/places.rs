@@ -36,10 +36,10 @@ pub(crate) const PLACE_DAY: &str = "PLACE";
 pub(crate) const PLACE_WEEK: &str = "PLACEW";
 pub(crate) const PLACE_MONTH: &str = "PLACEM";
 
-const DAY: &str = "DAY";
-const WEEK: &str = "WEEK";
-const MONTH: &str = "MONTH";
-const YEAR: &str = "YEAR";
+pub(super) const DAY: &str = "DAY";
+pub(super) const WEEK: &str = "WEEK";
+pub(super) const MONTH: &str = "MONTH";
+pub(super) const YEAR: &str = "YEAR";
 
 /// The id a (district, town) pair is marked under: the town, else the district, else 0 (teams
 /// of the whole city).
@@ -47,7 +47,7 @@ pub(crate) fn place_id(district: i64, town: i64) -> i64 {
     if town != 0 { town } else { district }
 }
 
-fn place_of(tree: &AreaTree, place: i64) -> (i64, i64) {
+pub(super) fn place_of(tree: &AreaTree, place: i64) -> (i64, i64) {
     match tree
         .get(AreaId(place))
         .map(|area| (area.level, area.parent_id))
@@ -58,15 +58,15 @@ fn place_of(tree: &AreaTree, place: i64) -> (i64, i64) {
     }
 }
 
-fn day_key(day: NaiveDate) -> String {
+pub(super) fn day_key(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
-fn week_key(day: NaiveDate) -> String {
+pub(super) fn week_key(day: NaiveDate) -> String {
     Period::Week.key(day)
 }
 
-fn month_key(day: NaiveDate) -> String {
+pub(super) fn month_key(day: NaiveDate) -> String {
     Period::Month.key(day)
 }
 
@@ -76,7 +76,7 @@ pub(crate) fn week_start(day: NaiveDate) -> NaiveDate {
         .unwrap_or(day)
 }
 
-fn year_key(day: NaiveDate) -> String {
+pub(super) fn year_key(day: NaiveDate) -> String {
     day.year().to_string()
 }
 
@@ -92,13 +92,13 @@ fn decode(bytes: &[u8]) -> Result<RoaringTreemap> {
 
 /// One place's figures for one team kind in one period.
 #[derive(Default)]
-struct Cell {
-    figures: Figures,
-    volunteers: RoaringTreemap,
+pub(super) struct Cell {
+    pub(super) figures: Figures,
+    pub(super) volunteers: RoaringTreemap,
 }
 
 impl Cell {
-    fn add(&mut self, other: &Figures, volunteers: &RoaringTreemap) {
+    pub(super) fn add(&mut self, other: &Figures, volunteers: &RoaringTreemap) {
         let f = &mut self.figures;
         f.events_held += other.events_held;
         f.sign_ups += other.sign_ups;
@@ -125,7 +125,7 @@ fn figures_of(row: &stats_place_periods::Model) -> Figures {
 /// Replaces one place's rows of one period with `cells` (by team kind).
 async fn store(
     conn: &impl ConnectionTrait,
-    (district, town): (i64, i64),
+    at: (i64, i64),
     period: &str,
     key: &str,
     cells: HashMap<String, Cell>,
@@ -133,10 +133,26 @@ async fn store(
     stats_place_periods::Entity::delete_many()
         .filter(stats_place_periods::Column::Period.eq(period))
         .filter(stats_place_periods::Column::PeriodKey.eq(key))
-        .filter(stats_place_periods::Column::DistrictId.eq(district))
-        .filter(stats_place_periods::Column::TownId.eq(town))
+        .filter(stats_place_periods::Column::DistrictId.eq(at.0))
+        .filter(stats_place_periods::Column::TownId.eq(at.1))
         .exec(conn)
         .await?;
+    let rows = rows_of(at, period, key, cells)?;
+    if !rows.is_empty() {
+        stats_place_periods::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One place's rows of one period, one per team kind of `cells`, as they are stored.
+pub(super) fn rows_of(
+    (district, town): (i64, i64),
+    period: &str,
+    key: &str,
+    cells: HashMap<String, Cell>,
+) -> Result<Vec<stats_place_periods::ActiveModel>> {
     let mut rows = Vec::with_capacity(cells.len());
     for (kind, cell) in cells {
         let f = cell.figures;
@@ -156,12 +172,7 @@ async fn store(
             ..Default::default()
         });
     }
-    if !rows.is_empty() {
-        stats_place_periods::Entity::insert_many(rows)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    Ok(rows)
 }
 
 /// One place's figures by team kind over `first..=last`, from the daily rollups.

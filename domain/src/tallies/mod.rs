@@ -3,6 +3,7 @@
 //! transaction that approves or reverses a record, so a tally always equals the sum of its
 //! APPROVED records (invariant 5); each change also leaves an outbox row for the leaderboards.
 
+mod prune;
 mod trees;
 
 use std::collections::HashMap;
@@ -110,6 +111,8 @@ pub(crate) struct TallyChange {
     pub team_kind: TeamKind,
     pub day: NaiveDate,
     pub delta: i64,
+    /// Today in the city's time zone: only kept periods are written (`prune`).
+    pub today: NaiveDate,
 }
 
 fn kind_code(kind: TeamKind) -> String {
@@ -185,6 +188,9 @@ pub(crate) async fn apply(conn: &impl ConnectionTrait, change: &TallyChange) -> 
     let tree = chain(conn, change.team).await?;
     for period in Period::ALL {
         let key = period.key(change.day);
+        if !period.is_kept(&key, change.today) {
+            continue; // a period nobody reads any more
+        }
         trees::add_to_trees(conn, &tree, period, &key, change.delta).await?;
         add(
             conn,

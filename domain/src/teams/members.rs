@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::Teams;
 use crate::actor::Actor;
 use crate::audit::{self, AuditRecord};
+use crate::bus::Change;
 use crate::entity::{memberships, teams};
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, MembershipId, TeamId, VolunteerId};
@@ -134,6 +135,7 @@ impl Teams {
                 .await?
             }
         };
+        txn.changed(Change::Account(actor.volunteer));
         txn.commit().await?;
         Ok(row.into())
     }
@@ -174,6 +176,7 @@ impl Teams {
         });
         active.updated_at = Set(Utc::now());
         let after = Membership::from(active.update(&*txn).await?);
+        txn.changed(Change::Account(after.volunteer_id));
         let action = if approve {
             "membership.approve"
         } else {
@@ -216,6 +219,7 @@ impl Teams {
         active.role = Set(role);
         active.updated_at = Set(Utc::now());
         let after = Membership::from(active.update(&*txn).await?);
+        txn.changed(Change::Account(volunteer));
         audit::record(
             &*txn,
             audit_entry(
@@ -260,6 +264,7 @@ impl Teams {
         active.status = Set(MembershipStatus::Left);
         active.role = Set(MemberRole::Member);
         active.updated_at = Set(Utc::now());
+        txn.changed(Change::Account(actor.volunteer));
         Ok(Membership::from(active.update(&**txn).await?))
     }
 

@@ -6,6 +6,7 @@ mod relations;
 mod roster;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -17,6 +18,7 @@ pub use list::{CheckedTeamFilter, TeamFilter};
 pub use members::Membership;
 pub use roster::{ROSTER_PAGE, RosterExport, RosterLine, RosterPage};
 
+use crate::account_cache::AccountCache;
 use crate::actor::Actor;
 use crate::areas::AreaTree;
 use crate::audit::{self, AuditRecord};
@@ -73,11 +75,20 @@ pub struct UpdateTeam {
 
 pub struct Teams {
     deps: Deps,
+    /// Each volunteer's active roles as this node read them (what lists and relations check).
+    roles: AccountCache<Arc<HashMap<TeamId, MemberRole>>>,
 }
+
+/// How long a node trusts the roles it read without hearing of a change.
+pub const ROLES_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+const ROLES_CACHE_CAPACITY: u64 = 100_000;
 
 impl Teams {
     pub fn new(deps: Deps) -> Self {
-        Self { deps }
+        Self {
+            deps,
+            roles: AccountCache::new(ROLES_CACHE_CAPACITY, ROLES_CACHE_TTL),
+        }
     }
 
     async fn find(&self, conn: &impl ConnectionTrait, id: TeamId) -> Result<teams::Model> {
@@ -138,20 +149,40 @@ impl Teams {
         Ok((team, scope))
     }
 
-    /// Every team the volunteer is an ACTIVE member of, with their role.
+    /// Every team the volunteer is an ACTIVE member of, with their role; cached per node and
+    /// forgotten on every node when a membership of theirs changes (`Change::Account`, published
+    /// by every membership write), after `ROLES_CACHE_TTL` anyway. For what lists show and what
+    /// one sees of another; writes check roles inside their transaction instead.
     pub async fn active_roles(
         &self,
         volunteer: VolunteerId,
     ) -> Result<HashMap<TeamId, MemberRole>> {
+        if let Some(roles) = self.roles.get(volunteer) {
+            return Ok(roles.as_ref().clone());
+        }
+        let stamp = self.roles.stamp();
         let rows = memberships::Entity::find()
             .filter(memberships::Column::VolunteerId.eq(volunteer.0))
             .filter(memberships::Column::Status.eq(MembershipStatus::Active))
             .all(&self.deps.store.db)
             .await?;
-        Ok(rows
+        let roles: HashMap<TeamId, MemberRole> = rows
             .into_iter()
             .map(|row| (TeamId(row.team_id), row.role))
-            .collect())
+            .collect();
+        self.roles.insert(volunteer, Arc::new(roles.clone()), stamp);
+        Ok(roles)
+    }
+
+    /// Forgets a volunteer's cached roles when the bus delivers a change to their account or
+    /// memberships: register with `Bus::listen`.
+    pub fn roles_listener(&self) -> crate::bus::Listener {
+        let roles = self.roles.clone();
+        Arc::new(move |change| {
+            if let crate::bus::Change::Account(volunteer) = change {
+                roles.forget(*volunteer);
+            }
+        })
     }
 
     pub async fn create_team(&self, actor: &Actor, input: CreateTeam) -> Result<Team> {
@@ -198,6 +229,7 @@ impl Teams {
         }
         .insert(&*txn)
         .await?;
+        txn.changed(crate::bus::Change::Account(leader));
         memberships::ActiveModel {
             team_id: Set(row.id),
             volunteer_id: Set(leader.0),

@@ -12,7 +12,7 @@
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use super::memory::{Marks, Streaks, Windows};
+use super::memory::{Marks, Reserved, Streaks, Windows};
 use super::{Backoff, Limit, address_key, millis, refusal};
 use crate::error::Result;
 use crate::redis_store::RedisStore;
@@ -135,11 +135,22 @@ impl LoginThrottle {
     /// Reserves one attempt for `phone` from `address` before its password is verified, or
     /// refuses with `RateLimited` and how long to wait (counting nothing). A reservation stands
     /// as a failure until `succeeded` clears it.
+    ///
+    /// Every attempt counts in the node's own table first, then in Redis when configured. The
+    /// node's table thus holds the limits for what reaches this node even while Redis flickers
+    /// (a burst split between Redis answers and timeouts is not counted twice as generously),
+    /// and Redis holds them across nodes. A refusal from Redis hands the node's reservation back.
     pub async fn reserve(&self, phone: &str, address: &str) -> Result<()> {
         let keys = Keys::new(phone, address);
-        let wait = match self.reserve_shared(&keys).await {
-            Some(wait) => wait,
-            None => self.reserve_in_process(&keys),
+        let wait = match self.reserve_in_process(&keys) {
+            Ok(reserved) => match self.reserve_shared(&keys).await {
+                Some(wait) if !wait.is_zero() => {
+                    self.undo_in_process(&keys, reserved);
+                    wait
+                }
+                _ => Duration::ZERO,
+            },
+            Err(wait) => wait,
         };
         if wait.is_zero() {
             Ok(())
@@ -177,7 +188,8 @@ impl LoginThrottle {
         Some(Duration::from_millis(wait_ms.max(0).unsigned_abs()))
     }
 
-    fn reserve_in_process(&self, keys: &Keys) -> Duration {
+    /// The node's check-and-reserve step: what it reserved, or how long to wait.
+    fn reserve_in_process(&self, keys: &Keys) -> std::result::Result<Reserved, Duration> {
         let memory = &self.memory;
         let limits = &self.limits;
         let _held = memory
@@ -199,12 +211,28 @@ impl LoginThrottle {
             .wait(pair_used, pair_left)
             .max(limits.per_address.wait(address_used, address_left))
             .max(phone_wait);
-        if wait.is_zero() {
-            memory.windows.add(&keys.pair, limits.per_phone_and_address);
-            memory.windows.add(&keys.address, limits.per_address);
-            memory.streaks.add(&keys.phone);
+        if !wait.is_zero() {
+            return Err(wait);
         }
-        wait
+        memory.windows.add(&keys.pair, limits.per_phone_and_address);
+        memory.windows.add(&keys.address, limits.per_address);
+        Ok(memory.streaks.add(&keys.phone))
+    }
+
+    /// Hands back a reservation the shared counters refused.
+    fn undo_in_process(&self, keys: &Keys, reserved: Reserved) {
+        let memory = &self.memory;
+        let _held = memory
+            .lock
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        memory
+            .windows
+            .release(&keys.pair, self.limits.per_phone_and_address);
+        memory
+            .windows
+            .release(&keys.address, self.limits.per_address);
+        memory.streaks.undo(&keys.phone, reserved);
     }
 
     /// After a right password: clears the phone's reservations, hands the address's one back (a
@@ -237,7 +265,7 @@ impl LoginThrottle {
                 })
                 .await;
         }
-        // The in-process table too: it answers whenever Redis does not.
+        // The node's table too: it counts every attempt that reached this node.
         let memory = &self.memory;
         let _held = memory
             .lock

@@ -85,6 +85,13 @@ struct Attempts {
     latest: Instant,
 }
 
+/// One attempt recorded by `Streaks::add`.
+#[derive(Clone, Copy)]
+pub(super) struct Reserved {
+    latest: Instant,
+    previous_latest: Option<Instant>,
+}
+
 /// Attempt counts with the time of the latest, forgotten `memory` after it.
 pub(super) struct Streaks(Cache<String, Attempts>);
 
@@ -106,15 +113,39 @@ impl Streaks {
         })
     }
 
-    pub(super) fn add(&self, key: &str) {
-        let count = self.0.get(key).map_or(0, |attempts| attempts.count);
+    /// Records one attempt now; what it replaced lets `undo` hand it back.
+    pub(super) fn add(&self, key: &str) -> Reserved {
+        let before = self.0.get(key);
+        let latest = Instant::now();
         self.0.insert(
             key.to_owned(),
             Attempts {
-                count: count.saturating_add(1),
-                latest: Instant::now(),
+                count: before
+                    .map_or(0, |attempts| attempts.count)
+                    .saturating_add(1),
+                latest,
             },
         );
+        Reserved {
+            latest,
+            previous_latest: before.map(|attempts| attempts.latest),
+        }
+    }
+
+    /// Hands back an attempt `add` recorded: one fewer, and the latest time it replaced unless
+    /// another attempt came since.
+    pub(super) fn undo(&self, key: &str, reserved: Reserved) {
+        let Some(now) = self.0.get(key) else { return };
+        let count = now.count.saturating_sub(1);
+        let latest = match reserved.previous_latest {
+            Some(previous) if now.latest == reserved.latest => previous,
+            _ => now.latest,
+        };
+        if count == 0 {
+            self.0.invalidate(key);
+        } else {
+            self.0.insert(key.to_owned(), Attempts { count, latest });
+        }
     }
 
     pub(super) fn clear(&self, key: &str) {

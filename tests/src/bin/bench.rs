@@ -40,6 +40,10 @@ use clap::Parser;
 use secrecy::ExposeSecret as _;
 
 use feihong_api::seed::generate::Sizes;
+
+/// The server's allocator (`api/src/main.rs`): the server runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use measure::{Case, Measured};
 use people::{Minter, NewEvent};
 use setup::Prepared;
@@ -67,6 +71,10 @@ struct Args {
     /// How long `pgbench -S` runs, in seconds; 0 skips it.
     #[arg(long, default_value_t = 10)]
     pgbench_seconds: u64,
+    /// Measure only the read cases whose name contains this (the baseline always runs first);
+    /// skips the mixed evening and the storm. For profiling one case (`--requests 20000`).
+    #[arg(long)]
+    only: Option<String>,
     /// Leave the generated database in place (and print its URL) for EXPLAIN ANALYZE afterwards.
     #[arg(long)]
     keep_database: bool,
@@ -211,7 +219,14 @@ async fn main() {
         .build()
         .expect("HTTP client");
     let measuring = Instant::now();
-    let cases = cases::read_cases(&bench, args.requests);
+    let mut cases = cases::read_cases(&bench, args.requests);
+    if let Some(only) = &args.only {
+        let mut at = 0;
+        cases.retain(|case| {
+            at += 1;
+            at == 1 || case.name.contains(only.as_str())
+        });
+    }
     let pgbench_tps = match args.pgbench_seconds {
         0 => None,
         seconds => {
@@ -223,6 +238,10 @@ async fn main() {
         println!("pgbench -S, {} clients: {tps:.0} tps", args.concurrency);
     }
     let mut results = read_cases(&client, &cases, &minter, &args).await;
+    if args.only.is_some() {
+        print!("{}", measure::table(&results[0], &results, pgbench_tps));
+        return;
+    }
     // The mixed run measures the server on its own: the sibling node stops first.
     drop(bench.without_store.take());
     let mixed = mixed_evening(&bench, &client, &minter, &args).await;

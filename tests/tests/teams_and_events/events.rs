@@ -256,8 +256,10 @@ on_every_backend! {
         let mut paged = Vec::new();
         let mut after = Value::Null;
         for _ in 0..created.len() + 1 {
-            let page = app.graphql_as(&team.leader, EVENTS, json!({ "filter": { "teamId": team.id }, "first": 1, "after": after })).await;
+            let filter = json!({ "teamId": team.id, "areaId": app.area_id("440604").await });
+            let page = app.graphql_as(&team.leader, EVENTS, json!({ "filter": filter, "first": 1, "after": after })).await;
             let page = page.data()["events"].clone();
+            assert_eq!(page["totalCount"], created.len(), "the whole list's count on every page");
             paged.extend(node_ids(&page));
             if page["pageInfo"]["hasNextPage"] == false {
                 break;

@@ -58,10 +58,63 @@ async fn of_150_simultaneous_attempts_only_the_free_ones_are_reserved() {
             (0..150).map(|n| format!("10.1.{}.{}", n / 200, n % 200)),
         );
         assert_eq!(many.await, 5);
-        // With Redis the counting happened there (a script error would fall back silently).
+        // The node counted them, and with Redis so did Redis (a script error would not show).
         let (in_process, _) = throttle.memory.streaks.state(&Keys::new(PHONE, "").phone);
-        assert_eq!(in_process == 0, throttle.redis.is_some());
+        assert_eq!(in_process, 5);
+        if let Some(redis) = &throttle.redis {
+            assert_eq!(shared_attempts(redis).await, 5);
+        }
     }
+}
+
+async fn shared_attempts(redis: &RedisStore) -> i64 {
+    let key = redis.key(&[&Keys::new(PHONE, "").phone]);
+    redis
+        .run(|mut connection| async move {
+            redis::cmd("HGET")
+                .arg(key)
+                .arg("n")
+                .query_async::<Option<i64>>(&mut connection)
+                .await
+        })
+        .await
+        .unwrap()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_split_between_redis_and_an_outage_is_counted_once_on_the_node() {
+    for throttle in throttles(Duration::from_secs(60)) {
+        let before = reserved(&throttle, (0..3).map(|_| "10.6.0.1".to_owned())).await;
+        assert_eq!(before, 3);
+        if let Some(redis) = &throttle.redis {
+            redis.fail_for_a_moment();
+        }
+        let during = reserved(&throttle, (0..150).map(|_| "10.6.0.1".to_owned())).await;
+        assert_eq!(during, 2, "the free attempts are five in all, Redis or not");
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_from_redis_hands_the_nodes_reservation_back() {
+    let Some(redis) = throttles(Duration::from_secs(60))
+        .pop()
+        .and_then(|t| t.redis)
+    else {
+        return;
+    };
+    let other_node = LoginThrottle::new(Some(redis.clone()), limits(Duration::from_secs(60)));
+    let this_node = LoginThrottle::new(Some(redis), limits(Duration::from_secs(60)));
+    assert_eq!(
+        reserved(&other_node, (0..5).map(|n| format!("10.7.0.{n}"))).await,
+        5
+    );
+    assert!(this_node.reserve(PHONE, "10.7.1.1").await.is_err());
+    let (in_process, _) = this_node.memory.streaks.state(&Keys::new(PHONE, "").phone);
+    assert_eq!(
+        in_process, 0,
+        "the refused attempt is not held against this node"
+    );
 }
 
 #[tokio::test]

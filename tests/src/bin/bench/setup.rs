@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use feihong_api::seed::generate::{self, Sizes};
 use feihong_tests::{Backend, Session, TEST_PASSWORD, TestApp};
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { \
@@ -142,44 +143,39 @@ async fn start() -> (TestApp, TestApp) {
     (app, without_store)
 }
 
-/// The generator's phases, the viewer's rows among them, then VACUUM ANALYZE.
-async fn generate_rows(db: &DatabaseConnection, sizes: Sizes, timezone: &str, viewer_id: i64) {
-    generate::raw(db, sizes, timezone).await.expect("raw rows");
-    viewer_rows(db, viewer_id).await;
-    generate::attendance_and_records(db, timezone)
+/// The seed's load (keys and indexes set aside meanwhile, as `feihong seed` does), the viewer's
+/// rows among the raw ones, on the seed's own connections.
+async fn generate_rows(app: &TestApp, sizes: Sizes, timezone: &str, viewer_id: i64) {
+    let bulk = feihong_api::seed::connect(app.config.database_url.expose_secret())
         .await
-        .expect("attendances and records");
-    generate::derived(db, timezone)
+        .expect("the seed's connections");
+    let viewer = async {
+        viewer_rows(&bulk, viewer_id).await;
+        Ok(())
+    };
+    feihong_api::seed::load(&bulk, sizes, timezone, viewer)
         .await
-        .expect("derived tables");
-    generate::drop_helpers(db).await.expect("helpers dropped");
-    generate::fix_sequences(db).await.expect("sequences");
-    let step = Instant::now();
-    exec(db, "VACUUM ANALYZE").await;
-    println!(
-        "  {:<34} {:>16} {:>7.1} s",
-        "VACUUM ANALYZE",
-        "",
-        step.elapsed().as_secs_f64()
-    );
+        .expect("the dataset");
+    bulk.close().await.ok();
 }
 
 /// The place rows the worker builds from the generated days, then the Redis boards.
 async fn derive_stores(app: &TestApp, db: &DatabaseConnection) {
     let step = Instant::now();
+    let services = feihong_api::app::build_services(&app.config)
+        .await
+        .expect("services");
+    services.stats.rebuild_places().await.expect("place rows");
     settle_statistics(db).await;
     exec(db, "ANALYZE stats_place_periods").await;
     let sets = scalar(db, "SELECT count(*) FROM stats_place_periods").await;
     println!(
         "  {:<34} {:>11} rows {:>7.1} s",
-        "place rows (built by the worker)",
+        "place rows (rebuilt at once)",
         sets,
         step.elapsed().as_secs_f64()
     );
     let step = Instant::now();
-    let services = feihong_api::app::build_services(&app.config)
-        .await
-        .expect("services");
     let written = services
         .leaderboards
         .rebuild()
@@ -211,7 +207,7 @@ pub async fn prepare(scale: f64) -> Prepared {
 
     println!("generating:");
     let started = Instant::now();
-    generate_rows(&db, Sizes::at(scale), &timezone, viewer_id).await;
+    generate_rows(&app, Sizes::at(scale), &timezone, viewer_id).await;
     derive_stores(&app, &db).await;
     let generation = started.elapsed();
     println!("generation took {:.1} s", generation.as_secs_f64());
