@@ -31,6 +31,9 @@ pub enum Change {
     Told(Recipients),
     /// The event's seats, status, time or place changed.
     Event(EventId),
+    /// An event was created, or its start, place, visibility, status or kind changed: every node
+    /// recounts the event feeds (`events::feed_count`).
+    Feed,
     /// The volunteer's account changed: erased, an admin role granted, or what the screens show
     /// of them (profile, consent). Every node forgets what it cached of them (`accounts::cache`:
     /// sign-in state and the volunteer as shown).

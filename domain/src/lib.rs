@@ -167,6 +167,7 @@ impl Services {
         let teams = Arc::new(Teams::new(deps.clone()));
         bus.listen(teams.roles_listener());
         let events = Arc::new(Events::new(deps.clone(), teams.clone()));
+        bus.listen(events.feed_listener());
         Ok(Self {
             sign_ups: SignUps::new(deps.clone(), teams.clone(), events.clone()),
             attendance: AttendanceService::new(deps.clone(), teams.clone(), events.clone()),

@@ -123,6 +123,7 @@ impl Events {
         }
         seats::promote_waitlisted(txn, id).await?;
         txn.changed(Change::Event(id));
+        txn.changed(Change::Feed);
         let event = Event::from(self.find(conn, id).await?);
         stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, before.starts_at);
         stats::mark_team_day(txn, self.deps.timezone, event.team_id.0, event.starts_at);

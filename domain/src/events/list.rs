@@ -5,10 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
 
 use super::search::{self, SearchText};
 use super::{Event, Events};
@@ -19,7 +16,7 @@ use crate::entity::events;
 use crate::error::{Error, Result};
 use crate::geo::Position;
 use crate::ids::{AreaId, EventId, TeamId};
-use crate::kinds::{EventKind, EventStatus, Visibility};
+use crate::kinds::{EventKind, EventStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 
@@ -42,7 +39,7 @@ pub struct EventFilter {
 }
 
 /// An `EventFilter` whose values passed their checks (`EventFilter::check`).
-pub struct CheckedEventFilter(EventFilter, Option<SearchText>);
+pub struct CheckedEventFilter(pub(super) EventFilter, pub(super) Option<SearchText>);
 
 /// No event lasts longer (`check_times`): an event that has not ended started at most this long
 /// ago, which lets the default list read the `(starts_at, id)` index from just before now.
@@ -86,42 +83,6 @@ impl EventFilter {
 }
 
 impl Events {
-    /// What the viewer may see, as a condition: published PUBLIC events, their teams' events,
-    /// drafts of teams they run, and everything in areas they administer.
-    async fn visible_to(&self, viewer: &Viewer) -> Result<Condition> {
-        let public = Condition::all()
-            .add(events::Column::Visibility.eq(Visibility::Public))
-            .add(events::Column::Status.ne(EventStatus::Draft));
-        let Some(actor) = viewer.actor() else {
-            return Ok(public);
-        };
-        let roles = self.teams.active_roles(actor.volunteer).await?;
-        let member_of: Vec<i64> = roles.keys().map(|id| id.0).collect();
-        let runs: Vec<i64> = roles
-            .iter()
-            .filter(|(_, role)| role.manages())
-            .map(|(id, _)| id.0)
-            .collect();
-        let mut condition = Condition::any()
-            .add(public)
-            .add(
-                Condition::all()
-                    .add(events::Column::TeamId.is_in(member_of))
-                    .add(events::Column::Status.ne(EventStatus::Draft)),
-            )
-            .add(events::Column::TeamId.is_in(runs));
-        if !actor.admin_areas.is_empty() {
-            let areas: Vec<i64> = actor
-                .admin_areas
-                .iter()
-                .flat_map(|area| self.deps.areas.subtree(*area))
-                .map(|a| a.0)
-                .collect();
-            condition = condition.add(events::Column::AreaId.is_in(areas));
-        }
-        Ok(condition)
-    }
-
     /// The event, when it exists and the viewer may see it.
     pub async fn event(&self, viewer: &Viewer, id: EventId) -> Result<Option<Event>> {
         let db = &self.deps.store.db;
@@ -157,15 +118,31 @@ impl Events {
         filter: CheckedEventFilter,
         page: PageRequest,
     ) -> Result<Page<Event>> {
+        let seen = self.seen_by(viewer).await?;
+        let condition = self.filter_condition(&filter).add(seen.condition());
+        if let Some((centre, radius_m)) = filter.0.near {
+            return self.nearest(condition, centre, radius_m, page).await;
+        }
+        let (events, total) = tokio::try_join!(
+            self.by_start(condition.clone(), &page),
+            self.feed_count(viewer, &seen, &filter, &condition),
+        )?;
+        Ok(Page::from_rows(events, page.first, total, |event| {
+            Cursor::Time(event.starts_at, event.id.0)
+        }))
+    }
+
+    /// Everything the filter asks for but visibility.
+    pub(super) fn filter_condition(&self, filter: &CheckedEventFilter) -> Condition {
         let CheckedEventFilter(filter, search) = filter;
-        let mut condition = Condition::all().add(self.visible_to(viewer).await?);
-        if lists_only_unended(&filter) {
+        let mut condition = Condition::all();
+        if lists_only_unended(filter) {
             let now = Utc::now();
             condition = condition
                 .add(events::Column::EndsAt.gt(now))
                 .add(events::Column::StartsAt.gt(now - LONGEST_EVENT));
         }
-        if let Some(search) = &search {
+        if let Some(search) = search {
             let backend = self.deps.store.db.get_database_backend();
             condition = condition.add(search::condition(backend, search));
         }
@@ -190,61 +167,37 @@ impl Events {
         if let Some(before) = filter.starts_before {
             condition = condition.add(events::Column::StartsAt.lt(before));
         }
-        match filter.near {
-            Some((centre, radius_m)) => self.nearest(condition, centre, radius_m, page).await,
-            None => self.by_start(condition, page).await,
-        }
+        condition
     }
 
-    /// Soonest first. The page's ids (and, on the first page, the count with them) come from
-    /// one query that the feed's covering index answers alone (`ix_events_area_feed`, migration
-    /// 000020); only the page's own rows are then read, by id.
-    async fn by_start(&self, condition: Condition, page: PageRequest) -> Result<Page<Event>> {
-        let db = &self.deps.store.db;
-        let after = page.after_time()?;
+    /// Soonest first, one more than the page holds. The page's ids come from the feed's covering
+    /// index alone (`ix_events_area_feed`, migration 000020); only the page's own rows are then
+    /// read, by id. The count is `feed_count`'s.
+    async fn by_start(&self, condition: Condition, page: &PageRequest) -> Result<Vec<Event>> {
         let mut ids = events::Entity::find()
             .select_only()
             .column(events::Column::Id)
-            .column(events::Column::StartsAt)
-            .filter(condition.clone())
+            .filter(condition)
             .order_by_asc(events::Column::StartsAt)
             .order_by_asc(events::Column::Id)
             .limit(page.first + 1);
-        let (keys, total): (Vec<(i64, DateTime<Utc>)>, u64) = match after {
-            None => {
-                let rows: Vec<(i64, DateTime<Utc>, i64)> = ids
-                    .column_as(Expr::cust("COUNT(*) OVER ()"), "total")
-                    .into_tuple()
-                    .all(db)
-                    .await?;
-                let total = rows.first().map_or(0, |row| row.2.max(0).unsigned_abs());
-                (
-                    rows.into_iter().map(|(id, at, _)| (id, at)).collect(),
-                    total,
-                )
-            }
-            Some((at, id)) => {
-                let total = events::Entity::find().filter(condition).count(db).await?;
-                ids = ids.filter(
-                    Condition::any().add(events::Column::StartsAt.gt(at)).add(
-                        Condition::all()
-                            .add(events::Column::StartsAt.eq(at))
-                            .add(events::Column::Id.gt(id)),
-                    ),
-                );
-                (ids.into_tuple().all(db).await?, total)
-            }
-        };
+        if let Some((at, id)) = page.after_time()? {
+            ids = ids.filter(
+                Condition::any().add(events::Column::StartsAt.gt(at)).add(
+                    Condition::all()
+                        .add(events::Column::StartsAt.eq(at))
+                        .add(events::Column::Id.gt(id)),
+                ),
+            );
+        }
+        let keys: Vec<i64> = ids.into_tuple().all(&self.deps.store.db).await?;
         let mut rows = self
-            .events_by_id(&keys.iter().map(|(id, _)| EventId(*id)).collect::<Vec<_>>())
+            .events_by_id(&keys.iter().map(|id| EventId(*id)).collect::<Vec<_>>())
             .await?;
-        let events: Vec<Event> = keys
+        Ok(keys
             .iter()
-            .filter_map(|(id, _)| rows.remove(&EventId(*id)))
-            .collect();
-        Ok(Page::from_rows(events, page.first, total, |event| {
-            Cursor::Time(event.starts_at, event.id.0)
-        }))
+            .filter_map(|id| rows.remove(&EventId(*id)))
+            .collect())
     }
 
     /// Nearest first: an index lookup on a latitude/longitude box, then exact great-circle
@@ -267,46 +220,52 @@ impl Events {
             lat = centre.lat,
             lng = centre.lng,
         ));
-        let rows = events::Entity::find()
+        // Only what ordering needs is read of the candidates; the page's own rows come by id.
+        let candidates: Vec<(i64, f64, f64, DateTime<Utc>)> = events::Entity::find()
+            .select_only()
+            .columns([
+                events::Column::Id,
+                events::Column::Lat,
+                events::Column::Lng,
+                events::Column::StartsAt,
+            ])
             .filter(condition)
             .filter(events::Column::Lat.between(lat_min, lat_max))
             .filter(events::Column::Lng.between(lng_min, lng_max))
             .order_by(flat_distance, Order::Asc)
             .order_by_asc(events::Column::Id)
             .limit(MAX_NEAR_CANDIDATES)
+            .into_tuple()
             .all(&self.deps.store.db)
             .await?;
-        let mut within: Vec<(f64, events::Model)> = rows
+        let mut within: Vec<(f64, DateTime<Utc>, i64)> = candidates
             .into_iter()
-            .map(|row| {
-                (
-                    centre.distance_m(&Position {
-                        lat: row.lat,
-                        lng: row.lng,
-                    }),
-                    row,
-                )
+            .map(|(id, lat, lng, starts_at)| {
+                (centre.distance_m(&Position { lat, lng }), starts_at, id)
             })
-            .filter(|(distance, _)| *distance <= f64::from(radius_m))
+            .filter(|(distance, _, _)| *distance <= f64::from(radius_m))
             .collect();
-        within.sort_by(|a, b| {
-            a.0.total_cmp(&b.0)
-                .then(a.1.starts_at.cmp(&b.1.starts_at))
-                .then(a.1.id.cmp(&b.1.id))
-        });
+        within.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         let total = within.len() as u64;
         let offset = page.offset()?;
-        let rows: Vec<(u64, events::Model)> = within
+        let keys: Vec<(u64, i64)> = within
             .into_iter()
             .enumerate()
             .skip(offset as usize)
             .take(page.first as usize + 1)
-            .map(|(index, (_, row))| (index as u64 + 1, row))
+            .map(|(index, (_, _, id))| (index as u64 + 1, id))
             .collect();
-        Ok(Page::from_rows(rows, page.first, total, |(position, _)| {
+        let mut rows = self
+            .events_by_id(&keys.iter().map(|(_, id)| EventId(*id)).collect::<Vec<_>>())
+            .await?;
+        let events: Vec<(u64, Event)> = keys
+            .into_iter()
+            .filter_map(|(position, id)| rows.remove(&EventId(id)).map(|event| (position, event)))
+            .collect();
+        Ok(Page::from_rows(events, page.first, total, |(position, _)| {
             Cursor::Offset(*position)
         })
-        .map(|(_, row)| Event::from(row)))
+        .map(|(_, event)| event))
     }
 }
 

@@ -1,10 +1,12 @@
 //! Events: created as drafts by those who run a team, published, changed and cancelled.
 
 mod change;
+mod feed_count;
 mod list;
 mod patrol_plan;
 mod schedules;
 pub mod search;
+mod seen;
 mod upkeep;
 
 use std::collections::HashMap;
@@ -213,6 +215,7 @@ pub(crate) fn test_event(now: DateTime<Utc>) -> Event {
 pub struct Events {
     deps: Deps,
     teams: std::sync::Arc<Teams>,
+    feed_counts: feed_count::FeedCounts,
 }
 
 fn audit_entry<'a>(
@@ -265,7 +268,11 @@ async fn active_sign_ups(
 
 impl Events {
     pub fn new(deps: Deps, teams: std::sync::Arc<Teams>) -> Self {
-        Self { deps, teams }
+        Self {
+            deps,
+            teams,
+            feed_counts: feed_count::FeedCounts::new(),
+        }
     }
 
     pub(crate) async fn find(
@@ -345,6 +352,7 @@ impl Events {
         search::refresh_grams(&*txn, row.id).await?;
         let event = Event::from(row);
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
+        txn.changed(Change::Feed);
         audit::record(&*txn, audit_entry(actor, "event.create", None, &event)).await?;
         txn.commit().await?;
         Ok(event)
@@ -370,6 +378,7 @@ impl Events {
         let event = Event::from(self.find(&*txn, id).await?);
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id.0, event.starts_at);
         txn.changed(Change::Event(id));
+        txn.changed(Change::Feed);
         audit::record(
             &*txn,
             audit_entry(actor, "event.publish", Some(&before), &event),
@@ -417,6 +426,7 @@ impl Events {
         let id = EventId(row.id);
         stats::mark_team_day(txn, self.deps.timezone, row.team_id, row.starts_at);
         txn.changed(Change::Event(id));
+        txn.changed(Change::Feed);
         let told = active_sign_ups(conn, id).await?;
         sign_ups::Entity::update_many()
             .col_expr(

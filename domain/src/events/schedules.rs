@@ -13,6 +13,7 @@ use super::patrol_plan::{PatrolPlan, Weekday, plan_patrols};
 use super::{EventChange, Events, Location, LocationInput, UpdateEvent};
 use crate::actor::{Actor, Viewer};
 use crate::audit::{self, AuditRecord};
+use crate::bus::Change;
 use crate::deps::text;
 use crate::entity::{events, patrol_schedules};
 use crate::error::{Error, Result};
@@ -185,6 +186,7 @@ impl Events {
             });
             events::Entity::insert_many(rows).exec(&*txn).await?;
         }
+        txn.changed(Change::Feed);
         super::search::refresh_schedule_grams(&*txn, schedule.id).await?;
         let schedule = PatrolSchedule::from(schedule);
         audit::record(

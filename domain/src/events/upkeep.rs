@@ -63,6 +63,7 @@ impl Events {
                 .await?;
             if done.rows_affected == 1 {
                 txn.changed(Change::Event(EventId(id)));
+                txn.changed(Change::Feed);
                 completed += 1;
             }
         }

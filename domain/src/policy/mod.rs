@@ -66,6 +66,18 @@ pub struct TeamScope {
     pub actor_role: Option<MemberRole>,
 }
 
+/// Sees every event in `area` (the whole city when `None`), whatever its visibility or status:
+/// an admin of that area or of one above it.
+pub fn sees_every_event_in(actor: &Actor, tree: &AreaTree, area: Option<AreaId>) -> bool {
+    match area {
+        Some(area) => is_admin_of(actor, tree, area),
+        None => tree
+            .children(None)
+            .iter()
+            .all(|root| is_admin_of(actor, tree, root.id)),
+    }
+}
+
 fn is_admin_of(actor: &Actor, tree: &AreaTree, area: AreaId) -> bool {
     actor
         .admin_areas
@@ -169,6 +181,27 @@ mod tests {
             volunteer: VolunteerId(id),
             admin_areas: admin_areas.iter().copied().map(AreaId).collect(),
         }
+    }
+
+    #[test]
+    fn an_admin_sees_every_event_of_their_area_and_below_and_nowhere_else() {
+        let tree = tree();
+        let district_admin = actor(9, &[2]);
+        assert!(sees_every_event_in(&district_admin, &tree, Some(AreaId(2))));
+        assert!(sees_every_event_in(&district_admin, &tree, Some(AreaId(4))));
+        assert!(!sees_every_event_in(
+            &district_admin,
+            &tree,
+            Some(AreaId(3))
+        ));
+        assert!(!sees_every_event_in(
+            &district_admin,
+            &tree,
+            Some(AreaId(1))
+        ));
+        assert!(!sees_every_event_in(&district_admin, &tree, None));
+        assert!(sees_every_event_in(&actor(8, &[1]), &tree, None));
+        assert!(!sees_every_event_in(&actor(7, &[]), &tree, Some(AreaId(4))));
     }
 
     #[test]
