@@ -42,7 +42,8 @@ pub struct EventFilter {
 pub struct CheckedEventFilter(pub(super) EventFilter, pub(super) Option<SearchText>);
 
 /// No event lasts longer (`check_times`): an event that has not ended started at most this long
-/// ago, which lets the default list read the `(starts_at, id)` index from just before now.
+/// ago, which lets the default list read `ix_events_starts_feed` (migration 000021) from a week
+/// before now, from the index alone.
 const LONGEST_EVENT: chrono::Duration = chrono::Duration::days(7);
 
 /// The default list (no date filter, and not asking for COMPLETED events) shows only events that

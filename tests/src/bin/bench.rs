@@ -240,6 +240,7 @@ async fn main() {
     let mut results = read_cases(&client, &cases, &minter, &args).await;
     if args.only.is_some() {
         print!("{}", measure::table(&results[0], &results, pgbench_tps));
+        keep_if_asked(bench, &args);
         return;
     }
     // The mixed run measures the server on its own: the sibling node stops first.
@@ -271,6 +272,11 @@ async fn main() {
     if let Some(storm) = storm {
         println!("{}", measure::table(base, &[storm.latencies], None));
     }
+    keep_if_asked(bench, &args);
+}
+
+/// With `--keep-database`, prints where the generated data is and leaves it in place.
+fn keep_if_asked(bench: setup::Prepared, args: &Args) {
     if args.keep_database {
         println!(
             "\nkept the database: {}\nand its Redis keys: {}* (delete them when done)",
