@@ -9,7 +9,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, big_pk_auto, blob, string_len};
 
-use crate::util::index;
+use crate::util::{MARK_PLACE_DAYS, index};
 
 pub struct Migration;
 
@@ -115,12 +115,7 @@ impl MigrationTrait for Migration {
         // place is the town, else the district, else 0 (teams of the whole city).
         manager
             .get_connection()
-            .execute_unprepared(
-                "INSERT INTO stats_dirty (kind, ref_id, day, generation) \
-                 SELECT DISTINCT 'PLACE', CASE WHEN town_id <> 0 THEN town_id ELSE district_id END, \
-                 day, 1 FROM (SELECT district_id, town_id, day FROM stats_team_days \
-                 UNION SELECT district_id, town_id, day FROM stats_area_days) AS days",
-            )
+            .execute_unprepared(MARK_PLACE_DAYS)
             .await?;
         Ok(())
     }

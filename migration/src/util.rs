@@ -44,3 +44,11 @@ pub(crate) fn grams_insert(table: &str, owner: &str, max_chars: usize, source: &
          ON CONFLICT DO NOTHING"
     )
 }
+
+/// Every (place, day) with daily statistics rollups, as `stats_dirty` marks of kind `PLACE` for
+/// the statistics worker: the place is the town, else the district, else 0 (teams of the whole
+/// city). Followed by a `WHERE` clause (which SQLite needs before an `ON CONFLICT`) or nothing.
+pub(crate) const MARK_PLACE_DAYS: &str = "INSERT INTO stats_dirty (kind, ref_id, day, generation) \
+     SELECT DISTINCT 'PLACE', CASE WHEN town_id <> 0 THEN town_id ELSE district_id END, \
+     day, 1 FROM (SELECT district_id, town_id, day FROM stats_team_days \
+     UNION SELECT district_id, town_id, day FROM stats_area_days) AS days";

@@ -222,6 +222,25 @@ impl TestApp {
         Some(Self::start(config, backend, Some(data_dir), pg, true).await)
     }
 
+    /// A server on an existing PostgreSQL database and Redis key prefix, which it does not own:
+    /// nothing is dropped or deleted when it stops (the benchmark's `--reuse-database`).
+    pub async fn attach(
+        database_url: &str,
+        redis_prefix: &str,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
+        let data_dir = tempfile::tempdir().expect("temporary folder");
+        let mut config = base_config(
+            data_dir.path().to_owned(),
+            database_url.to_owned(),
+            env_url("TEST_REDIS_URL"),
+            Backend::Postgres,
+        );
+        config.redis_prefix = redis_prefix.to_owned();
+        configure(&mut config);
+        Self::start(config, Backend::Postgres, Some(data_dir), None, false).await
+    }
+
     /// A second API node on the same database and Redis: what a load balancer would spread over.
     pub async fn spawn_sibling(&self) -> Self {
         Self::start(self.config.clone(), self.backend, None, None, false).await

@@ -74,16 +74,20 @@ async fn a_seeded_database_answers_every_screen_and_is_not_seeded_twice() {
     assert!(again.to_string().contains("seed an empty one"), "{again:#}");
 }
 
-/// Every place row, one line each (the set of active volunteers in hex), in a fixed order.
+/// The marks of place rows and of the rows united over districts and the city.
+const PLACE_MARKS: &str =
+    "'PLACE', 'PLACEW', 'PLACEM', 'DISTD', 'DISTW', 'DISTM', 'CITYD', 'CITYW', 'CITYM'";
+
+/// Every row (a place's own and those united over a district and the city), one line each (the set of active volunteers in hex), in a fixed order.
 async fn place_rows(db: &DatabaseConnection) -> Vec<String> {
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT concat_ws('|', period, period_key, district_id, town_id, team_kind, events_held, \
+            "SELECT concat_ws('|', span, period, period_key, district_id, town_id, team_kind, events_held, \
                sign_ups, attended, no_shows, approved_minutes, new_volunteers, \
                encode(volunteers, 'hex')) AS line \
              FROM stats_place_periods \
-             ORDER BY period, period_key, district_id, town_id, team_kind",
+             ORDER BY span, period, period_key, district_id, town_id, team_kind",
         ))
         .await
         .expect("place rows");
@@ -116,19 +120,32 @@ async fn the_seed_s_place_rows_are_the_ones_the_statistics_worker_builds_day_by_
     assert_eq!(
         count(
             db,
-            "SELECT count(*) FROM stats_dirty WHERE kind LIKE 'PLACE%'"
+            &format!("SELECT count(*) FROM stats_dirty WHERE kind IN ({PLACE_MARKS})")
         )
         .await,
         0,
         "the seed leaves the worker no place marks"
     );
     let seeded = place_rows(db).await;
-    for period in ["DAY|", "WEEK|", "MONTH|", "YEAR|"] {
-        assert!(
-            seeded.iter().any(|line| line.starts_with(period)),
-            "{period}"
-        );
+    for span in ["PLACE|", "DISTRICT|", "CITY|"] {
+        for period in ["DAY|", "WEEK|", "MONTH|", "YEAR|"] {
+            assert!(
+                seeded
+                    .iter()
+                    .any(|line| line.starts_with(&format!("{span}{period}"))),
+                "{span}{period}"
+            );
+        }
     }
+    // United rows carry every kind together (`*`) beside each kind.
+    assert!(
+        count(
+            db,
+            "SELECT count(*) FROM stats_place_periods WHERE span = 'CITY' AND team_kind = '*'"
+        )
+        .await
+            > 0
+    );
     // Some rows hold sets of several volunteers; registration rows (no team kind) exist.
     assert!(
         count(
@@ -147,8 +164,9 @@ async fn the_seed_s_place_rows_are_the_ones_the_statistics_worker_builds_day_by_
             > 0
     );
 
-    // The worker rebuilds every place's day, then its weeks, months and years, from the marks
-    // the migration that introduced the place rows writes.
+    // The worker rebuilds every place's day, then its weeks, months and years, and then its
+    // district's and the city's, from the marks the migrations that introduced the place rows
+    // and the united rows write.
     db.execute_unprepared(
         "DELETE FROM stats_place_periods; \
          INSERT INTO stats_dirty (kind, ref_id, day, generation) \
@@ -162,7 +180,7 @@ async fn the_seed_s_place_rows_are_the_ones_the_statistics_worker_builds_day_by_
         let tried = services.stats.refresh().await.expect("a round");
         let left = count(
             db,
-            "SELECT count(*) FROM stats_dirty WHERE kind LIKE 'PLACE%'",
+            &format!("SELECT count(*) FROM stats_dirty WHERE kind IN ({PLACE_MARKS})"),
         )
         .await;
         if tried == 0 && left == 0 {

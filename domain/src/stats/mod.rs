@@ -4,10 +4,13 @@
 //! rows. Active-volunteer counts are exact: unions of monthly bitmaps (`active`) where the
 //! grouping allows, else distinct over volunteer-days.
 
+mod answer;
 mod bounds;
 mod place_rebuild;
 mod places;
 mod rollup;
+mod sets;
+mod spans;
 mod starts;
 
 use std::collections::{BTreeMap, HashMap};
@@ -98,6 +101,8 @@ pub fn team_kind_label(stored: &str) -> &'static str {
 
 pub struct Stats {
     deps: Deps,
+    /// Decoded sets of place rows, by row id (`sets`).
+    sets: sets::Sets,
 }
 
 /// A grouping value as read from a rollup row, before it becomes a label.
@@ -135,7 +140,10 @@ pub(crate) fn read_snapshot(db: &sea_orm::DatabaseConnection) -> TransactionOpti
 
 impl Stats {
     pub fn new(deps: Deps) -> Self {
-        Self { deps }
+        Self {
+            deps,
+            sets: sets::Sets::new(sets::KEPT_BYTES),
+        }
     }
 
     /// Recomputes the rollups marked dirty since the last call (up to 500); returns how many.
@@ -234,9 +242,10 @@ impl Stats {
             .db
             .begin_with_options(read_snapshot(&self.deps.store.db))
             .await?;
-        let (groups, totals) = if places::answerable(&self.deps.areas, area, &dims) {
+        let (groups, totals) = if answer::answerable(&self.deps.areas, area, &dims) {
             let (groups, totals) =
-                places::figures(&txn, &self.deps.areas, area, from, to, &dims).await?;
+                answer::figures(&txn, &self.sets, &self.deps.areas, area, (from, to), &dims)
+                    .await?;
             (groups.into_iter().collect(), totals)
         } else {
             self.figures_from_daily_rollups(&txn, area, from, to, &dims)

@@ -14,7 +14,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Datelike as _, NaiveDate};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::places::{self, Cell};
+use super::places::{self, CITY, Cell, DISTRICT, PLACE};
+use super::spans::{self, Periods};
 use crate::areas::AreaTree;
 use crate::deps::Deps;
 use crate::entity::{
@@ -45,41 +46,80 @@ impl PlaceDays {
     }
 }
 
-/// A period's cells by team kind, keyed by (period, key).
-type Periods = HashMap<(&'static str, String), HashMap<String, Cell>>;
-
-/// Replaces every place's rows with rows rebuilt from the daily rollups, and clears the place
-/// marks they cover (one transaction); returns how many rows it wrote.
+/// Replaces every place's rows, and the rows united over each district and the city, with rows
+/// rebuilt from the daily rollups, and clears the marks they cover (one transaction); returns how
+/// many rows it wrote. Places come in district order, so one district's cells are held at a time.
 pub(super) async fn rebuild_all(deps: &Deps) -> Result<u64> {
     let txn = deps.store.write().await?;
     let conn = &*txn;
+    let mut marks = vec![places::PLACE_DAY, places::PLACE_WEEK, places::PLACE_MONTH];
+    marks.extend(spans::MARKS);
     stats_dirty::Entity::delete_many()
-        .filter(stats_dirty::Column::Kind.is_in([
-            places::PLACE_DAY,
-            places::PLACE_WEEK,
-            places::PLACE_MONTH,
-        ]))
+        .filter(stats_dirty::Column::Kind.is_in(marks))
         .exec(conn)
         .await?;
     stats_place_periods::Entity::delete_many()
         .exec(conn)
         .await?;
     let mut written = 0;
+    let (mut district, mut city) = (None, Periods::new());
+    let mut in_district = Periods::new();
     for at in every_place(conn, &deps.areas).await? {
-        let days = read_days(conn, at).await?;
+        if let Some(done) = district.filter(|&done| done != at.0) {
+            let united = std::mem::take(&mut in_district);
+            written += write_united(conn, DISTRICT, (done, 0), united, Some(&mut city)).await?;
+        }
+        district = Some(at.0);
         let mut rows = Vec::new();
-        for ((period, key), cells) in periods_of(days) {
-            rows.extend(places::rows_of(at, period, &key, cells)?);
+        for ((period, key), cells) in periods_of(read_days(conn, at).await?) {
+            spans::merge(
+                in_district.entry((period, key.clone())).or_default(),
+                &cells,
+            );
+            rows.extend(places::rows_of(PLACE, at, period, &key, cells)?);
         }
-        written += rows.len() as u64;
-        while !rows.is_empty() {
-            let rest = rows.split_off(rows.len().saturating_sub(INSERT_BATCH));
-            stats_place_periods::Entity::insert_many(rest)
-                .exec_without_returning(conn)
-                .await?;
-        }
+        written += insert(conn, rows).await?;
     }
+    if let Some(done) = district {
+        written += write_united(conn, DISTRICT, (done, 0), in_district, Some(&mut city)).await?;
+    }
+    written += write_united(conn, CITY, (0, 0), city, None).await?;
     txn.commit().await?;
+    Ok(written)
+}
+
+/// Writes a span's united rows (with their all-kinds cells), adding its cells by kind into
+/// `city` first when given.
+async fn write_united(
+    conn: &impl ConnectionTrait,
+    span: &str,
+    at: (i64, i64),
+    periods: Periods,
+    mut city: Option<&mut Periods>,
+) -> Result<u64> {
+    let mut rows = Vec::new();
+    for ((period, key), cells) in periods {
+        if let Some(city) = city.as_deref_mut() {
+            spans::merge(city.entry((period, key.clone())).or_default(), &cells);
+        }
+        let cells = spans::with_all_kinds(cells);
+        rows.extend(places::rows_of(span, at, period, &key, cells)?);
+    }
+    insert(conn, rows).await
+}
+
+/// Inserts `rows` in batches; returns how many.
+async fn insert(
+    conn: &impl ConnectionTrait,
+    mut rows: Vec<stats_place_periods::ActiveModel>,
+) -> Result<u64> {
+    let written = rows.len() as u64;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().saturating_sub(INSERT_BATCH));
+        stats_place_periods::Entity::insert_many(rest)
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(written)
 }
 

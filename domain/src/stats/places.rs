@@ -20,11 +20,10 @@ use std::collections::HashMap;
 use chrono::{Datelike as _, Days, Months, NaiveDate};
 use roaring::RoaringTreemap;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 
-use super::{Dimension, Figures, RawKey};
+use super::Figures;
 use crate::areas::{AreaLevel, AreaTree};
 use crate::entity::{stats_area_days, stats_place_periods, stats_team_days, stats_volunteer_days};
 use crate::error::{Error, Result};
@@ -35,6 +34,13 @@ use crate::tallies::Period;
 pub(crate) const PLACE_DAY: &str = "PLACE";
 pub(crate) const PLACE_WEEK: &str = "PLACEW";
 pub(crate) const PLACE_MONTH: &str = "PLACEM";
+
+/// What a row covers (`span`): a place's own teams, a district's places, the whole city.
+pub(super) const PLACE: &str = "PLACE";
+pub(super) const DISTRICT: &str = "DISTRICT";
+pub(super) const CITY: &str = "CITY";
+/// The team kind of a united row's cell for every kind and the registrations together.
+pub(super) const ALL_KINDS: &str = "*";
 
 pub(super) const DAY: &str = "DAY";
 pub(super) const WEEK: &str = "WEEK";
@@ -86,9 +92,12 @@ fn encode(set: &RoaringTreemap) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn decode(bytes: &[u8]) -> Result<RoaringTreemap> {
+pub(super) fn decode(bytes: &[u8]) -> Result<RoaringTreemap> {
     RoaringTreemap::deserialize_from(bytes).map_err(Error::internal)
 }
+
+/// Cells by team kind.
+pub(super) type Cells = HashMap<String, Cell>;
 
 /// One place's figures for one team kind in one period.
 #[derive(Default)]
@@ -99,18 +108,22 @@ pub(super) struct Cell {
 
 impl Cell {
     pub(super) fn add(&mut self, other: &Figures, volunteers: &RoaringTreemap) {
-        let f = &mut self.figures;
-        f.events_held += other.events_held;
-        f.sign_ups += other.sign_ups;
-        f.attended += other.attended;
-        f.no_shows += other.no_shows;
-        f.approved_minutes += other.approved_minutes;
-        f.new_volunteers += other.new_volunteers;
+        add_sums(&mut self.figures, other);
         self.volunteers |= volunteers;
     }
 }
 
-fn figures_of(row: &stats_place_periods::Model) -> Figures {
+/// Adds `more`'s sums into `into` (active volunteers are counted from united sets, not added).
+pub(super) fn add_sums(into: &mut Figures, more: &Figures) {
+    into.events_held += more.events_held;
+    into.sign_ups += more.sign_ups;
+    into.attended += more.attended;
+    into.no_shows += more.no_shows;
+    into.approved_minutes += more.approved_minutes;
+    into.new_volunteers += more.new_volunteers;
+}
+
+pub(super) fn figures_of(row: &stats_place_periods::Model) -> Figures {
     Figures {
         active_volunteers: 0,
         new_volunteers: row.new_volunteers,
@@ -122,22 +135,24 @@ fn figures_of(row: &stats_place_periods::Model) -> Figures {
     }
 }
 
-/// Replaces one place's rows of one period with `cells` (by team kind).
-async fn store(
+/// Replaces the rows of one span, place and period with `cells` (by team kind).
+pub(super) async fn store(
     conn: &impl ConnectionTrait,
+    span: &str,
     at: (i64, i64),
     period: &str,
     key: &str,
     cells: HashMap<String, Cell>,
 ) -> Result<()> {
     stats_place_periods::Entity::delete_many()
+        .filter(stats_place_periods::Column::Span.eq(span))
         .filter(stats_place_periods::Column::Period.eq(period))
         .filter(stats_place_periods::Column::PeriodKey.eq(key))
         .filter(stats_place_periods::Column::DistrictId.eq(at.0))
         .filter(stats_place_periods::Column::TownId.eq(at.1))
         .exec(conn)
         .await?;
-    let rows = rows_of(at, period, key, cells)?;
+    let rows = rows_of(span, at, period, key, cells)?;
     if !rows.is_empty() {
         stats_place_periods::Entity::insert_many(rows)
             .exec_without_returning(conn)
@@ -146,8 +161,9 @@ async fn store(
     Ok(())
 }
 
-/// One place's rows of one period, one per team kind of `cells`, as they are stored.
+/// The rows of one span, place and period, one per team kind of `cells`, as they are stored.
 pub(super) fn rows_of(
+    span: &str,
     (district, town): (i64, i64),
     period: &str,
     key: &str,
@@ -157,6 +173,7 @@ pub(super) fn rows_of(
     for (kind, cell) in cells {
         let f = cell.figures;
         rows.push(stats_place_periods::ActiveModel {
+            span: Set(span.to_owned()),
             district_id: Set(district),
             town_id: Set(town),
             team_kind: Set(kind),
@@ -239,7 +256,7 @@ pub(crate) async fn rebuild_day(
 ) -> Result<()> {
     let at = place_of(tree, place);
     let cells = cells_from_days(conn, at, day, day).await?;
-    store(conn, at, DAY, &day_key(day), cells).await
+    store(conn, PLACE, at, DAY, &day_key(day), cells).await
 }
 
 /// Rebuilds one place's rows of the ISO week starting `monday`.
@@ -254,7 +271,7 @@ pub(crate) async fn rebuild_week(
         .checked_add_days(Days::new(6))
         .ok_or_else(|| Error::internal(format!("no week starts on {monday}")))?;
     let cells = cells_from_days(conn, at, monday, sunday).await?;
-    store(conn, at, WEEK, &week_key(monday), cells).await
+    store(conn, PLACE, at, WEEK, &week_key(monday), cells).await
 }
 
 /// Rebuilds one place's rows of the month starting `month`, and of its year (the sum and union
@@ -271,8 +288,9 @@ pub(crate) async fn rebuild_month(
         .and_then(|next| next.checked_sub_days(Days::new(1)))
         .ok_or_else(|| Error::internal(format!("no month starts on {month}")))?;
     let cells = cells_from_days(conn, at, month, last).await?;
-    store(conn, at, MONTH, &month_key(month), cells).await?;
+    store(conn, PLACE, at, MONTH, &month_key(month), cells).await?;
     let months = stats_place_periods::Entity::find()
+        .filter(stats_place_periods::Column::Span.eq(PLACE))
         .filter(stats_place_periods::Column::Period.eq(MONTH))
         .filter(stats_place_periods::Column::PeriodKey.starts_with(format!("{}-", year_key(month))))
         .filter(stats_place_periods::Column::DistrictId.eq(at.0))
@@ -287,204 +305,12 @@ pub(crate) async fn rebuild_month(
             .or_default()
             .add(&figures, &volunteers);
     }
-    store(conn, at, YEAR, &year_key(month), year).await
-}
-
-/// Whether these rows can answer: groupings they keep, and an area they are filed by.
-pub(super) fn answerable(tree: &AreaTree, area: AreaId, dims: &[Dimension]) -> bool {
-    let dims_kept = dims.iter().all(|dim| {
-        matches!(
-            dim,
-            Dimension::District | Dimension::Town | Dimension::TeamKind | Dimension::Month
-        )
-    });
-    let filed = tree.get(area).is_some_and(|node| {
-        matches!(
-            node.level,
-            AreaLevel::City | AreaLevel::District | AreaLevel::Town
-        )
-    });
-    dims_kept && filed
-}
-
-/// `from..=to` as (period, key) pieces: whole years, whole months, whole ISO weeks, single days.
-/// Grouped by month, a piece must lie in one month: no years, and only weeks that do not
-/// straddle two months.
-fn pieces(from: NaiveDate, to: NaiveDate, by_month: bool) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    let mut at = from;
-    while at <= to {
-        let year_end = NaiveDate::from_ymd_opt(at.year(), 12, 31).unwrap_or(at);
-        let next_month = at.with_day(1).unwrap_or(at) + Months::new(1);
-        let week_end = at + Days::new(6);
-        if !by_month && at.ordinal() == 1 && year_end <= to {
-            out.push((YEAR, year_key(at)));
-            at = year_end + Days::new(1);
-        } else if at.day() == 1 && next_month - Days::new(1) <= to {
-            out.push((MONTH, month_key(at)));
-            at = next_month;
-        } else if at == week_start(at)
-            && week_end <= to
-            && (!by_month || week_end.month() == at.month())
-        {
-            out.push((WEEK, week_key(at)));
-            at = week_end + Days::new(1);
-        } else {
-            out.push((DAY, day_key(at)));
-            at = at + Days::new(1);
-        }
-    }
-    out
-}
-
-/// The area filter on the rows' (district_id, town_id).
-fn place_filter(tree: &AreaTree, area: AreaId) -> Condition {
-    match tree.get(area).map(|node| node.level) {
-        Some(AreaLevel::District) => {
-            Condition::all().add(stats_place_periods::Column::DistrictId.eq(area.0))
-        }
-        Some(AreaLevel::Town) => {
-            Condition::all().add(stats_place_periods::Column::TownId.eq(area.0))
-        }
-        _ => Condition::all(),
-    }
-}
-
-/// The month (YYYY-MM) a row's period lies in: a day's or month's key starts with it; a week
-/// (read only when it lies in one month) is placed by its Monday.
-fn month_of(row: &stats_place_periods::Model) -> String {
-    let monday = (row.period == WEEK)
-        .then(|| row.period_key.split_once("-W"))
-        .flatten()
-        .and_then(|(year, week)| {
-            NaiveDate::from_isoywd_opt(year.parse().ok()?, week.parse().ok()?, chrono::Weekday::Mon)
-        });
-    match monday {
-        Some(monday) => month_key(monday),
-        None => row.period_key.chars().take(7).collect(),
-    }
-}
-
-/// A row's group: one value per dimension.
-fn key_of(dims: &[Dimension], row: &stats_place_periods::Model) -> RawKey {
-    dims.iter()
-        .map(|dim| match dim {
-            Dimension::District => row.district_id.to_string(),
-            Dimension::Town => row.town_id.to_string(),
-            Dimension::TeamKind => row.team_kind.clone(),
-            _ => month_of(row),
-        })
-        .collect()
-}
-
-/// Every figure per group and in total. Call only when `answerable`.
-pub(super) async fn figures(
-    conn: &impl ConnectionTrait,
-    tree: &AreaTree,
-    area: AreaId,
-    from: NaiveDate,
-    to: NaiveDate,
-    dims: &[Dimension],
-) -> Result<(HashMap<RawKey, Figures>, Figures)> {
-    let by_month = dims.contains(&Dimension::Month);
-    let by_kind = dims.contains(&Dimension::TeamKind);
-    let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
-    for (period, key) in pieces(from, to, by_month) {
-        wanted.entry(period).or_default().push(key);
-    }
-    let mut groups: HashMap<RawKey, Cell> = HashMap::new();
-    let mut total = Cell::default();
-    for (period, keys) in wanted {
-        // Bounded batches keep each statement's parameter list small.
-        for chunk in keys.chunks(400) {
-            let rows = stats_place_periods::Entity::find()
-                .filter(stats_place_periods::Column::Period.eq(period))
-                .filter(stats_place_periods::Column::PeriodKey.is_in(chunk.iter().cloned()))
-                .filter(place_filter(tree, area))
-                .all(conn)
-                .await?;
-            for row in rows {
-                let volunteers = decode(&row.volunteers)?;
-                let figures = figures_of(&row);
-                total.add(&figures, &volunteers);
-                // Registrations have no team kind: grouped by kind, only the totals carry them.
-                if !(by_kind && row.team_kind.is_empty()) {
-                    groups
-                        .entry(key_of(dims, &row))
-                        .or_default()
-                        .add(&figures, &volunteers);
-                }
-            }
-        }
-    }
-    let finish = |cell: Cell| Figures {
-        active_volunteers: i64::try_from(cell.volunteers.len()).unwrap_or(i64::MAX),
-        ..cell.figures
-    };
-    let groups = groups
-        .into_iter()
-        .map(|(key, cell)| (key, finish(cell)))
-        .collect();
-    Ok((groups, finish(total)))
+    store(conn, PLACE, at, YEAR, &year_key(month), year).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
-
-    #[test]
-    fn a_range_splits_into_whole_years_months_weeks_and_days() {
-        let keys = |from, to, by_month| -> Vec<String> {
-            pieces(from, to, by_month)
-                .into_iter()
-                .map(|(period, key)| format!("{period} {key}"))
-                .collect()
-        };
-        // 2024-12-30 is a Monday, starting ISO week 2025-W01.
-        assert_eq!(
-            keys(day(2024, 12, 29), day(2025, 1, 12), false),
-            ["DAY 2024-12-29", "WEEK 2025-W01", "WEEK 2025-W02"]
-        );
-        // 2026-03-01 is a Sunday, 2026-03-02 a Monday.
-        assert_eq!(
-            keys(day(2025, 1, 1), day(2026, 3, 10), false),
-            [
-                "YEAR 2025",
-                "MONTH 2026-01",
-                "MONTH 2026-02",
-                "DAY 2026-03-01",
-                "WEEK 2026-W10",
-                "DAY 2026-03-09",
-                "DAY 2026-03-10"
-            ]
-        );
-        // Grouped by month: no years, and no week straddling two months (2026-03-30 is a Monday).
-        assert_eq!(keys(day(2025, 1, 1), day(2025, 12, 31), true).len(), 12);
-        assert_eq!(
-            keys(day(2026, 3, 2), day(2026, 4, 5), true),
-            [
-                "WEEK 2026-W10",
-                "WEEK 2026-W11",
-                "WEEK 2026-W12",
-                "WEEK 2026-W13",
-                "DAY 2026-03-30",
-                "DAY 2026-03-31",
-                "DAY 2026-04-01",
-                "DAY 2026-04-02",
-                "DAY 2026-04-03",
-                "DAY 2026-04-04",
-                "DAY 2026-04-05"
-            ]
-        );
-        assert_eq!(
-            keys(day(2026, 2, 1), day(2026, 2, 28), false),
-            ["MONTH 2026-02"]
-        );
-    }
 
     #[test]
     fn sets_survive_encoding() {

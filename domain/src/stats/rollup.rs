@@ -26,7 +26,7 @@ use crate::store::{DirtyDay, WriteTxn};
 use crate::tallies::Period;
 use crate::workers;
 
-use super::{places, starts};
+use super::{places, spans, starts};
 
 const TEAM_DAY: &str = "TEAM";
 const AREA_DAY: &str = "AREA";
@@ -426,6 +426,10 @@ async fn set_aside(deps: &Deps, mark: &stats_dirty::Model, error: &Error) -> Res
     Ok(())
 }
 
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
 /// Recomputes one mark's rollup and clears the mark, in one transaction.
 async fn recompute_mark(deps: &Deps, mark: &stats_dirty::Model) -> Result<()> {
     let txn = deps.store.write().await?;
@@ -452,23 +456,36 @@ async fn recompute_mark(deps: &Deps, mark: &stats_dirty::Model) -> Result<()> {
         // many days of a month change, its month is rebuilt about once per round.
         places::PLACE_DAY => {
             places::rebuild_day(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
-            txn.mark_dirty(DirtyDay {
-                kind: places::PLACE_WEEK,
-                ref_id: mark.ref_id,
-                day: places::week_start(mark.day),
-            });
-            txn.mark_dirty(DirtyDay {
-                kind: places::PLACE_MONTH,
-                ref_id: mark.ref_id,
-                day: mark.day.with_day(1).unwrap_or(mark.day),
-            });
+            let district = places::place_of(&deps.areas, mark.ref_id).0;
+            for (kind, ref_id, day) in [
+                (
+                    places::PLACE_WEEK,
+                    mark.ref_id,
+                    places::week_start(mark.day),
+                ),
+                (places::PLACE_MONTH, mark.ref_id, first_of_month(mark.day)),
+                (spans::DISTRICT_DAY, district, mark.day),
+            ] {
+                txn.mark_dirty(DirtyDay { kind, ref_id, day });
+            }
         }
         places::PLACE_WEEK => {
             places::rebuild_week(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
+            txn.mark_dirty(DirtyDay {
+                kind: spans::DISTRICT_WEEK,
+                ref_id: places::place_of(&deps.areas, mark.ref_id).0,
+                day: mark.day,
+            });
         }
         places::PLACE_MONTH => {
             places::rebuild_month(&*txn, &deps.areas, mark.ref_id, mark.day).await?;
+            txn.mark_dirty(DirtyDay {
+                kind: spans::DISTRICT_MONTH,
+                ref_id: places::place_of(&deps.areas, mark.ref_id).0,
+                day: mark.day,
+            });
         }
+        kind if spans::MARKS.contains(&kind) => spans::recompute(&txn, mark).await?,
         _ => recompute_area_day(&txn, deps, mark.ref_id, mark.day).await?,
     }
     stats_dirty::Entity::delete_many()

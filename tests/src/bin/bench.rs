@@ -78,6 +78,13 @@ struct Args {
     /// Leave the generated database in place (and print its URL) for EXPLAIN ANALYZE afterwards.
     #[arg(long)]
     keep_database: bool,
+    /// Measure on a database an earlier `--keep-database` run left (its URL), instead of
+    /// generating one; needs `--redis-prefix`. `--scale` should say what it was generated at.
+    #[arg(long, requires = "redis_prefix")]
+    reuse_database: Option<String>,
+    /// The Redis key prefix the kept database's run printed.
+    #[arg(long)]
+    redis_prefix: Option<String>,
 }
 
 fn check_environment(args: &Args) {
@@ -210,7 +217,10 @@ async fn main() {
         "feihong bench: scale {} ({} volunteers, {} teams, {} events), {} requests/case, {} clients",
         args.scale, sizes.volunteers, sizes.teams, sizes.events, args.requests, args.concurrency
     );
-    let mut bench = setup::prepare(args.scale).await;
+    let mut bench = match (&args.reuse_database, &args.redis_prefix) {
+        (Some(url), Some(prefix)) => setup::reuse(url, prefix).await,
+        _ => setup::prepare(args.scale).await,
+    };
     // Tokens are minted when used, never before generation: they live 15 minutes.
     let minter = Minter::new(bench.app.config.access_token_ttl);
     let client = reqwest::Client::builder()

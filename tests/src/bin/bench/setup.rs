@@ -120,17 +120,24 @@ async fn settle_statistics(db: &DatabaseConnection) {
     }
 }
 
+/// The servers' settings: production's pool size. Upkeep runs once at start (on empty tables)
+/// and then not again: it is a background task, not a read path, and one of its queries is far
+/// too slow at this size (docs/performance.md), which would load both cores for the whole run.
+fn configure(config: &mut feihong_api::config::Config) {
+    config.db_max_connections = 16;
+    config.maintenance_interval = Duration::from_secs(24 * 3600);
+}
+
 /// Starts the servers and makes the benchmark's viewer and admin, before generation.
 async fn start() -> (TestApp, TestApp) {
-    // Production's pool size. Upkeep runs once at start (on empty tables) and then not again:
-    // it is a background task, not a read path, and one of its queries is far too slow at this
-    // size (docs/performance.md), which would load both cores for the whole run.
-    let mut app = TestApp::spawn_configured(Backend::Postgres, "bench", |config| {
-        config.db_max_connections = 16;
-        config.maintenance_interval = Duration::from_secs(24 * 3600);
-    })
-    .await
-    .expect("a PostgreSQL server (TEST_DATABASE_URL)");
+    let app = TestApp::spawn_configured(Backend::Postgres, "bench", configure)
+        .await
+        .expect("a PostgreSQL server (TEST_DATABASE_URL)");
+    with_sibling(app).await
+}
+
+/// `app` and a sibling node whose Redis is a closed port.
+async fn with_sibling(mut app: TestApp) -> (TestApp, TestApp) {
     assert!(
         app.config.redis_url.is_some(),
         "TEST_REDIS_URL is needed for the rank store"
@@ -191,17 +198,53 @@ async fn derive_stores(app: &TestApp, db: &DatabaseConnection) {
     );
 }
 
+/// Everything the cases need, on a database an earlier run generated and kept
+/// (`--keep-database`), with its Redis keys: the servers start on it (migrating it, should the
+/// code have moved on) and its statistics place rows are rebuilt with the code being measured.
+pub async fn reuse(database_url: &str, redis_prefix: &str) -> Prepared {
+    let app = TestApp::attach(database_url, redis_prefix, configure).await;
+    let (app, without_store) = with_sibling(app).await;
+    let db = app.database().await;
+    let started = Instant::now();
+    let services = feihong_api::app::build_services(&app.config)
+        .await
+        .expect("services");
+    services.stats.rebuild_places().await.expect("place rows");
+    services.db.clone().close().await.ok();
+    settle_statistics(&db).await;
+    exec(&db, "ANALYZE stats_place_periods").await;
+    wait_for_leaderboard_store(&app).await;
+    println!(
+        "reusing {database_url}: place rows rebuilt in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    prepared(app, without_store, started.elapsed()).await
+}
+
+/// What the cases run against, once the data is in place.
+async fn prepared(app: TestApp, without_store: TestApp, generation: Duration) -> Prepared {
+    let db = app.database().await;
+    Prepared {
+        viewer_id: scalar(&db, "SELECT id FROM volunteers WHERE phone = '18800000001'").await,
+        admin_id: scalar(&db, "SELECT id FROM volunteers WHERE phone = '18800000002'").await,
+        city: app.area_id("440600").await,
+        district: app.area_id("440606").await,
+        db,
+        without_store: Some(without_store),
+        app,
+        generation,
+    }
+}
+
 /// Everything the cases need, generated at `scale`.
 pub async fn prepare(scale: f64) -> Prepared {
     let (app, without_store) = start().await;
     let timezone = app.config.timezone.name().to_owned();
-    let city = app.area_id("440600").await;
     let district = app.area_id("440606").await;
     register(&app, "18800000001", "基准测试志愿者", &district).await;
     app.admin("18800000002", "440600").await;
     let db = app.database().await;
     let viewer_id = scalar(&db, "SELECT id FROM volunteers WHERE phone = '18800000001'").await;
-    let admin_id = scalar(&db, "SELECT id FROM volunteers WHERE phone = '18800000002'").await;
     // Let the statistics worker settle the registrations before the rollups are rewritten.
     settle_statistics(&db).await;
 
@@ -212,14 +255,5 @@ pub async fn prepare(scale: f64) -> Prepared {
     let generation = started.elapsed();
     println!("generation took {:.1} s", generation.as_secs_f64());
     feihong_api::seed::report(&db).await.expect("sizes");
-    Prepared {
-        app,
-        without_store: Some(without_store),
-        db,
-        viewer_id,
-        admin_id,
-        city,
-        district,
-        generation,
-    }
+    prepared(app, without_store, generation).await
 }
