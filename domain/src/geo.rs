@@ -4,6 +4,44 @@ use crate::error::{Error, Result};
 
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
+/// Grid cells per degree of latitude and of longitude. Events carry the cell of their position
+/// (`events.cell`, computed by the database: migration 000023), so a nearest-first search reads
+/// one index range per cell it touches.
+const CELLS_PER_DEGREE: f64 = 50.0;
+/// A cell is `row * CELL_ROW + column`: rows of latitude, columns of longitude.
+const CELL_ROW: i64 = 100_000;
+
+fn cell_row(lat: f64) -> i64 {
+    ((lat.clamp(-90.0, 90.0) + 90.0) * CELLS_PER_DEGREE).floor() as i64
+}
+
+fn cell_column(lng: f64) -> i64 {
+    ((lng.clamp(-180.0, 180.0) + 180.0) * CELLS_PER_DEGREE).floor() as i64
+}
+
+/// The grid cell of a position: the arithmetic of the database's generated column, to the bit.
+pub fn cell_of(lat: f64, lng: f64) -> i64 {
+    cell_row(lat) * CELL_ROW + cell_column(lng)
+}
+
+/// Every cell a latitude/longitude box (as `Position::bounding_box` gives) touches, or `None`
+/// when there are more than `max` (a wide circle: the box itself is then the better lookup).
+pub fn cells_covering(
+    (lat_min, lat_max, lng_min, lng_max): (f64, f64, f64, f64),
+    max: usize,
+) -> Option<Vec<i64>> {
+    let rows = cell_row(lat_min)..=cell_row(lat_max);
+    let columns = cell_column(lng_min)..=cell_column(lng_max);
+    let count = (rows.end() - rows.start() + 1) * (columns.end() - columns.start() + 1);
+    if count > i64::try_from(max).unwrap_or(i64::MAX) {
+        return None;
+    }
+    Some(
+        rows.flat_map(|row| columns.clone().map(move |column| row * CELL_ROW + column))
+            .collect(),
+    )
+}
+
 /// A WGS 84 position, checked to be on the earth.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
@@ -73,6 +111,31 @@ impl Position {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cells_covering_a_circle_s_box_hold_every_point_in_it() {
+        let centre = Position {
+            lat: 22.805,
+            lng: 113.293,
+        };
+        let bounds = centre.bounding_box(5_000.0);
+        let cells = cells_covering(bounds, 400).unwrap();
+        assert!(cells.len() <= 36, "{}", cells.len());
+        let (lat_min, lat_max, lng_min, lng_max) = bounds;
+        for i in 0..=20 {
+            for j in 0..=20 {
+                let lat = lat_min + (lat_max - lat_min) * f64::from(i) / 20.0;
+                let lng = lng_min + (lng_max - lng_min) * f64::from(j) / 20.0;
+                assert!(cells.contains(&cell_of(lat, lng)), "{lat} {lng}");
+            }
+        }
+        // Neighbouring cells differ; a wide circle is left to the box.
+        assert_ne!(cell_of(22.805, 113.293), cell_of(22.805, 113.313));
+        assert_ne!(cell_of(22.805, 113.293), cell_of(22.825, 113.293));
+        assert!(cells_covering(centre.bounding_box(50_000.0), 400).is_none());
+        assert_eq!(cell_of(-90.0, -180.0), 0);
+        assert_eq!(cell_of(90.0, 180.0), 9_000 * 100_000 + 18_000);
+    }
 
     #[test]
     fn a_fix_carries_a_finite_non_negative_accuracy() {

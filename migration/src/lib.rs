@@ -28,6 +28,7 @@ mod m20261130_000019_texts_by_language;
 mod m20261201_000020_event_feed_index;
 mod m20261201_000021_event_starts_feed_index;
 mod m20261201_000022_stats_spans;
+mod m20261201_000023_event_cells;
 mod seed_areas;
 mod util;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_event_feed_index::Migration),
             Box::new(m20261201_000021_event_starts_feed_index::Migration),
             Box::new(m20261201_000022_stats_spans::Migration),
+            Box::new(m20261201_000023_event_cells::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ use feihong_domain::leaderboards::Scope;
 use feihong_domain::tallies::Period;
 use feihong_tests::redis_server::{OwnRedis, app_with_own_redis, redis_available_or_skip};
 use feihong_tests::{Backend, Session, TestApp};
+use sea_orm::{ConnectionTrait as _, Statement};
 use serde_json::{Value, json};
 
 const BOARD: &str = "query($period: Period!) { leaderboard(scope: { city: true }, period: $period, first: 100) { total entries { rank minutes volunteer { id } } viewer { rank minutes } } }";
@@ -62,6 +63,19 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// Board changes not yet applied to the store.
+async fn outbox_left(db: &sea_orm::DatabaseConnection) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM leaderboard_outbox",
+        ))
+        .await
+        .expect("a count")
+        .expect("a row");
+    row.try_get("", "n").expect("a number")
 }
 
 async fn leaderboards_survive_a_redis_outage_on(backend: Backend) {
@@ -224,7 +238,13 @@ async fn a_rebuild_reproduces_the_incremental_sets_on(backend: Backend, own_redi
         readiness(&app).await["leaderboards"] == "store"
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every approval's board changes applied (the outbox drained), not a guessed pause: under
+    // CI load half a second once left one team's all-time board unwritten.
+    let db = app.database().await;
+    wait_for("the leaderboard outbox to drain", async || {
+        outbox_left(&db).await == 0
+    })
+    .await;
     let incremental = every_board(&app, &teams, &areas, &members[0]).await;
 
     if app.config.redis_url.is_some() {

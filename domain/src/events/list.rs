@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
 
 use super::search::{self, SearchText};
@@ -14,7 +14,7 @@ use crate::areas::AreaTree;
 use crate::dates;
 use crate::entity::events;
 use crate::error::{Error, Result};
-use crate::geo::Position;
+use crate::geo::{self, Position};
 use crate::ids::{AreaId, EventId, TeamId};
 use crate::kinds::{EventKind, EventStatus};
 use crate::page::{Cursor, Page, PageRequest};
@@ -23,6 +23,9 @@ use crate::policy;
 /// Nearest-first searches look at most this far and this many candidates.
 pub const MAX_NEAR_RADIUS_M: i32 = 50_000;
 const MAX_NEAR_CANDIDATES: u64 = 5_000;
+/// Grid cells a nearest-first search names at most (a 5 km circle touches up to 36; 400 is a
+/// circle of about 17 km); beyond, it reads the latitude/longitude box.
+const MAX_NEAR_CELLS: usize = 400;
 
 #[derive(Default)]
 pub struct EventFilter {
@@ -210,7 +213,14 @@ impl Events {
         radius_m: i32,
         page: PageRequest,
     ) -> Result<Page<Event>> {
-        let (lat_min, lat_max, lng_min, lng_max) = centre.bounding_box(f64::from(radius_m));
+        let bounds = centre.bounding_box(f64::from(radius_m));
+        let (lat_min, lat_max, lng_min, lng_max) = bounds;
+        // The grid cells the box touches (36 for 5 km) let the database read one index range of
+        // `ix_events_cell_starts` per cell from the feed's start on; a wider circle reads the box.
+        let cells = geo::cells_covering(bounds, MAX_NEAR_CELLS)
+            .map_or_else(Condition::all, |cells| {
+                Condition::all().add(Expr::col(Alias::new("cell")).is_in(cells))
+            });
         // Candidates come nearest first by a flat-earth distance the database can order by (the
         // same order as great-circle distance at city scale), so the cap keeps the nearest ones.
         // The numbers are checked coordinates, formatted by Rust: nothing from the client is
@@ -231,6 +241,7 @@ impl Events {
                 events::Column::StartsAt,
             ])
             .filter(condition)
+            .filter(cells)
             .filter(events::Column::Lat.between(lat_min, lat_max))
             .filter(events::Column::Lng.between(lng_min, lng_max))
             .order_by(flat_distance, Order::Asc)

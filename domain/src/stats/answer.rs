@@ -3,6 +3,7 @@
 //! for the city or a district not grouped by town reads the rows united over a district or the
 //! city (`spans`); by town, or for a town, the places' own rows.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{Datelike as _, Days, Months, NaiveDate};
@@ -168,24 +169,23 @@ async fn heads(
     for (period, key) in pieces(from, to, dims.contains(&Dimension::Month)) {
         wanted.entry(period).or_default().push(key);
     }
-    let mut heads = Vec::new();
+    // One statement for every kind of piece: a range of at most three years has a few dozen.
+    let mut periods = Condition::any();
     for (period, keys) in wanted {
-        // Bounded batches keep each statement's parameter list small.
-        for chunk in keys.chunks(400) {
-            heads.extend(
-                stats_place_periods::Entity::find()
-                    .select_only()
-                    .columns(HEAD_COLUMNS)
-                    .filter(stats_place_periods::Column::Period.eq(period))
-                    .filter(stats_place_periods::Column::PeriodKey.is_in(chunk.iter().cloned()))
-                    .filter(rows_filter(tree, area, dims))
-                    .into_model::<Head>()
-                    .all(conn)
-                    .await?,
-            );
-        }
+        periods = periods.add(
+            Condition::all()
+                .add(stats_place_periods::Column::Period.eq(period))
+                .add(stats_place_periods::Column::PeriodKey.is_in(keys)),
+        );
     }
-    Ok(heads)
+    Ok(stats_place_periods::Entity::find()
+        .select_only()
+        .columns(HEAD_COLUMNS)
+        .filter(periods)
+        .filter(rows_filter(tree, area, dims))
+        .into_model::<Head>()
+        .all(conn)
+        .await?)
 }
 
 const HEAD_COLUMNS: [stats_place_periods::Column; 12] = [
@@ -234,15 +234,21 @@ pub(super) async fn figures(
         group_sets.extend(set);
     }
     let count = |set: &RoaringTreemap| i64::try_from(set.len()).unwrap_or(i64::MAX);
-    let mut united = Vec::with_capacity(groups.len());
+    let mut united: Vec<Cow<'_, RoaringTreemap>> = Vec::with_capacity(groups.len());
     let mut answer = HashMap::with_capacity(groups.len());
     for (key, (mut figures, group_sets)) in groups {
-        let set = group_sets.into_iter().union();
+        // A group of one row (a whole month, grouped by month) is counted without a copy.
+        let set = match group_sets.as_slice() {
+            [one] => Cow::Borrowed(*one),
+            many => Cow::Owned(many.iter().copied().union()),
+        };
         figures.active_volunteers = count(&set);
         answer.insert(key, figures);
         united.push(set);
     }
-    total.active_volunteers = count(&united.iter().chain(ungrouped).union());
+    let mut all: Vec<&RoaringTreemap> = united.iter().map(|set| &**set).collect();
+    all.extend(ungrouped);
+    total.active_volunteers = count(&all.into_iter().union());
     Ok((answer, total))
 }
 

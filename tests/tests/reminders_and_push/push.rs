@@ -127,7 +127,8 @@ with_receiver! {
 
     a_cancelled_event_is_pushed_to_its_volunteers_devices(receiver, app) {
         let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
-        let event = app.event(&team.leader, &team.id, EventSpec::default()).await;
+        // Three days ahead: no reminder is due, so the only push is the cancellation.
+        let event = app.event(&team.leader, &team.id, EventSpec { starts_in: 3 * 24 * 60, ..Default::default() }).await;
         let volunteer = app.volunteer().await;
         app.sign_up(&volunteer, &event, None).await.data();
         register_device(&app, &volunteer, "HARMONY", "harmony-phone-token").await;
