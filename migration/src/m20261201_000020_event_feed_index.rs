@@ -3,8 +3,8 @@
 //! from the index alone (an index-only scan on PostgreSQL, a covering index on SQLite), and only
 //! the page's own rows are read from the table. It replaces `ix_events_area_starts`, its prefix.
 
+use crate::util::run_per_backend;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 pub struct Migration;
 
@@ -22,14 +22,7 @@ const SQLITE: &str = "CREATE INDEX ix_events_area_feed ON events \
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let create = match manager.get_database_backend() {
-            DbBackend::Postgres => POSTGRES,
-            _ => SQLITE,
-        };
-        db.execute_unprepared(create).await?;
-        db.execute_unprepared("DROP INDEX ix_events_area_starts")
-            .await?;
-        Ok(())
+        const DROP: &str = "DROP INDEX ix_events_area_starts";
+        run_per_backend(manager, &[POSTGRES, DROP], &[SQLITE, DROP]).await
     }
 }

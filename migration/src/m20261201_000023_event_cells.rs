@@ -8,8 +8,8 @@
 //! the same IEEE products; SQLite's `CAST` truncates, which is the floor of these non-negative
 //! values).
 
+use crate::util::run_per_backend;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 pub struct Migration;
 
@@ -35,14 +35,6 @@ const SQLITE: [&str; 2] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let statements = match manager.get_database_backend() {
-            DbBackend::Postgres => POSTGRES,
-            _ => SQLITE,
-        };
-        for statement in statements {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        run_per_backend(manager, &POSTGRES, &SQLITE).await
     }
 }

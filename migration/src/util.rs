@@ -52,3 +52,21 @@ pub(crate) const MARK_PLACE_DAYS: &str = "INSERT INTO stats_dirty (kind, ref_id,
      SELECT DISTINCT 'PLACE', CASE WHEN town_id <> 0 THEN town_id ELSE district_id END, \
      day, 1 FROM (SELECT district_id, town_id, day FROM stats_team_days \
      UNION SELECT district_id, town_id, day FROM stats_area_days) AS days";
+
+/// Runs `postgres` on PostgreSQL or `sqlite` on SQLite, statement by statement, in order: for
+/// what the two spell differently (covering indexes, generated columns).
+pub(crate) async fn run_per_backend(
+    manager: &SchemaManager<'_>,
+    postgres: &[&str],
+    sqlite: &[&str],
+) -> Result<(), DbErr> {
+    let statements = match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::Postgres => postgres,
+        _ => sqlite,
+    };
+    let db = manager.get_connection();
+    for statement in statements {
+        db.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}
