@@ -214,6 +214,32 @@ pub(crate) async fn lock_volunteer(
     Ok(())
 }
 
+/// Takes several volunteers' row locks (as `lock_volunteer` does each) in one statement, in
+/// ascending id order (the lock order's order among volunteers): the database locks the rows
+/// as its sort hands them over. On SQLite the one writer holds every row already.
+pub(crate) async fn lock_volunteers(
+    conn: &impl ConnectionTrait,
+    volunteers: &[VolunteerId],
+) -> Result<()> {
+    use sea_orm::QueryOrder as _;
+    use sea_orm::QuerySelect as _;
+    use sea_orm::sea_query::LockType;
+    use volunteers::{Column, Entity};
+    let mut ids: Vec<i64> = volunteers.iter().map(|v| v.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let _: Vec<i64> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Id.is_in(ids))
+        .order_by_asc(Column::Id)
+        .lock(LockType::NoKeyUpdate)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(())
+}
+
 /// Takes the volunteer's row lock if nobody holds it, without waiting: for a promotion from the
 /// waitlist, which holds the event's lock (taken after the volunteer's in the order above) and so
 /// may not wait for a volunteer's. Whether it was taken (or already held by this transaction).

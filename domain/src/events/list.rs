@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::search::{self, SearchText};
 use super::{Event, Events};
@@ -14,18 +13,14 @@ use crate::areas::AreaTree;
 use crate::dates;
 use crate::entity::events;
 use crate::error::{Error, Result};
-use crate::geo::{self, Position};
+use crate::geo::Position;
 use crate::ids::{AreaId, EventId, TeamId};
 use crate::kinds::{EventKind, EventStatus};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::policy;
 
-/// Nearest-first searches look at most this far and this many candidates.
+/// Nearest-first searches look at most this far.
 pub const MAX_NEAR_RADIUS_M: i32 = 50_000;
-const MAX_NEAR_CANDIDATES: u64 = 5_000;
-/// Grid cells a nearest-first search names at most (a 5 km circle touches up to 36; 400 is a
-/// circle of about 17 km); beyond, it reads the latitude/longitude box.
-const MAX_NEAR_CELLS: usize = 400;
 
 #[derive(Default)]
 pub struct EventFilter {
@@ -202,82 +197,6 @@ impl Events {
             .iter()
             .filter_map(|id| rows.remove(&EventId(*id)))
             .collect())
-    }
-
-    /// Nearest first: an index lookup on a latitude/longitude box, then exact great-circle
-    /// distances. Pages are positions in that order.
-    async fn nearest(
-        &self,
-        condition: Condition,
-        centre: Position,
-        radius_m: i32,
-        page: PageRequest,
-    ) -> Result<Page<Event>> {
-        let bounds = centre.bounding_box(f64::from(radius_m));
-        let (lat_min, lat_max, lng_min, lng_max) = bounds;
-        // The grid cells the box touches (36 for 5 km) let the database read one index range of
-        // `ix_events_cell_starts` per cell from the feed's start on; a wider circle reads the box.
-        let cells = geo::cells_covering(bounds, MAX_NEAR_CELLS)
-            .map_or_else(Condition::all, |cells| {
-                Condition::all().add(Expr::col(Alias::new("cell")).is_in(cells))
-            });
-        // Candidates come nearest first by a flat-earth distance the database can order by (the
-        // same order as great-circle distance at city scale), so the cap keeps the nearest ones.
-        // The numbers are checked coordinates, formatted by Rust: nothing from the client is
-        // spliced into the SQL as text.
-        let cos = centre.lat.to_radians().cos();
-        let flat_distance = Expr::cust(format!(
-            "(lat - ({lat})) * (lat - ({lat})) + ((lng - ({lng})) * {cos}) * ((lng - ({lng})) * {cos})",
-            lat = centre.lat,
-            lng = centre.lng,
-        ));
-        // Only what ordering needs is read of the candidates; the page's own rows come by id.
-        let candidates: Vec<(i64, f64, f64, DateTime<Utc>)> = events::Entity::find()
-            .select_only()
-            .columns([
-                events::Column::Id,
-                events::Column::Lat,
-                events::Column::Lng,
-                events::Column::StartsAt,
-            ])
-            .filter(condition)
-            .filter(cells)
-            .filter(events::Column::Lat.between(lat_min, lat_max))
-            .filter(events::Column::Lng.between(lng_min, lng_max))
-            .order_by(flat_distance, Order::Asc)
-            .order_by_asc(events::Column::Id)
-            .limit(MAX_NEAR_CANDIDATES)
-            .into_tuple()
-            .all(&self.deps.store.db)
-            .await?;
-        let mut within: Vec<(f64, DateTime<Utc>, i64)> = candidates
-            .into_iter()
-            .map(|(id, lat, lng, starts_at)| {
-                (centre.distance_m(&Position { lat, lng }), starts_at, id)
-            })
-            .filter(|(distance, _, _)| *distance <= f64::from(radius_m))
-            .collect();
-        within.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let total = within.len() as u64;
-        let offset = page.offset()?;
-        let keys: Vec<(u64, i64)> = within
-            .into_iter()
-            .enumerate()
-            .skip(offset as usize)
-            .take(page.first as usize + 1)
-            .map(|(index, (_, _, id))| (index as u64 + 1, id))
-            .collect();
-        let mut rows = self
-            .events_by_id(&keys.iter().map(|(_, id)| EventId(*id)).collect::<Vec<_>>())
-            .await?;
-        let events: Vec<(u64, Event)> = keys
-            .into_iter()
-            .filter_map(|(position, id)| rows.remove(&EventId(id)).map(|event| (position, event)))
-            .collect();
-        Ok(Page::from_rows(events, page.first, total, |(position, _)| {
-            Cursor::Offset(*position)
-        })
-        .map(|(_, event)| event))
     }
 }
 

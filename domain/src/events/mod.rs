@@ -3,6 +3,7 @@
 mod change;
 mod feed_count;
 mod list;
+mod nearest;
 mod patrol_plan;
 mod schedules;
 pub mod search;

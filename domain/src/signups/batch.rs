@@ -32,7 +32,7 @@ use crate::kinds::{SignUpStatus, Visibility};
 use crate::request_writes::{self, RequestWrites};
 use crate::seats::{lock_published, take_seat};
 use crate::stats;
-use crate::store::{is_unique_violation, lock_volunteer};
+use crate::store::{is_unique_violation, lock_volunteers};
 use crate::teams::Teams;
 
 /// Histogram of how many sign-ups each batch served (through the `metrics` facade: the API's
@@ -160,31 +160,39 @@ async fn serve(deps: Deps, teams: Arc<Teams>, batch: Vec<Waiting>) {
 
 /// One transaction for the whole batch; each member's own outcome.
 async fn run(deps: &Deps, teams: &Teams, batch: &[Waiting]) -> Result<Vec<Result<SignUp>>> {
+    let Some(first) = batch.first() else {
+        return Ok(Vec::new());
+    };
+    let event = &first.event;
     let txn = deps.store.write().await?;
-    let mut volunteers: Vec<VolunteerId> = batch.iter().map(|w| w.actor.volunteer).collect();
-    volunteers.sort_unstable();
-    volunteers.dedup();
-    for volunteer in volunteers {
-        lock_volunteer(&*txn, volunteer).await?;
-    }
+    let volunteers: Vec<VolunteerId> = batch.iter().map(|w| w.actor.volunteer).collect();
+    lock_volunteers(&*txn, &volunteers).await?;
+    // The event's lock, whether or not a seat is free, and only while the event is published
+    // (it may have closed since it was read): the batch's sign-ups join the queue one at a time,
+    // each seeing the one before it, so seats and places are exact. Nobody else can take a seat
+    // or join the queue until this transaction ends.
+    let mut queue = Queue {
+        open: lock_published(&*txn, event.id).await?,
+        seats_left: true,
+        last_place: None,
+    };
     let mut outcomes = Vec::with_capacity(batch.len());
     for waiting in batch {
         let savepoint = txn.begin().await?;
-        match enter(&savepoint, teams, waiting).await {
+        let before = queue.clone();
+        match enter(&savepoint, teams, waiting, &mut queue).await {
             Ok(sign_up) => {
                 savepoint.commit().await?;
                 outcomes.push(Ok(sign_up));
             }
             Err(error) => {
                 savepoint.rollback().await?;
+                queue = before;
                 outcomes.push(Err(error));
             }
         }
     }
-    if let Some(first) = batch.first()
-        && outcomes.iter().any(Result::is_ok)
-    {
-        let event = &first.event;
+    if outcomes.iter().any(Result::is_ok) {
         stats::mark_team_day(&txn, deps.timezone, event.team_id.0, event.starts_at);
         txn.changed(Change::Event(event.id));
     }
@@ -192,9 +200,25 @@ async fn run(deps: &Deps, teams: &Teams, batch: &[Waiting]) -> Result<Vec<Result
     Ok(outcomes)
 }
 
-/// One sign-up inside its batch's transaction (`conn`: its own savepoint), the volunteer's row
-/// already locked.
-async fn enter(conn: &impl ConnectionTrait, teams: &Teams, waiting: &Waiting) -> Result<SignUp> {
+/// What a batch knows of its event's seats and queue while it holds the event's lock.
+#[derive(Clone)]
+struct Queue {
+    /// Whether the event was published when the batch locked it.
+    open: bool,
+    /// False once a seat could not be taken: none frees up before the batch commits.
+    seats_left: bool,
+    /// The place the batch's last waiting sign-up got.
+    last_place: Option<i64>,
+}
+
+/// One sign-up inside its batch's transaction (`conn`: its own savepoint), the volunteer's and
+/// the event's rows already locked.
+async fn enter(
+    conn: &impl ConnectionTrait,
+    teams: &Teams,
+    waiting: &Waiting,
+    queue: &mut Queue,
+) -> Result<SignUp> {
     let (actor, event) = (&waiting.actor, &waiting.event);
     // Under the volunteer's lock, which `leave_team` takes too: a member leaving meanwhile
     // either cancels this sign-up or is no longer a member here.
@@ -207,14 +231,11 @@ async fn enter(conn: &impl ConnectionTrait, teams: &Teams, waiting: &Waiting) ->
         return Err(Error::forbidden("event-for-members-of-team"));
     }
     check_free(conn, actor.volunteer, event).await?;
-    // The event's lock, whether or not a seat is free (a full event's seat update matches no
-    // row and locks nothing): sign-ups join the queue one at a time, each seeing the one
-    // before it, so the place computed below is exact. Taken only while the event is published
-    // (it may have closed since it was read).
-    if !lock_published(conn, event.id).await? {
+    if !queue.open {
         return Err(Error::conflict("event-no-longer-open-for-sign"));
     }
-    let status = if take_seat(conn, event.id).await? {
+    queue.seats_left = queue.seats_left && take_seat(conn, event.id).await?;
+    let status = if queue.seats_left {
         SignUpStatus::Confirmed
     } else {
         SignUpStatus::Waitlisted
@@ -240,7 +261,14 @@ async fn enter(conn: &impl ConnectionTrait, teams: &Teams, waiting: &Waiting) ->
     })?;
     let mut sign_up = SignUp::from(row);
     if status == SignUpStatus::Waitlisted {
-        sign_up.waitlist_position = Some(queue_place(conn, event.id, sign_up.id).await?);
+        // The queue grows only by this batch while it holds the event's lock: counted once, then
+        // one more for each waiting sign-up after.
+        let place = match queue.last_place {
+            Some(last) => last + 1,
+            None => queue_place(conn, event.id, sign_up.id).await?,
+        };
+        queue.last_place = Some(place);
+        sign_up.waitlist_position = Some(place);
     }
     Ok(sign_up)
 }

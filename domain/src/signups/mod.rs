@@ -97,23 +97,36 @@ async fn check_free(
     volunteer: VolunteerId,
     event: &Event,
 ) -> Result<()> {
-    let active = sign_ups::Entity::find()
-        .filter(sign_ups::Column::EventId.eq(event.id.0))
+    // One read: the volunteer's active sign-up for this event, and their confirmed ones that
+    // overlap it (few: confirmed sign-ups never overlap each other).
+    let clashes: Vec<i64> = sign_ups::Entity::find()
+        .select_only()
+        .column(sign_ups::Column::EventId)
         .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
-        .filter(sign_ups::Column::Status.is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]))
-        .one(conn)
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(sign_ups::Column::EventId.eq(event.id.0))
+                        .add(
+                            sign_ups::Column::Status
+                                .is_in([SignUpStatus::Confirmed, SignUpStatus::Waitlisted]),
+                        ),
+                )
+                .add(
+                    Condition::all()
+                        .add(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
+                        .add(sign_ups::Column::StartsAt.lt(event.ends_at))
+                        .add(sign_ups::Column::EndsAt.gt(event.starts_at)),
+                ),
+        )
+        .into_tuple()
+        .all(conn)
         .await?;
-    if active.is_some() {
+    if clashes.contains(&event.id.0) {
         return Err(Error::conflict("you-are-already-signed-up-for"));
     }
-    let overlapping = sign_ups::Entity::find()
-        .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
-        .filter(sign_ups::Column::Status.eq(SignUpStatus::Confirmed))
-        .filter(sign_ups::Column::StartsAt.lt(event.ends_at))
-        .filter(sign_ups::Column::EndsAt.gt(event.starts_at))
-        .one(conn)
-        .await?;
-    if overlapping.is_some() {
+    if !clashes.is_empty() {
         return Err(Error::conflict("you-already-have-confirmed-sign-up"));
     }
     Ok(())
