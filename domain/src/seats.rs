@@ -33,6 +33,52 @@ pub(crate) async fn take_seat(conn: &impl ConnectionTrait, event: EventId) -> Re
     Ok(taken.rows_affected == 1)
 }
 
+/// The event's free seats (capacity less confirmed, never below 0); read under its lock.
+pub(crate) async fn free_seats(conn: &impl ConnectionTrait, event: EventId) -> Result<i64> {
+    let found: Option<(i32, i32)> = events::Entity::find_by_id(event.0)
+        .select_only()
+        .columns([events::Column::Capacity, events::Column::ConfirmedCount])
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(found.map_or(0, |(capacity, confirmed)| {
+        std::cmp::max(i64::from(capacity - confirmed), 0)
+    }))
+}
+
+/// Claims `count` seats at once for sign-ups the caller admitted under the event's lock (within
+/// `free_seats`); refuses, changing nothing, if they are not all free.
+pub(crate) async fn take_seats(
+    conn: &impl ConnectionTrait,
+    event: EventId,
+    count: i64,
+) -> Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let taken = events::Entity::update_many()
+        .col_expr(
+            events::Column::ConfirmedCount,
+            Expr::col(events::Column::ConfirmedCount).add(count),
+        )
+        .filter(events::Column::Id.eq(event.0))
+        .filter(events::Column::Status.eq(EventStatus::Published))
+        .filter(
+            Expr::col(events::Column::ConfirmedCount)
+                .add(count)
+                .lte(Expr::col(events::Column::Capacity)),
+        )
+        .exec(conn)
+        .await?;
+    if taken.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(crate::error::Error::internal(
+            "seats admitted were not free",
+        ))
+    }
+}
+
 /// Takes the event row's lock (`store::lock_event`) if the event is published: whether it was.
 /// A sign-up takes it before its seat, so it holds even when the event is full.
 pub(crate) async fn lock_published(conn: &impl ConnectionTrait, event: EventId) -> Result<bool> {

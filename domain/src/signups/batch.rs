@@ -2,25 +2,30 @@
 //! event's row lock and each paid a whole commit (a disk flush) while holding it: 1,000 phones
 //! for one event took seconds. Now the sign-ups that arrive for an event while its previous batch
 //! runs on this node wait in a line, and whichever of them gets the line's gate next serves them
-//! all in one transaction: their volunteers locked in id order (the store's lock order: all
-//! volunteer rows before the event row), then each sign-up in arrival order in a savepoint of its
-//! own, exactly as a lone sign-up runs (a refusal rolls back only its own savepoint), then one
-//! commit. Every phone is still told its own exact outcome and place.
+//! all in one transaction of a few statements, whatever its size: their volunteers locked in id
+//! order in one statement (the store's lock order: all volunteer rows before the event row), the
+//! event locked and its free seats read, what decides each member (team membership, an active
+//! sign-up already, an overlapping confirmed one) read for all at once, each member decided in
+//! arrival order by a pure rule (`admission`: a refusal takes no seat from those after it), the
+//! seats taken in one update, the rows written in one insert, then one commit. Every phone is
+//! still told its own exact outcome and place.
 //!
 //! The batch runs on a task of its own, so a phone that gives up does not abort the others'
 //! batch; what the batch did to the database is handed to each member's request
 //! (`request_writes::absorb`), so the API's retry-after-outage and idempotency rules see it as
 //! their own. Batches on different nodes are kept apart by the database's locks, as before.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
-use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, ConnectionTrait, TransactionTrait as _};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait as _};
 use tokio::sync::oneshot;
 
-use super::{SignUp, check_free, queue_place};
+use super::admission::{self, Standing};
+use super::{SignUp, clashes, queue_place};
 use crate::actor::Actor;
 use crate::bus::Change;
 use crate::deps::Deps;
@@ -30,9 +35,9 @@ use crate::events::Event;
 use crate::ids::{EventId, VolunteerId};
 use crate::kinds::{SignUpStatus, Visibility};
 use crate::request_writes::{self, RequestWrites};
-use crate::seats::{lock_published, take_seat};
+use crate::seats::{free_seats, lock_published, take_seats};
 use crate::stats;
-use crate::store::{is_unique_violation, lock_volunteers};
+use crate::store::lock_volunteers;
 use crate::teams::Teams;
 
 /// Histogram of how many sign-ups each batch served (through the `metrics` facade: the API's
@@ -158,7 +163,10 @@ async fn serve(deps: Deps, teams: Arc<Teams>, batch: Vec<Waiting>) {
     }
 }
 
-/// One transaction for the whole batch; each member's own outcome.
+/// One transaction for the whole batch, a few statements whatever its size: the volunteers'
+/// locks, the event's and its free seats, what `admission` needs to know of the members, one
+/// seat update, one insert and (when anyone waits) one count of the queue. Each member's own
+/// outcome, in arrival order.
 async fn run(deps: &Deps, teams: &Teams, batch: &[Waiting]) -> Result<Vec<Result<SignUp>>> {
     let Some(first) = batch.first() else {
         return Ok(Vec::new());
@@ -167,108 +175,123 @@ async fn run(deps: &Deps, teams: &Teams, batch: &[Waiting]) -> Result<Vec<Result
     let txn = deps.store.write().await?;
     let volunteers: Vec<VolunteerId> = batch.iter().map(|w| w.actor.volunteer).collect();
     lock_volunteers(&*txn, &volunteers).await?;
-    // The event's lock, whether or not a seat is free, and only while the event is published
-    // (it may have closed since it was read): the batch's sign-ups join the queue one at a time,
-    // each seeing the one before it, so seats and places are exact. Nobody else can take a seat
-    // or join the queue until this transaction ends.
-    let mut queue = Queue {
-        open: lock_published(&*txn, event.id).await?,
-        seats_left: true,
-        last_place: None,
+    // The event's lock, whether or not a seat is free, and only while the event is published (it
+    // may have closed since it was read): nobody else takes a seat or joins the queue until this
+    // transaction ends, so the seats and places decided here are exact.
+    let seats = match lock_published(&*txn, event.id).await? {
+        true => Some(free_seats(&*txn, event.id).await?),
+        false => None,
     };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for waiting in batch {
-        let savepoint = txn.begin().await?;
-        let before = queue.clone();
-        match enter(&savepoint, teams, waiting, &mut queue).await {
-            Ok(sign_up) => {
-                savepoint.commit().await?;
-                outcomes.push(Ok(sign_up));
-            }
-            Err(error) => {
-                savepoint.rollback().await?;
-                queue = before;
-                outcomes.push(Err(error));
-            }
-        }
-    }
-    if outcomes.iter().any(Result::is_ok) {
+    let members = standings(&*txn, teams, event, &volunteers).await?;
+    let verdicts = admission::admit(&members, seats);
+    let mut entered = record(&*txn, batch, &verdicts).await?;
+    if !entered.is_empty() {
         stats::mark_team_day(&txn, deps.timezone, event.team_id.0, event.starts_at);
         txn.changed(Change::Event(event.id));
     }
     txn.commit().await?;
-    Ok(outcomes)
+    Ok(verdicts
+        .into_iter()
+        .zip(&volunteers)
+        .map(|(verdict, volunteer)| {
+            verdict.and_then(|_| {
+                entered
+                    .remove(volunteer)
+                    .ok_or_else(|| Error::internal("an admitted sign-up was not recorded"))
+            })
+        })
+        .collect())
 }
 
-/// What a batch knows of its event's seats and queue while it holds the event's lock.
-#[derive(Clone)]
-struct Queue {
-    /// Whether the event was published when the batch locked it.
-    open: bool,
-    /// False once a seat could not be taken: none frees up before the batch commits.
-    seats_left: bool,
-    /// The place the batch's last waiting sign-up got.
-    last_place: Option<i64>,
-}
-
-/// One sign-up inside its batch's transaction (`conn`: its own savepoint), the volunteer's and
-/// the event's rows already locked.
-async fn enter(
+/// What `admission` needs to know of each member (in arrival order), read for all at once.
+async fn standings(
     conn: &impl ConnectionTrait,
     teams: &Teams,
-    waiting: &Waiting,
-    queue: &mut Queue,
-) -> Result<SignUp> {
-    let (actor, event) = (&waiting.actor, &waiting.event);
-    // Under the volunteer's lock, which `leave_team` takes too: a member leaving meanwhile
-    // either cancels this sign-up or is no longer a member here.
-    if event.visibility == Visibility::Team
-        && teams
-            .role_of(conn, actor.volunteer, event.team_id)
-            .await?
-            .is_none()
-    {
-        return Err(Error::forbidden("event-for-members-of-team"));
-    }
-    check_free(conn, actor.volunteer, event).await?;
-    if !queue.open {
-        return Err(Error::conflict("event-no-longer-open-for-sign"));
-    }
-    queue.seats_left = queue.seats_left && take_seat(conn, event.id).await?;
-    let status = if queue.seats_left {
-        SignUpStatus::Confirmed
-    } else {
-        SignUpStatus::Waitlisted
+    event: &Event,
+    volunteers: &[VolunteerId],
+) -> Result<Vec<(VolunteerId, Standing)>> {
+    // Under the volunteers' locks, which `leave_team` takes too: a member leaving meanwhile
+    // either cancels these sign-ups or is no longer a member here.
+    let members = match event.visibility {
+        Visibility::Team => Some(
+            teams
+                .active_members_among(conn, event.team_id, volunteers)
+                .await?,
+        ),
+        _ => None,
     };
-    let row = sign_ups::ActiveModel {
-        event_id: Set(event.id.0),
-        volunteer_id: Set(actor.volunteer.0),
-        status: Set(status),
-        starts_at: Set(event.starts_at),
-        ends_at: Set(event.ends_at),
-        created_at: Set(waiting.now),
-        updated_at: Set(waiting.now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await
-    .map_err(|error| {
-        if is_unique_violation(&error) {
-            Error::conflict("you-are-already-signed-up-for")
-        } else {
-            error.into()
+    let clashes = clashes(conn, volunteers, event).await?;
+    Ok(volunteers
+        .iter()
+        .map(|volunteer| {
+            let mine = || clashes.iter().filter(|(v, _)| v == volunteer);
+            let standing = Standing {
+                may_join: members.as_ref().is_none_or(|m| m.contains(volunteer)),
+                signed_up: mine().any(|(_, e)| *e == event.id),
+                busy: mine().any(|(_, e)| *e != event.id),
+            };
+            (*volunteer, standing)
+        })
+        .collect())
+}
+
+/// Records the admitted members' sign-ups (their seats taken in one update, their rows in one
+/// insert) and tells each their place in the queue when they wait; by volunteer (each volunteer
+/// is admitted at most once).
+async fn record(
+    conn: &impl ConnectionTrait,
+    batch: &[Waiting],
+    verdicts: &[Result<SignUpStatus>],
+) -> Result<HashMap<VolunteerId, SignUp>> {
+    let admitted: Vec<(&Waiting, SignUpStatus)> = batch
+        .iter()
+        .zip(verdicts)
+        .filter_map(|(waiting, verdict)| verdict.as_ref().ok().map(|status| (waiting, *status)))
+        .collect();
+    let Some((first, _)) = admitted.first() else {
+        return Ok(HashMap::new());
+    };
+    let event = &first.event;
+    let confirmed = admitted
+        .iter()
+        .filter(|(_, status)| *status == SignUpStatus::Confirmed)
+        .count();
+    take_seats(conn, event.id, confirmed as i64).await?;
+    let rows = admitted
+        .iter()
+        .map(|(waiting, status)| sign_ups::ActiveModel {
+            event_id: Set(event.id.0),
+            volunteer_id: Set(waiting.actor.volunteer.0),
+            status: Set(*status),
+            starts_at: Set(event.starts_at),
+            ends_at: Set(event.ends_at),
+            created_at: Set(waiting.now),
+            updated_at: Set(waiting.now),
+            ..Default::default()
+        });
+    let mut rows: Vec<SignUp> = sign_ups::Entity::insert_many(rows)
+        .exec_with_returning(conn)
+        .await?
+        .into_iter()
+        .map(SignUp::from)
+        .collect();
+    // Ids follow the insert's order, which is arrival order: the queue's order.
+    rows.sort_unstable_by_key(|row| row.id.0);
+    let head = rows
+        .iter()
+        .find(|row| row.status == SignUpStatus::Waitlisted)
+        .map(|row| row.id);
+    if let Some(head) = head {
+        let mut place = queue_place(conn, event.id, head).await?;
+        for row in &mut rows {
+            if row.status == SignUpStatus::Waitlisted {
+                row.waitlist_position = Some(place);
+                place += 1;
+            }
         }
-    })?;
-    let mut sign_up = SignUp::from(row);
-    if status == SignUpStatus::Waitlisted {
-        // The queue grows only by this batch while it holds the event's lock: counted once, then
-        // one more for each waiting sign-up after.
-        let place = match queue.last_place {
-            Some(last) => last + 1,
-            None => queue_place(conn, event.id, sign_up.id).await?,
-        };
-        queue.last_place = Some(place);
-        sign_up.waitlist_position = Some(place);
     }
-    Ok(sign_up)
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.volunteer_id, row))
+        .collect())
 }

@@ -3,6 +3,7 @@
 //! and event is a unique index, and a freed seat passes to the head of the waitlist inside the
 //! transaction that freed it (`seats`). Cancelling is `cancel`.
 
+mod admission;
 mod batch;
 
 pub use batch::SIGN_UP_BATCH;
@@ -89,20 +90,18 @@ fn check_open(event: &Event, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-/// Whether the volunteer is free for the event: not signed up for it already, and with no
-/// confirmed sign-up overlapping it. Read under the volunteer's lock, so two sign-ups of one
-/// volunteer cannot both pass.
-async fn check_free(
+/// Of `volunteers`, who already holds an active sign-up for `event` (the pair names `event`)
+/// and who is confirmed on another event overlapping it (few per volunteer: confirmed sign-ups
+/// never overlap each other). One read.
+async fn clashes(
     conn: &impl ConnectionTrait,
-    volunteer: VolunteerId,
+    volunteers: &[VolunteerId],
     event: &Event,
-) -> Result<()> {
-    // One read: the volunteer's active sign-up for this event, and their confirmed ones that
-    // overlap it (few: confirmed sign-ups never overlap each other).
-    let clashes: Vec<i64> = sign_ups::Entity::find()
+) -> Result<Vec<(VolunteerId, EventId)>> {
+    let found: Vec<(i64, i64)> = sign_ups::Entity::find()
         .select_only()
-        .column(sign_ups::Column::EventId)
-        .filter(sign_ups::Column::VolunteerId.eq(volunteer.0))
+        .columns([sign_ups::Column::VolunteerId, sign_ups::Column::EventId])
+        .filter(sign_ups::Column::VolunteerId.is_in(volunteers.iter().map(|v| v.0)))
         .filter(
             Condition::any()
                 .add(
@@ -123,13 +122,10 @@ async fn check_free(
         .into_tuple()
         .all(conn)
         .await?;
-    if clashes.contains(&event.id.0) {
-        return Err(Error::conflict("you-are-already-signed-up-for"));
-    }
-    if !clashes.is_empty() {
-        return Err(Error::conflict("you-already-have-confirmed-sign-up"));
-    }
-    Ok(())
+    Ok(found
+        .into_iter()
+        .map(|(volunteer, event)| (VolunteerId(volunteer), EventId(event)))
+        .collect())
 }
 
 /// The place of a waiting sign-up in its event's queue (1 = promoted next): how many wait for the

@@ -114,6 +114,26 @@ impl Teams {
             .map(|row| row.role))
     }
 
+    /// Which of `volunteers` are active members of `team`: one read.
+    pub async fn active_members_among(
+        &self,
+        conn: &impl ConnectionTrait,
+        team: TeamId,
+        volunteers: &[VolunteerId],
+    ) -> Result<std::collections::HashSet<VolunteerId>> {
+        use sea_orm::QuerySelect as _;
+        let found: Vec<i64> = memberships::Entity::find()
+            .select_only()
+            .column(memberships::Column::VolunteerId)
+            .filter(memberships::Column::TeamId.eq(team.0))
+            .filter(memberships::Column::VolunteerId.is_in(volunteers.iter().map(|v| v.0)))
+            .filter(memberships::Column::Status.eq(MembershipStatus::Active))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        Ok(found.into_iter().map(VolunteerId).collect())
+    }
+
     /// The team, and the facts about it that `actor`'s authorization depends on (for a `policy`
     /// answer such as `can_see_event`; to refuse, use `require`).
     pub(crate) async fn scope_for(

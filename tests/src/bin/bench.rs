@@ -72,7 +72,8 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     pgbench_seconds: u64,
     /// Measure only the read cases whose name contains this (the baseline always runs first);
-    /// skips the mixed evening and the storm. For profiling one case (`--requests 20000`).
+    /// skips the mixed evening, and the storm unless this is part of "sign-up storm" (`storm`).
+    /// For profiling one case (`--requests 20000`).
     #[arg(long)]
     only: Option<String>,
     /// Leave the generated database in place (and print its URL) for EXPLAIN ANALYZE afterwards.
@@ -248,8 +249,13 @@ async fn main() {
         println!("pgbench -S, {} clients: {tps:.0} tps", args.concurrency);
     }
     let mut results = read_cases(&client, &cases, &minter, &args).await;
-    if args.only.is_some() {
+    if let Some(only) = &args.only {
         print!("{}", measure::table(&results[0], &results, pgbench_tps));
+        // `--only storm` measures the baseline and the sign-up storm.
+        if args.storm_clients > 0 && "sign-up storm".contains(only.as_str()) {
+            let storm = sign_up_storm(&bench, &minter, args.storm_clients).await;
+            println!("{}", measure::table(&results[0], &[storm.latencies], None));
+        }
         keep_if_asked(bench, &args);
         return;
     }

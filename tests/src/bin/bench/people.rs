@@ -61,9 +61,16 @@ pub async fn insert_volunteers(
            updated_at, show_on_leaderboards) \
          SELECT '{prefix}' || lpad(g::text, 9, '0'), '{DUMMY_HASH}', '{name}' || g, \
            (SELECT id FROM areas WHERE level = 'TOWN' ORDER BY id LIMIT 1), now(), now(), true \
-         FROM generate_series(1, {count}) g RETURNING id::text"
+         FROM generate_series(1, {count}) g ON CONFLICT DO NOTHING"
     );
-    rows(db, &sql)
+    rows(db, &sql).await;
+    // Those made by an earlier run on a reused database (`--reuse-database`) serve again.
+    let phones = format!(
+        "SELECT id::text FROM volunteers WHERE phone IN \
+           (SELECT '{prefix}' || lpad(g::text, 9, '0') FROM generate_series(1, {count}) g) \
+         ORDER BY id"
+    );
+    rows(db, &phones)
         .await
         .iter()
         .map(|row| row[0].parse().expect("an id"))

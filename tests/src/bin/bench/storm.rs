@@ -14,6 +14,7 @@ use crate::measure::{self, Measured};
 use crate::people::{self, Minter, NewEvent};
 
 pub const SEATS: i64 = 50;
+const TITLE: &str = "抢位测试 sign-up storm";
 
 const SIGN_UP: &str =
     "mutation($event: ID!) { signUp(eventId: $event) { id status waitlistPosition } }";
@@ -61,9 +62,20 @@ pub async fn run(db: &DatabaseConnection, url: &str, minter: &Minter, clients: u
     let volunteers = people::insert_volunteers(db, clients, "15", "抢位志愿者").await;
     let leader = people::team_one_leader(db).await;
     let setup = reqwest::Client::new();
+    // On a reused database (`--reuse-database`) the volunteers of earlier storms serve again: each
+    // storm's event starts after the last one's ends, so nobody is refused for an overlap.
+    let earlier = people::rows(
+        db,
+        &format!("SELECT count(*)::text FROM events WHERE title = '{TITLE}'"),
+    )
+    .await[0][0]
+        .parse::<i64>()
+        .expect("a count");
     let event = NewEvent {
-        title: "抢位测试 sign-up storm",
-        starts_at: chrono::Utc::now() + chrono::Duration::days(40),
+        title: TITLE,
+        starts_at: chrono::Utc::now()
+            + chrono::Duration::days(40)
+            + chrono::Duration::hours(3 * earlier),
         hours: 2,
         capacity: SEATS,
         lat: 22.805,
