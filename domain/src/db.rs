@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 /// that cannot free a connection for this long is overloaded, and telling clients to retry
 /// sheds that load).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
 
 /// Connects with a bounded pool. On SQLite: WAL (readers never block the writer), a busy timeout
 /// (writers queue instead of failing), foreign keys on, and the file created when missing,
@@ -36,6 +38,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // sqlx pings a pooled connection on every checkout by default: a round trip before
+        // every statement. Only a connection idle long enough to have been dropped is pinged;
+        // a busy one that was cut fails its statement, which `request_writes` and the HTTP
+        // layer's one retry after a lost connection already handle.
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite

@@ -19,7 +19,9 @@ pub mod subscriptions;
 pub use client::{Response, Session};
 pub use db_proxy::DbProxy;
 pub use fixtures::{EventSpec, TeamFixture};
-pub use server::{Backend, TEST_DATA_KEY, TEST_PASSWORD, TOKEN_SECRET, TestApp};
+pub use server::{
+    Backend, SERVER_THREAD_NAME, TEST_DATA_KEY, TEST_PASSWORD, TOKEN_SECRET, TestApp,
+};
 
 /// Declares a test that runs once on SQLite and once on PostgreSQL (+ Redis when configured):
 /// `mod name { fn on_sqlite; fn on_postgres }`.

@@ -19,6 +19,8 @@
 
 #[path = "bench/cases.rs"]
 mod cases;
+#[path = "bench/cpu.rs"]
+mod cpu;
 #[path = "bench/measure.rs"]
 mod measure;
 #[path = "bench/memory.rs"]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::cpu::{self, Spent};
 use crate::people::Minter;
 
 /// One request shape to measure.
@@ -29,6 +30,8 @@ pub struct Measured {
     pub p50: Duration,
     pub p99: Duration,
     pub max: Duration,
+    /// Where the CPU went while the requests were measured (read cases only).
+    pub cpu: Option<Spent>,
 }
 
 /// The `q`-quantile by nearest rank of sorted latencies.
@@ -153,8 +156,10 @@ pub async fn run(
         concurrency,
     )
     .await;
+    let before = cpu::sample();
     let (latencies, errors, elapsed) =
         drive(client, case, token, &body, case.requests, concurrency).await;
+    let spent = cpu::since(&before, latencies.len());
     if let Some(first) = errors.first() {
         eprintln!(
             "  {}: {} of {} requests failed; first: {}",
@@ -164,7 +169,10 @@ pub async fn run(
             first.chars().take(300).collect::<String>()
         );
     }
-    summarise(&case.name, latencies, errors.len(), elapsed)
+    Measured {
+        cpu: spent,
+        ..summarise(&case.name, latencies, errors.len(), elapsed)
+    }
 }
 
 /// Throughput and percentiles of one set of latencies taken over `elapsed`.
@@ -183,6 +191,7 @@ pub fn summarise(
         p50: quantile(&latencies, 0.50),
         p99: quantile(&latencies, 0.99),
         max: latencies.last().copied().unwrap_or_default(),
+        cpu: None,
     }
 }
 
@@ -191,12 +200,14 @@ pub fn ms(duration: Duration) -> String {
 }
 
 /// The results as a Markdown table, ratios against the baseline and, when it ran, against
-/// `pgbench -S`'s transactions per second.
+/// `pgbench -S`'s transactions per second; then CPU µs per request of the server, the load
+/// driver, PostgreSQL and Redis, and how many cores the four kept busy.
 pub fn table(baseline: &Measured, results: &[Measured], pgbench_tps: Option<f64>) -> String {
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     let mut out = String::from(
         "| case | requests | errors | req/s | req/s × base | req/s × pgbench | p50 ms | p99 ms \
-         | max ms | p50 × base | p99 × base |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | max ms | p50 × base | p99 × base | CPU µs/req server / driver / pg / redis (cores) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in results {
         let pgbench = pgbench_tps.map_or_else(
@@ -204,7 +215,7 @@ pub fn table(baseline: &Measured, results: &[Measured], pgbench_tps: Option<f64>
             |tps| format!("{:.3}", row.per_second / tps),
         );
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.3} | {} | {} | {} | {} | {:.1} | {:.1} |\n",
+            "| {} | {} | {} | {:.0} | {:.3} | {} | {} | {} | {} | {:.1} | {:.1} | {} |\n",
             row.name,
             row.requests,
             row.errors,
@@ -216,6 +227,7 @@ pub fn table(baseline: &Measured, results: &[Measured], pgbench_tps: Option<f64>
             ms(row.max),
             ratio(row.p50, baseline.p50),
             ratio(row.p99, baseline.p99),
+            cpu::cell(row.cpu.as_ref()),
         ));
     }
     out

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::cpu;
 use crate::measure::{self, Measured};
 use crate::memory::{self, Memory};
 use crate::people::Minter;
@@ -213,6 +214,7 @@ pub async fn run(
         .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let before = memory::start_peak();
+    let cpu_before = cpu::sample();
     let started = Instant::now();
     let loops = clients
         .into_iter()
@@ -224,7 +226,10 @@ pub async fn run(
         .collect();
     let elapsed = started.elapsed();
     let memory = memory::since(before);
-    summarise(outcomes, elapsed, memory)
+    let spent = cpu::since(&cpu_before, outcomes.len());
+    let mut mixed = summarise(outcomes, elapsed, memory);
+    mixed.overall.cpu = spent;
+    mixed
 }
 
 fn summarise(outcomes: Vec<Outcome>, elapsed: Duration, memory: Memory) -> Mixed {
