@@ -71,6 +71,7 @@ pub async fn build_services(config: &Config) -> anyhow::Result<Arc<Services>> {
         sms_limits: config.sms.limits,
         sms_sender: crate::sms::sender(&config.sms).context("FEIHONG_SMS_PROVIDER")?,
         privacy: config.privacy.clone(),
+        response: config.response.clone(),
     };
     let services = Services::new(db, redis, settings)
         .await
@@ -87,6 +88,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/graphql/ws", get(http::subscriptions::graphql_ws))
         .route("/certificates/{code}", get(http::certificates::certificate_page))
+        .route(
+            "/integrations/incidents",
+            axum::routing::post(http::integrations::raise_incident),
+        )
         .route(
             "/admin/exports/participation.csv",
             get(http::exports::participation_csv),
@@ -197,6 +202,10 @@ pub async fn serve_state(
     }));
     let services = state.services.clone();
     let bus = tokio::spawn(supervise("bus", move || services.bus.clone().run()));
+    let services = state.services.clone();
+    let rings = tokio::spawn(supervise("incident rings", move || {
+        widen_incidents(services.clone())
+    }));
     let closing = state.closing.clone();
     let shutdown = async move {
         shutdown.await;
@@ -215,6 +224,7 @@ pub async fn serve_state(
     push.abort();
     sms.abort();
     bus.abort();
+    rings.abort();
     leaderboards.abort();
     statistics.abort();
     Ok(())
@@ -260,9 +270,19 @@ async fn refresh_statistics(services: Arc<Services>) {
     }
 }
 
+/// Opens the next ring of incidents whose ring wait passed, about every second.
+async fn widen_incidents(services: Arc<Services>) {
+    loop {
+        if let Err(error) = services.incidents.widen_due().await {
+            tracing::warn!(%error, "widening incidents failed");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Periodic upkeep: closes check-ins left open on events long over, marks no-shows, completes
 /// ended events, forgets expired idempotency keys, prunes tallies of periods nobody reads and
-/// drops positions past their retention (`docs/privacy.md`). Every node runs it; each step is a
+/// drops positions past their retention (`docs/privacy.md`, responders' after 24 h). Every node runs it; each step is a
 /// conditional update, so they never clash.
 async fn maintenance(services: Arc<Services>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
@@ -299,6 +319,9 @@ async fn maintenance(services: Arc<Services>, every: Duration) {
             Ok(0) => {}
             Ok(dropped) => tracing::info!(dropped, "positions past their retention dropped"),
             Err(error) => tracing::warn!(%error, "dropping old positions failed"),
+        }
+        if let Err(error) = services.incidents.drop_old_positions().await {
+            tracing::warn!(%error, "dropping responders' old positions failed");
         }
     }
 }

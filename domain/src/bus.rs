@@ -15,7 +15,7 @@ use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::ids::{EventId, VolunteerId};
+use crate::ids::{EventId, IncidentId, VolunteerId};
 use crate::redis_store::RedisStore;
 
 /// How many changes a slow subscriber may fall behind before it skips ahead.
@@ -38,6 +38,14 @@ pub enum Change {
     /// of them (profile, consent). Every node forgets what it cached of them (`accounts::cache`:
     /// sign-in state and the volunteer as shown).
     Account(VolunteerId),
+    /// Volunteers were alerted to an incident (`incidentAlerts`), sorted.
+    IncidentAlerted {
+        incident: IncidentId,
+        volunteers: Vec<VolunteerId>,
+    },
+    /// Something about the incident changed: an alert, an answer, an arrival, a responder's
+    /// position, its close (`incidentUpdates`).
+    Incident(IncidentId),
 }
 
 /// Who was told, each with their notification's id, sorted by volunteer; shared, not copied, by

@@ -63,3 +63,7 @@ id_type!(
     /// One audited change.
     AuditEntryId
 );
+id_type!(
+    /// An incident raised for quick response.
+    IncidentId
+);

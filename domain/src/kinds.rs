@@ -56,7 +56,19 @@ stored_enum!(
 );
 stored_enum!(
     /// Why a volunteer is told something.
-    NotificationKind { Promoted = "PROMOTED", SignUpCancelled = "SIGN_UP_CANCELLED", EventChanged = "EVENT_CHANGED", EventCancelled = "EVENT_CANCELLED", Message = "MESSAGE", Reminder = "REMINDER" }
+    NotificationKind { Promoted = "PROMOTED", SignUpCancelled = "SIGN_UP_CANCELLED", EventChanged = "EVENT_CHANGED", EventCancelled = "EVENT_CANCELLED", Message = "MESSAGE", Reminder = "REMINDER", IncidentAlert = "INCIDENT_ALERT" }
+);
+stored_enum!(
+    /// What an incident raised for quick response is.
+    IncidentKind { Security = "SECURITY", MissingPerson = "MISSING_PERSON", FraudInProgress = "FRAUD_IN_PROGRESS", Medical = "MEDICAL", Fire = "FIRE", Other = "OTHER" }
+);
+stored_enum!(
+    /// Whether an incident is still being answered.
+    IncidentStatus { Open = "OPEN", Closed = "CLOSED" }
+);
+stored_enum!(
+    /// An alerted volunteer's answer to an incident.
+    ResponderAnswer { Accepted = "ACCEPTED", Declined = "DECLINED", Late = "LATE" }
 );
 
 stored_enum!(

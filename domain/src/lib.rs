@@ -18,6 +18,7 @@ pub mod dates;
 pub mod db;
 pub mod deps;
 pub mod devices;
+pub mod duty;
 mod entity;
 pub mod error;
 pub mod events;
@@ -26,6 +27,7 @@ mod grams;
 pub mod hashing;
 pub mod idempotency;
 pub mod ids;
+pub mod incidents;
 pub mod kinds;
 pub mod leaderboards;
 pub mod notifications;
@@ -103,6 +105,7 @@ pub struct ServiceSettings {
     pub sms_sender: Arc<dyn sms::SmsSender>,
     /// The privacy policy in force and how long positions are kept.
     pub privacy: privacy::PrivacySettings,
+    pub response: incidents::ResponseSettings,
 }
 
 /// Every service, wired to one database and (optionally) one Redis.
@@ -140,6 +143,8 @@ pub struct Services {
     pub sms_outbox: Arc<sms::SmsOutbox>,
     /// Consent, export, erasure and retention (`docs/privacy.md`).
     pub privacy: privacy::Privacy,
+    pub duty: Arc<duty::Duty>,
+    pub incidents: Arc<incidents::Incidents>,
 }
 
 impl Services {
@@ -168,7 +173,18 @@ impl Services {
         bus.listen(teams.roles_listener());
         let events = Arc::new(Events::new(deps.clone(), teams.clone()));
         bus.listen(events.feed_listener());
+        let positions = Arc::new(duty::positions::Positions::new(redis.clone()));
+        let duty = Arc::new(duty::Duty::new(deps.clone(), positions));
+        let incidents = Arc::new(incidents::Incidents::new(
+            deps.clone(),
+            teams.clone(),
+            duty.clone(),
+            settings.response.clone(),
+            redis.clone(),
+        ));
         Ok(Self {
+            duty,
+            incidents,
             sign_ups: SignUps::new(deps.clone(), teams.clone(), events.clone()),
             attendance: AttendanceService::new(deps.clone(), teams.clone(), events.clone()),
             attendance_sheets: attendance_sheet::AttendanceSheets::new(deps.clone(), teams.clone()),

@@ -26,9 +26,9 @@ use sea_orm::{
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::bus::{Bus, Change};
-use crate::entity::{events, stats_dirty, teams, volunteers};
+use crate::entity::{events, incidents, stats_dirty, teams, volunteers};
 use crate::error::{Error, Result};
-use crate::ids::{EventId, TeamId, VolunteerId};
+use crate::ids::{EventId, IncidentId, TeamId, VolunteerId};
 use crate::request_writes::{OpenTxn, note_commit};
 
 pub use crate::request_writes::{RequestWrites, watch_writes};
@@ -271,6 +271,19 @@ pub(crate) async fn lock_event(conn: &impl ConnectionTrait, event: EventId) -> R
     use events::{Column, Entity};
     lock_row::<Entity>(conn, Column::UpdatedAt, Column::Id, event.0).await?;
     Ok(())
+}
+
+/// Takes an incident's row lock: its matching steps, answers, arrivals and close are decided one
+/// at a time (the exact-`needed` race). Taken with no other row lock held, and followed only by
+/// the incident's own responder rows, so it sits outside the order above. `NotFound` for an
+/// incident that does not exist.
+pub(crate) async fn lock_incident(conn: &impl ConnectionTrait, incident: IncidentId) -> Result<()> {
+    use incidents::{Column, Entity};
+    if lock_row::<Entity>(conn, Column::Ring, Column::Id, incident.0).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound("incident"))
+    }
 }
 
 /// Takes the team's row lock, so membership changes of one team (and the "at least one leader"

@@ -29,6 +29,7 @@ mod m20261201_000020_event_feed_index;
 mod m20261201_000021_event_starts_feed_index;
 mod m20261201_000022_stats_spans;
 mod m20261201_000023_event_cells;
+mod m20261201_000024_quick_response;
 mod seed_areas;
 mod util;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000021_event_starts_feed_index::Migration),
             Box::new(m20261201_000022_stats_spans::Migration),
             Box::new(m20261201_000023_event_cells::Migration),
+            Box::new(m20261201_000024_quick_response::Migration),
         ]
     }
 }

@@ -172,6 +172,8 @@ fn base_config(
         sms: Default::default(),
         privacy: feihong_api::config::default_privacy(),
         persisted: Default::default(),
+        response: Default::default(),
+        dispatch_secret: None,
     }
 }
 

@@ -7,6 +7,7 @@
 mod persisted;
 mod privacy;
 mod push;
+mod response;
 mod secret;
 pub mod sms;
 mod values;
@@ -115,6 +116,8 @@ pub struct Settings {
     pub privacy: PrivacyArgs,
     #[command(flatten)]
     pub persisted: PersistedArgs,
+    #[command(flatten)]
+    pub response: response::ResponseArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -167,6 +170,10 @@ pub struct Config {
     pub privacy: feihong_domain::privacy::PrivacySettings,
     /// Automatic persisted queries and trusted documents (`docs/security.md`).
     pub persisted: PersistedConfig,
+    /// Quick response: the rings and their wait (`docs/quick-response.md`).
+    pub response: feihong_domain::incidents::ResponseSettings,
+    /// The key `POST /integrations/incidents` must be signed with; `None`: refused.
+    pub dispatch_secret: Option<SecretString>,
 }
 
 impl Config {
@@ -276,6 +283,8 @@ impl Settings {
             sms,
             privacy: self.privacy.into_settings(),
             persisted,
+            response: self.response.settings(),
+            dispatch_secret: self.response.dispatch_secret,
         })
     }
 }

@@ -105,6 +105,9 @@ pub enum NotificationKind {
     Message,
     /// A CONFIRMED sign-up's event starts soon (by default 24 h and 2 h before).
     Reminder,
+    /// An incident near the volunteer on duty (quick response): pushed; listed by
+    /// `myIncidentAlerts`, not by `myNotifications`.
+    IncidentAlert,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

@@ -5,8 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use feihong_domain::ids::{
-    AreaId, AuditEntryId, EventId, MembershipId, ScheduleId, ServiceRecordId, SignUpId, TeamId,
-    VolunteerId,
+    AreaId, AuditEntryId, EventId, IncidentId, MembershipId, ScheduleId, ServiceRecordId, SignUpId,
+    TeamId, VolunteerId,
 };
 use feihong_domain::text::Text;
 
@@ -24,10 +24,11 @@ pub enum NodeType {
     SignUp,
     ServiceRecord,
     AuditEntry,
+    Incident,
 }
 
 impl NodeType {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Area,
         Self::Volunteer,
         Self::Team,
@@ -37,6 +38,7 @@ impl NodeType {
         Self::SignUp,
         Self::ServiceRecord,
         Self::AuditEntry,
+        Self::Incident,
     ];
 
     fn tag(self) -> &'static str {
@@ -50,6 +52,7 @@ impl NodeType {
             Self::SignUp => "SignUp",
             Self::ServiceRecord => "ServiceRecord",
             Self::AuditEntry => "AuditEntry",
+            Self::Incident => "Incident",
         }
     }
 }
@@ -135,6 +138,7 @@ global_id!(
     SignUpId => SignUp,
     ServiceRecordId => ServiceRecord,
     AuditEntryId => AuditEntry,
+    IncidentId => Incident,
 );
 
 #[cfg(test)]

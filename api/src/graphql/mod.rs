@@ -5,12 +5,16 @@ pub mod accounts;
 pub mod area;
 pub mod attendance;
 pub mod certificate;
+pub mod changes;
 pub mod context;
 pub mod devices;
 pub mod enums;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod incident;
+pub mod incident_subscription;
+pub mod incident_types;
 pub mod leaderboard;
 pub mod limits;
 pub mod loaders;
@@ -48,6 +52,7 @@ pub struct QueryRoot(
     lookups::LookupQuery,
     devices::DeviceQuery,
     privacy::PrivacyQuery,
+    incident::IncidentQuery,
 );
 
 /// All mutations.
@@ -65,6 +70,7 @@ pub struct MutationRoot(
     privacy::PrivacyMutation,
     real_name::RealNameMutation,
     devices::DeviceMutation,
+    incident::IncidentMutation,
 );
 
 pub type FeihongSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -79,7 +85,7 @@ pub fn schema_builder(
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        SubscriptionRoot,
+        SubscriptionRoot::default(),
     )
     // Depth is checked by `DocumentLimits` (which measures introspection apart), not here.
     .limit_complexity(limits::MAX_COMPLEXITY)

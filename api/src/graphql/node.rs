@@ -2,7 +2,8 @@
 
 use async_graphql::{Context, ID, Interface, Object};
 use feihong_domain::ids::{
-    AreaId, EventId, MembershipId, ScheduleId, ServiceRecordId, SignUpId, TeamId, VolunteerId,
+    AreaId, EventId, IncidentId, MembershipId, ScheduleId, ServiceRecordId, SignUpId, TeamId,
+    VolunteerId,
 };
 
 use super::area::Area;
@@ -12,6 +13,7 @@ use super::context::ContextExt as _;
 use super::error::{GqlError, GqlResult};
 use super::event::{Event, PatrolSchedule};
 use super::ids::{self, NodeType};
+use super::incident_types::Incident;
 use super::service::ServiceRecord;
 use super::signup::SignUp;
 use super::team::{Membership, Team};
@@ -33,6 +35,7 @@ pub enum Node {
     PatrolSchedule(PatrolSchedule),
     SignUp(SignUp),
     ServiceRecord(ServiceRecord),
+    Incident(Incident),
 }
 
 #[derive(Default)]
@@ -44,7 +47,7 @@ impl NodeQuery {
     /// see it: areas, teams and public events and schedules are public; team events and
     /// schedules are for those who see the team's events; a volunteer for themself, teammates,
     /// their leaders and admins of their area; sign-ups, memberships and service records for
-    /// their own volunteer.
+    /// their own volunteer; an incident for its dispatchers and those alerted to it.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
         let Some((node_type, number)) = ids::decode(&id) else {
             return Err(GqlError::bad_input("id", "not-valid-id"));
@@ -74,6 +77,14 @@ impl NodeQuery {
                 own_record(ctx, node_type, number).await?
             }
             NodeType::AuditEntry => None,
+            NodeType::Incident => match viewer.actor() {
+                Some(actor) => services
+                    .incidents
+                    .seen_by(actor, IncidentId(number))
+                    .await?
+                    .map(|(inner, seen)| Node::Incident(Incident::new(inner, seen))),
+                None => None,
+            },
         })
     }
 }

@@ -7,20 +7,21 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Error, ID, Object, Subscription};
+use async_graphql::{Context, Error, ID, MergedSubscription, Object, Subscription};
 use chrono::{DateTime, Utc};
 use feihong_domain::bus::Change;
 use feihong_domain::ids::{EventId, VolunteerId};
 use feihong_domain::notifications::{self, Notification};
 use feihong_domain::{Error as DomainError, Services};
 use futures::{Stream, StreamExt as _};
-use tokio::sync::broadcast::error::RecvError;
 
+use super::changes::changes;
 use super::context::ContextExt as _;
 use super::enums::NotificationKind;
 use super::error::{GqlError, GqlResult};
 use super::event::Event;
 use super::ids::GlobalId as _;
+use super::incident_subscription::IncidentSubscription;
 use super::signup::SignUp;
 use crate::locale::current_locale;
 
@@ -63,36 +64,17 @@ impl SignUpUpdate {
     }
 }
 
-/// Every committed change from now on, until `until` (the token's expiry) if given.
-fn changes(
-    services: &Services,
-    until: Option<DateTime<Utc>>,
-) -> impl Stream<Item = Change> + use<> {
-    let receiver = services.bus.subscribe();
-    let changes = futures::stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(change) => return Some((change, receiver)),
-                // A subscriber too slow to keep up skips ahead rather than holding others back.
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
-            }
-        }
-    });
-    let left = until
-        .map(|at| (at - Utc::now()).to_std().unwrap_or_default())
-        .unwrap_or(std::time::Duration::MAX);
-    changes.take_until(tokio::time::sleep(left.min(MAX_LIFETIME)))
-}
-
-/// No subscription outlives a day, even for a token that would.
-const MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+/// Every subscription: the caller's sign-ups and events here, quick response's alerts and
+/// updates in `incident_subscription.rs`.
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(SignUpSubscription, IncidentSubscription);
 
 #[derive(Default)]
-pub struct SubscriptionRoot;
+pub struct SignUpSubscription;
 
-#[Subscription(name = "Subscription")]
-impl SubscriptionRoot {
+#[Subscription]
+impl SignUpSubscription {
     /// The caller's sign-ups as they change: promoted from the waitlist, cancelled by the team or
     /// with their event, the event's time or place changed; and messages from the leaders of the
     /// caller's teams (`messageTeam`). Subscriptions run over WebSocket at

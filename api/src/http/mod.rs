@@ -1,6 +1,7 @@
 //! HTTP endpoints: GraphQL (POST and WebSocket), GraphiQL, the certificate page, the CSV exports
 //! (participation; a team's roster and an event's attendance), the admins' dashboard, health and
-//! readiness, `/metrics` (on its own address); and what they share: errors, the bearer token, the request id.
+//! readiness, `/metrics` (on its own address), the dispatch system's signed
+//! `POST /integrations/incidents`; and what they share: errors, the bearer token, the request id.
 
 pub mod admin;
 pub mod auth;
@@ -11,6 +12,7 @@ pub mod exports;
 pub mod forwarded;
 pub mod graphql;
 pub mod health;
+pub mod integrations;
 pub mod metrics;
 pub mod my_data;
 pub mod panics;

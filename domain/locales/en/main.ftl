@@ -179,6 +179,21 @@ unavailable-password-hashing = password hashing is unavailable; try again shortl
 unavailable-redis = redis is unavailable; try again shortly
 unavailable-the-database = the database is unavailable; try again shortly
 
+## Quick response
+
+must-be-in-the-future = must be in the future
+duty-at-most-12-hours = a duty lasts at most 12 hours
+not-on-duty = you are not on duty: go on duty or check in to an event under way first
+only-admins-and-leaders-raise-incidents = only admins of the area and leaders or deputies of teams there may raise incidents
+must-be-from-1-to-50 = must be from 1 to 50
+incident-already-answered = you have already answered this alert
+incident-is-closed = the incident is closed
+only-responders-who-accepted-arrive = only responders who accepted can arrive
+not-found-incident = incident not found
+must-be-known-kind = must be one of the kinds the schema lists
+must-be-dispatch-json = must be the dispatch system's JSON incident
+must-be-within-5-minutes = must be within 5 minutes of now
+
 ## Notifications (and their pushes)
 
 team-message-line = [{ $team }] { $sender }: { $text }
@@ -188,3 +203,9 @@ event-changed-notice = { $title } has changed its time or place
 promoted-notice = You have a seat at { $title }: you moved up from the waitlist
 sign-up-cancelled-by-team-notice = Your sign-up for { $title } was cancelled by the team
 left-team-sign-up-cancelled-notice = You left { $team }; your sign-up for its members-only event { $title } was cancelled
+incident-alert-security = Security incident { $distance } m from you: { $address }. Can you go?
+incident-alert-missing-person = Missing person { $distance } m from you: { $address }. Can you go?
+incident-alert-fraud-in-progress = Fraud in progress { $distance } m from you: { $address }. Can you go?
+incident-alert-medical = Medical emergency { $distance } m from you: { $address }. Can you go?
+incident-alert-fire = Fire { $distance } m from you: { $address }. Can you go?
+incident-alert-other = Incident { $distance } m from you: { $address }. Can you go?

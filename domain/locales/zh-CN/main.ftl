@@ -178,6 +178,21 @@ unavailable-password-hashing = 密码服务暂不可用，请稍后重试
 unavailable-redis = 缓存服务暂不可用，请稍后重试
 unavailable-the-database = 数据库暂不可用，请稍后重试
 
+## 快速响应
+
+must-be-in-the-future = 必须是将来的时间
+duty-at-most-12-hours = 一次值守最长 12 小时
+not-on-duty = 你未在值守：请先开始值守，或在进行中的活动签到
+only-admins-and-leaders-raise-incidents = 只有该区域的管理员和当地队伍的队长、副队长可以发起事件
+must-be-from-1-to-50 = 必须在 1 到 50 之间
+incident-already-answered = 你已回应过这次警报
+incident-is-closed = 该事件已结束
+only-responders-who-accepted-arrive = 只有已接受的响应者才能报到
+not-found-incident = 未找到该事件
+must-be-known-kind = 必须是接口列出的类型之一
+must-be-dispatch-json = 必须是调度系统的事件 JSON
+must-be-within-5-minutes = 必须在当前时间前后 5 分钟之内
+
 ## 通知（及推送）
 
 team-message-line = 【{ $team }】{ $sender }：{ $text }
@@ -187,3 +202,9 @@ event-changed-notice = 「{ $title }」的时间或地点有变化
 promoted-notice = 你已从候补转为正式报名「{ $title }」
 sign-up-cancelled-by-team-notice = 你在「{ $title }」的报名已被队长取消
 left-team-sign-up-cancelled-notice = 你已退出「{ $team }」，在「{ $title }」（队内活动）的报名已取消
+incident-alert-security = 治安警情，距你 { $distance } 米：{ $address }。能否前往？
+incident-alert-missing-person = 寻人，距你 { $distance } 米：{ $address }。能否前往？
+incident-alert-fraud-in-progress = 诈骗进行中，距你 { $distance } 米：{ $address }。能否前往？
+incident-alert-medical = 急救，距你 { $distance } 米：{ $address }。能否前往？
+incident-alert-fire = 火情，距你 { $distance } 米：{ $address }。能否前往？
+incident-alert-other = 突发事件，距你 { $distance } 米：{ $address }。能否前往？

@@ -3,12 +3,14 @@
 
 mod attendance;
 mod devices;
+mod incidents;
 mod members;
 mod people;
 mod real_names;
 
 pub use attendance::check_corrects_attendance;
 pub use devices::can_manage_device;
+pub use incidents::{can_dispatch, check_dispatches, check_raises_incident};
 pub use members::{PhoneShown, TeamReader, check_reads_members, member_phone};
 pub use people::{
     CallerRoles, Relation, TeamTie, anonymous_on_leaderboards, member_list_reader, relation_to,

@@ -11,9 +11,9 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, sea_query::Expr};
 
 use crate::entity::{
-    admin_roles, attendances, certificates, devices, idempotency_records, leaderboard_outbox,
-    notifications, push_outbox, refresh_tokens, service_records, sms_codes, sms_outbox, tallies,
-    volunteer_real_names, volunteers,
+    admin_roles, attendances, certificates, devices, duty_shifts, idempotency_records,
+    leaderboard_outbox, notifications, push_outbox, refresh_tokens, service_records, sms_codes,
+    sms_outbox, tallies, volunteer_real_names, volunteers,
 };
 use crate::error::{Error, Result};
 use crate::ids::VolunteerId;
@@ -124,6 +124,15 @@ async fn forget_devices_and_codes(txn: &WriteTxn<'_>, volunteer: VolunteerId) ->
         .filter(push_outbox::Column::VolunteerId.eq(volunteer.0))
         .exec(&**txn)
         .await?;
+    // Their duty, and their last positions as a responder (the verdicts stay). What the
+    // position index still holds of them expires within 10 minutes, and matching never alerts
+    // an erased account meanwhile (`Duty::reachable_among`).
+    duty_shifts::Entity::delete_many()
+        .filter(duty_shifts::Column::VolunteerId.eq(volunteer.0))
+        .exec(&**txn)
+        .await?;
+    let theirs = super::retention::ResponderPositions::OfVolunteer(volunteer.0);
+    super::retention::clear_responder_positions(&**txn, theirs).await?;
     let Some(person) = volunteers::Entity::find_by_id(volunteer.0)
         .one(&**txn)
         .await?

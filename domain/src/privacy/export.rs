@@ -14,8 +14,9 @@ use super::Privacy;
 use crate::actor::Actor;
 use crate::entity::{
     admin_roles, attendances, audit_entries, certificate_records, certificates, devices,
-    idempotency_records, memberships, notifications, push_outbox, refresh_tokens, service_records,
-    sign_ups, stats_volunteer_days, tallies, volunteer_real_names, volunteers,
+    duty_shifts, idempotency_records, incident_responders, incidents, memberships, notifications,
+    push_outbox, refresh_tokens, service_records, sign_ups, stats_volunteer_days, tallies,
+    volunteer_real_names, volunteers,
 };
 use crate::error::Result;
 use crate::ids::VolunteerId;
@@ -96,6 +97,18 @@ pub const SECTIONS: &[Section] = &[
     Section {
         table: "idempotency_records",
         omit: &["request_hash", "response"],
+    },
+    Section {
+        table: "duty_shifts",
+        omit: &[],
+    },
+    Section {
+        table: "incidents",
+        omit: &[],
+    },
+    Section {
+        table: "incident_responders",
+        omit: &[],
     },
     Section {
         table: "audit_entries",
@@ -190,6 +203,21 @@ async fn section_rows(
         "stats_volunteer_days" => rows_of!(stats_volunteer_days, VolunteerId, Id),
         "refresh_tokens" => rows_of!(refresh_tokens, VolunteerId, Id),
         "idempotency_records" => rows_of!(idempotency_records, VolunteerId, Id),
+        "duty_shifts" => rows_of!(duty_shifts, VolunteerId, VolunteerId),
+        // The incidents they raised or closed.
+        "incidents" => {
+            incidents::Entity::find()
+                .filter(
+                    Condition::any()
+                        .add(incidents::Column::RaisedBy.eq(id))
+                        .add(incidents::Column::ClosedBy.eq(id)),
+                )
+                .order_by_asc(incidents::Column::Id)
+                .into_json()
+                .all(db)
+                .await?
+        }
+        "incident_responders" => rows_of!(incident_responders, VolunteerId, AlertedAt),
         "audit_entries" => audit_entries_about(db, volunteer).await?,
         _ => Vec::new(),
     })

@@ -8,10 +8,13 @@
 //! on condition that it still holds its positions (several nodes may run this at once).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+};
 
 use super::Privacy;
-use crate::entity::attendances;
+use crate::entity::{attendances, incident_responders};
 use crate::error::Result;
 
 /// Attendances whose positions one transaction drops.
@@ -79,6 +82,38 @@ impl Privacy {
         txn.commit().await?;
         Ok(done.rows_affected)
     }
+}
+
+/// Whose last positions as a quick-response responder are cleared.
+pub(crate) enum ResponderPositions {
+    /// Everyone's in one incident (at its close).
+    OfIncident(i64),
+    /// One volunteer's, everywhere (erasure).
+    OfVolunteer(i64),
+    /// Everyone's older than this (the 24 h retention).
+    OlderThan(DateTime<Utc>),
+}
+
+/// Clears responders' last positions (`docs/quick-response.md`); the verdicts stay. How many.
+pub(crate) async fn clear_responder_positions(
+    conn: &impl ConnectionTrait,
+    scope: ResponderPositions,
+) -> Result<u64> {
+    use incident_responders::Column;
+    let update = incident_responders::Entity::update_many()
+        .col_expr(Column::LastLat, Expr::value(Option::<f64>::None))
+        .col_expr(Column::LastLng, Expr::value(Option::<f64>::None))
+        .col_expr(
+            Column::LastPositionAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(Column::LastPositionAt.is_not_null());
+    let update = match scope {
+        ResponderPositions::OfIncident(id) => update.filter(Column::IncidentId.eq(id)),
+        ResponderPositions::OfVolunteer(id) => update.filter(Column::VolunteerId.eq(id)),
+        ResponderPositions::OlderThan(at) => update.filter(Column::LastPositionAt.lt(at)),
+    };
+    Ok(update.exec(conn).await?.rows_affected)
 }
 
 #[cfg(test)]
