@@ -301,6 +301,13 @@ async fn an_admin_reads_the_dashboard_in_a_browser() {
     };
     let city = app.area_admin("440600").await;
     settled(&app, &city, 315, shunde_this_year).await;
+    // One incident raised in Shunde, nobody on duty to answer it: the quick-response panel.
+    let raise = "mutation($input: RaiseIncidentInput!) { raiseIncident(input: $input) { id } }";
+    let incident = json!({ "kind": "SECURITY", "needed": 2,
+        "location": { "address": "大良街道", "lat": 22.84, "lng": 113.25 } });
+    app.graphql_as(&shunde.leader, raise, json!({ "input": incident }))
+        .await
+        .data();
 
     let driver = Driver::start(&chromedriver).await;
     let downloads = tempfile::tempdir().unwrap();
@@ -321,6 +328,14 @@ async fn an_admin_reads_the_dashboard_in_a_browser() {
     assert_eq!(
         number(&browser, "#totals [data-metric=\"activeVolunteers\"]").await,
         "3"
+    );
+    assert_eq!(
+        number(&browser, "#response [data-metric=\"incidents\"]").await,
+        "1"
+    );
+    assert_eq!(
+        number(&browser, "#response [data-metric=\"staffed\"]").await,
+        "0"
     );
 
     // By month: twelve months in the table; the seeded two carry the minutes.

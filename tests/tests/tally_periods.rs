@@ -87,7 +87,16 @@ on_every_backend! {
         app.approved_minutes(&team, &member, 150, &day(0)).await;
         let before = app.graphql_as(&member, HOURS, json!({})).await.data()["me"].clone();
         let board = "{ leaderboard(scope: { city: true }, period: WEEK) { total entries { minutes } } }";
-        let board_before = app.graphql_as(&member, board, json!({})).await.data()["leaderboard"].clone();
+        // The board follows the approval through its outbox: read it once it has.
+        let mut board_before = Value::Null;
+        for _ in 0..150 {
+            board_before = app.graphql_as(&member, board, json!({})).await.data()["leaderboard"].clone();
+            if board_before["total"] == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(board_before["total"], 1, "the approval reached the board: {board_before}");
 
         let mut old = 0;
         for (period, key) in [("WEEK", "2020-W01"), ("MONTH", "2020-01"), ("YEAR", "2020")] {

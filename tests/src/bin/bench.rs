@@ -31,6 +31,8 @@ mod mixed;
 mod people;
 #[path = "bench/pgbench.rs"]
 mod pgbench;
+#[path = "bench/quick.rs"]
+mod quick;
 #[path = "bench/setup.rs"]
 mod setup;
 #[path = "bench/storm.rs"]
@@ -70,11 +72,18 @@ struct Args {
     /// Volunteers in the sign-up storm (one event, 50 seats); 0 skips it.
     #[arg(long, default_value_t = 1000)]
     storm_clients: usize,
+    /// Volunteers on duty reporting positions in the quick-response case; 0 skips the case.
+    #[arg(long, default_value_t = 50_000)]
+    quick_on_duty: usize,
+    /// Incidents raised (one after another) in the quick-response case.
+    #[arg(long, default_value_t = 50)]
+    quick_incidents: usize,
     /// How long `pgbench -S` runs, in seconds; 0 skips it.
     #[arg(long, default_value_t = 10)]
     pgbench_seconds: u64,
     /// Measure only the read cases whose name contains this (the baseline always runs first);
-    /// skips the mixed evening, and the storm unless this is part of "sign-up storm" (`storm`).
+    /// skips the mixed evening, the storm unless this is part of "sign-up storm" (`storm`), and
+    /// the quick-response case unless it is part of "quick response" (`quick`).
     /// For profiling one case (`--requests 20000`).
     #[arg(long)]
     only: Option<String>,
@@ -182,6 +191,17 @@ async fn mixed_evening(
     mixed
 }
 
+/// The quick-response case (`bench/quick.rs`), printed as its own table.
+async fn quick_response(bench: &Prepared, minter: &Minter, args: &Args, base: &Measured) {
+    println!(
+        "quick response: {} on duty reporting every 15.5 s, {} incidents",
+        args.quick_on_duty, args.quick_incidents
+    );
+    let quick = quick::run(bench, minter, args.quick_on_duty, args.quick_incidents).await;
+    let rows = [quick.go_on_duty, quick.reports, quick.alerts];
+    println!("{}", measure::table(base, &rows, None));
+}
+
 async fn sign_up_storm(bench: &Prepared, minter: &Minter, clients: usize) -> storm::Storm {
     println!("sign-up storm: {clients} clients, {} seats", storm::SEATS);
     let storm = storm::run(&bench.db, &bench.app.url("/graphql"), minter, clients).await;
@@ -258,6 +278,9 @@ async fn main() {
             let storm = sign_up_storm(&bench, &minter, args.storm_clients).await;
             println!("{}", measure::table(&results[0], &[storm.latencies], None));
         }
+        if args.quick_on_duty > 0 && "quick response".contains(only.as_str()) {
+            quick_response(&bench, &minter, &args, &results[0]).await;
+        }
         keep_if_asked(bench, &args);
         return;
     }
@@ -289,6 +312,9 @@ async fn main() {
     println!("mixed evening memory: {}", mixed.memory);
     if let Some(storm) = storm {
         println!("{}", measure::table(base, &[storm.latencies], None));
+    }
+    if args.quick_on_duty > 0 {
+        quick_response(&bench, &minter, &args, base).await;
     }
     keep_if_asked(bench, &args);
 }

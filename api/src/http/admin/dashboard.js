@@ -41,6 +41,10 @@
     topTeams: teamLeaderboard(areaId: $area, period: YEAR, first: 10) {
       rank minutes team { id name kind area { name } }
     }
+    response: responseStats(areaId: $area, from: $from, to: $to) {
+      incidents staffed medianSecondsToFirstAcceptance p90SecondsToFirstAcceptance
+      medianSecondsToFirstArrival p90SecondsToFirstArrival staffedWithinRing { radiusM share }
+    }
   }`;
 
   // The area's teams, a page at a time (their counters come batched, one query per field).
@@ -447,6 +451,32 @@
     renderCategory('district', data.byArea.rows, by === 'DISTRICT' ? ['区', 'District'] : ['镇街', 'Town']);
     renderCategory('kind', data.byKind.rows, ['队伍类型', 'Team kind']);
     renderTeams(data.topTeams);
+    renderResponse(data.response);
+  }
+
+  // Quick response: incidents, how fast they were answered, how many were staffed near by.
+  function renderResponse(stats) {
+    const seconds = (value) => (value === null || value === undefined ? '–' : `${value} s`);
+    const card = (metric, label, text) => el('div', { class: 'stat', 'data-stat': metric },
+      el('span', { class: 'label' }, ...bilingual(label)),
+      el('strong', { 'data-metric': metric }, text));
+    const cards = [
+      card('incidents', ['事件', 'Incidents'], count(stats.incidents)),
+      card('staffed', ['人手到齐', 'Fully staffed'], count(stats.staffed)),
+      card('medianToAccept', ['接受用时中位数', 'Median to first acceptance'],
+        seconds(stats.medianSecondsToFirstAcceptance)),
+      card('p90ToAccept', ['接受用时 P90', '90th percentile to acceptance'],
+        seconds(stats.p90SecondsToFirstAcceptance)),
+      card('medianToArrive', ['到场用时中位数', 'Median to first arrival'],
+        seconds(stats.medianSecondsToFirstArrival)),
+      card('p90ToArrive', ['到场用时 P90', '90th percentile to arrival'],
+        seconds(stats.p90SecondsToFirstArrival)),
+    ];
+    for (const ring of stats.staffedWithinRing) {
+      cards.push(card(`within${ring.radiusM}`, [`${ring.radiusM} 米内到齐`, `Staffed within ${ring.radiusM} m`],
+        `${Math.round(ring.share * 100)}%`));
+    }
+    $('response').replaceChildren(...cards);
   }
 
   function emptyFigures(key) {

@@ -138,3 +138,8 @@ pub async fn publish_event(
 pub fn number(global: &str) -> i64 {
     decode(global).expect("a global ID").1
 }
+
+/// The global ID of volunteer `id`.
+pub fn global_volunteer(id: i64) -> String {
+    encode(NodeType::Volunteer, id).0
+}
