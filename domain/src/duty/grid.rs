@@ -36,6 +36,8 @@ fn stale_after() -> chrono::Duration {
 pub struct Grid {
     entries: HashMap<VolunteerId, Entry>,
     cells: HashMap<i64, HashSet<VolunteerId>>,
+    /// Until when each volunteer who accepted an incident counts as responding.
+    responding: HashMap<VolunteerId, DateTime<Utc>>,
 }
 
 impl Grid {
@@ -91,7 +93,17 @@ impl Grid {
         }
         let until = entry.until;
         self.place(volunteer, position, now, until);
-        Reported::Kept
+        Reported::Kept {
+            responding: self
+                .responding
+                .get(&volunteer)
+                .is_some_and(|until| *until > now),
+        }
+    }
+
+    /// Marks a volunteer as responding to an incident until `until`.
+    pub fn set_responding(&mut self, volunteer: VolunteerId, until: DateTime<Utc>) {
+        self.responding.insert(volunteer, until);
     }
 
     pub fn remove(&mut self, volunteer: VolunteerId) {
@@ -162,6 +174,7 @@ impl Grid {
         for volunteer in &dead {
             self.remove(*volunteer);
         }
+        self.responding.retain(|_, until| *until > now);
         dead.len()
     }
 }
@@ -233,11 +246,14 @@ mod tests {
         ));
         assert_eq!(grid.position(VolunteerId(1), now()), Some(a));
         let later = now() + Duration::seconds(16);
-        assert_eq!(
-            grid.report(VolunteerId(1), b, later, interval),
-            Reported::Kept
-        );
+        let kept = Reported::Kept { responding: false };
+        assert_eq!(grid.report(VolunteerId(1), b, later, interval), kept);
         assert_eq!(grid.position(VolunteerId(1), later), Some(b));
+        grid.set_responding(VolunteerId(1), later + Duration::hours(1));
+        let again = later + Duration::seconds(16);
+        let responding = Reported::Kept { responding: true };
+        assert_eq!(grid.report(VolunteerId(1), a, again, interval), responding);
+        assert_eq!(grid.position(VolunteerId(1), again), Some(a));
         grid.remove(VolunteerId(1));
         assert_eq!(
             grid.report(VolunteerId(1), b, later + Duration::minutes(1), interval),

@@ -142,15 +142,16 @@ impl Duty {
     }
 
     /// A position from the caller: kept while they are on duty, refused otherwise
-    /// (`CONFLICT`) and when it comes less than 15 s after the last (`RATE_LIMITED`).
-    pub async fn report_position(&self, actor: &Actor, position: Position) -> Result<()> {
+    /// (`CONFLICT`) and when it comes less than 15 s after the last (`RATE_LIMITED`). Whether
+    /// the caller may be responding to an incident (then the position matters to it too).
+    pub async fn report_position(&self, actor: &Actor, position: Position) -> Result<bool> {
         let now = Utc::now();
         match self
             .positions
             .report(actor.volunteer, position, now)
             .await?
         {
-            Reported::Kept => Ok(()),
+            Reported::Kept { responding } => Ok(responding),
             Reported::TooSoon(wait) => Err(Error::RateLimited { retry_after: wait }),
             Reported::Unknown => {
                 let Some(until) = self.status(actor.volunteer).await?.until else {
@@ -158,7 +159,9 @@ impl Duty {
                 };
                 self.positions
                     .start(actor.volunteer, position, now, until)
-                    .await
+                    .await?;
+                // Not known to the index: whether they respond is for the database to say.
+                Ok(true)
             }
         }
     }

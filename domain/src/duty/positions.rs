@@ -27,6 +27,9 @@ use crate::redis_store::RedisStore;
 pub const STALE_AFTER: Duration = Duration::from_secs(10 * 60);
 /// Reports closer together than this are refused.
 pub const MIN_REPORT_INTERVAL: Duration = Duration::from_secs(15);
+/// How long after accepting an incident a responder's reports are noted for it (the window in
+/// which `Incidents::report_position` looks for their incidents).
+pub const RESPONDING_FOR: Duration = Duration::from_secs(24 * 3600);
 /// Stale entries forgotten per search at most (the rest on the next).
 const SWEEP_BATCH: usize = 1000;
 
@@ -38,7 +41,8 @@ redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
 return 0
 ";
 
-/// -1: duty unknown or over; 0: kept; > 0: milliseconds until a report is accepted.
+/// -1: duty unknown or over; 0: kept; -2: kept, and the volunteer is responding to an incident
+/// (KEYS[5] exists); > 0: milliseconds until a report is accepted.
 const REPORT_SCRIPT: &str = r"
 local now = tonumber(ARGV[4])
 local until_ms = redis.call('ZSCORE', KEYS[3], ARGV[1])
@@ -50,6 +54,7 @@ end
 redis.call('GEOADD', KEYS[1], ARGV[2], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[2], math.min(tonumber(until_ms), now + tonumber(ARGV[5])), ARGV[1])
 redis.call('ZADD', KEYS[4], now, ARGV[1])
+if redis.call('EXISTS', KEYS[5]) == 1 then return -2 end
 return 0
 ";
 
@@ -80,7 +85,9 @@ static NEAREST: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(NE
 /// What became of a reported position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reported {
-    Kept,
+    /// Kept; `responding`: they accepted an incident in the last 24 h, so the position may
+    /// matter to its dispatchers (see [`Positions::set_responding`]).
+    Kept { responding: bool },
     /// The last one came less than [`MIN_REPORT_INTERVAL`] ago: wait this long.
     TooSoon(Duration),
     /// The index does not know the volunteer to be on duty: ask the database.
@@ -101,6 +108,10 @@ pub struct Positions {
 
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
+}
+
+fn responding_for() -> chrono::Duration {
+    chrono::Duration::from_std(RESPONDING_FOR).unwrap_or(chrono::Duration::MAX)
 }
 
 fn interval() -> chrono::Duration {
@@ -164,7 +175,14 @@ impl Positions {
         let Some(redis) = &self.redis else {
             return Ok(self.grid().report(volunteer, position, now, interval()));
         };
-        let keys = Self::keys(redis);
+        let [geo, live, until, seen] = Self::keys(redis);
+        let keys = [
+            geo,
+            live,
+            until,
+            seen,
+            Self::responding_key(redis, volunteer),
+        ];
         let stale_ms = STALE_AFTER.as_millis() as i64;
         let interval_ms = MIN_REPORT_INTERVAL.as_millis() as i64;
         let answer = redis
@@ -182,10 +200,39 @@ impl Positions {
             })
             .await?;
         Ok(match answer {
-            0 => Reported::Kept,
+            0 => Reported::Kept { responding: false },
+            -2 => Reported::Kept { responding: true },
             wait if wait > 0 => Reported::TooSoon(Duration::from_millis(wait as u64)),
             _ => Reported::Unknown,
         })
+    }
+
+    fn responding_key(redis: &RedisStore, volunteer: VolunteerId) -> String {
+        redis.key(&["duty", "responding", &volunteer.0.to_string()])
+    }
+
+    /// Marks a volunteer as responding to an incident for the next [`RESPONDING_FOR`]: their
+    /// reports are then also noted for the incident's dispatchers (a report from anyone else
+    /// needs no database read).
+    pub async fn set_responding(&self, volunteer: VolunteerId, now: DateTime<Utc>) -> Result<()> {
+        let Some(redis) = &self.redis else {
+            self.grid()
+                .set_responding(volunteer, now + responding_for());
+            return Ok(());
+        };
+        let key = Self::responding_key(redis, volunteer);
+        let seconds = RESPONDING_FOR.as_secs();
+        redis
+            .run(|mut connection| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("EX")
+                    .arg(seconds)
+                    .query_async::<()>(&mut connection)
+                    .await
+            })
+            .await
     }
 
     /// Takes a volunteer off duty: their position is forgotten at once.

@@ -88,6 +88,12 @@ impl Incidents {
         }
         txn.changed(Change::Incident(id));
         txn.commit().await?;
+        if answer == ResponderAnswer::Accepted {
+            self.duty
+                .positions
+                .set_responding(actor.volunteer, now)
+                .await?;
+        }
         if answer == ResponderAnswer::Declined
             && let Err(error) = self.step(id, Step::Prompt).await
         {
@@ -117,7 +123,9 @@ impl Incidents {
     /// each open incident they accepted, noted for its dispatchers; within 50 m of the incident
     /// it records their arrival.
     pub async fn report_position(&self, actor: &Actor, position: Position) -> Result<()> {
-        self.duty.report_position(actor, position).await?;
+        if !self.duty.report_position(actor, position).await? {
+            return Ok(()); // not responding to anything: no database read
+        }
         let responding: Vec<i64> = incident_responders::Entity::find()
             .select_only()
             .column(incident_responders::Column::IncidentId)

@@ -158,6 +158,25 @@ on_every_backend! {
         assert_eq!(ids, vec![reachable.volunteer_id.as_str()]);
     }
 
+    async fn a_responder_is_followed_by_their_reports_and_arrives_within_fifty_metres(app: TestApp) {
+        let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
+        let responder = on_duty(&app, 300.0).await;
+        let bystander = on_duty(&app, 2000.0).await; // reports, responds to nothing
+        let id = raise(&app, &team.leader, 1).await;
+        app.graphql_as(&responder, RESPOND, json!({ "id": id, "accept": true })).await.data();
+        // One report per 15 s: the next after the one given with goOnDuty.
+        tokio::time::sleep(std::time::Duration::from_millis(15_200)).await;
+        let report = "mutation($p: PositionInput!) { reportPosition(position: $p) }";
+        let (lat, lng) = crate::support::north_of_centre(30.0);
+        let here = json!({ "p": { "lat": lat, "lng": lng } });
+        assert_eq!(app.graphql_as(&responder, report, here.clone()).await.data()["reportPosition"], true);
+        assert_eq!(app.graphql_as(&bystander, report, here).await.data()["reportPosition"], true);
+        let seen = app.graphql_as(&team.leader, RESPONDERS, json!({ "id": id })).await;
+        let shown = &seen.data()["incident"]["responders"][0];
+        assert!(shown["arrivedAt"].is_string(), "within 50 m: arrived ({shown})");
+        assert!((shown["lastPosition"]["lat"].as_f64().unwrap() - lat).abs() < 1e-9);
+    }
+
     async fn closing_credits_those_who_accepted_with_hours_to_review_and_forgets_positions(app: TestApp) {
         let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
         let responder = app.member(&team).await;
