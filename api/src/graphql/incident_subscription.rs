@@ -83,20 +83,20 @@ impl IncidentSubscription {
                 let (services, actor) = (services.clone(), actor.clone());
                 async move { services.incidents.seen_by(&actor, id).await }
             })
-            .scan(false, |closed, seen| {
-                // One last update shows the close; then the stream ends.
-                if *closed {
-                    return std::future::ready(None);
-                }
-                let item = match as_dispatcher(seen.unwrap_or_default()) {
+            .flat_map(|seen| {
+                // The update that shows the close (or that the caller may no longer see it) is
+                // the last: an end marker follows it at once.
+                let (item, last) = match as_dispatcher(seen.unwrap_or_default()) {
                     Some((inner, seen)) => {
-                        *closed = inner.status == feihong_domain::kinds::IncidentStatus::Closed;
-                        Ok(Incident::new(inner, seen))
+                        let closed = inner.status == feihong_domain::kinds::IncidentStatus::Closed;
+                        (Ok(Incident::new(inner, seen)), closed)
                     }
-                    None => Err(GqlError::from(DomainError::NotFound("incident"))),
+                    None => (Err(GqlError::from(DomainError::NotFound("incident"))), true),
                 };
-                std::future::ready(Some(item))
-            });
+                futures::stream::iter(std::iter::once(Some(item)).chain(last.then_some(None)))
+            })
+            .take_while(|item| std::future::ready(item.is_some()))
+            .filter_map(std::future::ready);
         Ok(updates)
     }
 }

@@ -86,6 +86,8 @@ impl Incidents {
                 .exec(&*txn)
                 .await?;
         }
+        let after = serde_json::json!({ "answer": answer });
+        audit(&*txn, actor, &incident, "incident.respond", &after).await?;
         txn.changed(Change::Incident(id));
         txn.commit().await?;
         if answer == ResponderAnswer::Accepted {
@@ -114,6 +116,12 @@ impl Incidents {
             return Err(Error::conflict("only-responders-who-accepted-arrive"));
         }
         mark_arrived(&*txn, id, actor.volunteer, Utc::now()).await?;
+        let incident = incidents::Entity::find_by_id(id.0)
+            .one(&*txn)
+            .await?
+            .ok_or(Error::NotFound("incident"))?;
+        let after = serde_json::json!({ "arrived": true });
+        audit(&*txn, actor, &incident, "incident.arrive", &after).await?;
         txn.changed(Change::Incident(id));
         txn.commit().await?;
         Ok(Incident::from(self.find(id).await?))
@@ -183,6 +191,30 @@ impl Incidents {
         txn.changed(Change::Incident(id));
         txn.commit().await
     }
+}
+
+/// Audits what a responder did about an incident.
+async fn audit(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    incident: &incidents::Model,
+    action: &str,
+    after: &serde_json::Value,
+) -> Result<()> {
+    crate::audit::record(
+        conn,
+        crate::audit::AuditRecord::<(), _> {
+            actor: Some(actor.volunteer),
+            action,
+            entity_type: "incident",
+            entity_id: incident.id,
+            area: Some(crate::ids::AreaId(incident.area_id)),
+            team_id: None,
+            before: None,
+            after: Some(after),
+        },
+    )
+    .await
 }
 
 /// Records a responder's answer; with `first`, only if they had not answered (whether it did).

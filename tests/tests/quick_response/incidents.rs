@@ -177,6 +177,31 @@ on_every_backend! {
         assert!((shown["lastPosition"]["lat"].as_f64().unwrap() - lat).abs() < 1e-9);
     }
 
+    async fn the_dispatcher_follows_the_incident_until_it_closes_and_nobody_else_may(app: TestApp) {
+        let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
+        let responder = on_duty(&app, 70.0).await;
+        let id = raise(&app, &team.leader, 1).await;
+        let follow = "subscription($id: ID!) { incidentUpdates(incidentId: $id) { status accepted
+            responders { answer lastPosition { lat } } } }";
+        let refused = app.subscribe(Some(&responder), follow, json!({ "id": id })).await.expect("connected");
+        let mut refused = refused;
+        let answer = refused.next().await.expect("an answer");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "NOT_FOUND", "{answer}");
+        let mut updates = app.subscribe(Some(&team.leader), follow, json!({ "id": id })).await.expect("connected");
+        let now = updates.next().await.expect("the incident now");
+        assert_eq!(now["data"]["incidentUpdates"]["accepted"], 0);
+        app.graphql_as(&responder, RESPOND, json!({ "id": id, "accept": true })).await.data();
+        let accepted = updates.next().await.expect("after the acceptance");
+        assert_eq!(accepted["data"]["incidentUpdates"]["accepted"], 1);
+        assert_eq!(accepted["data"]["incidentUpdates"]["responders"][0]["answer"], "ACCEPTED");
+        let close = "mutation($id: ID!) { closeIncident(incidentId: $id, outcome: \"已处置\") { status } }";
+        app.graphql_as(&team.leader, close, json!({ "id": id })).await.data();
+        let closed = updates.next().await.expect("the close");
+        assert_eq!(closed["data"]["incidentUpdates"]["status"], "CLOSED");
+        assert!(closed["data"]["incidentUpdates"]["responders"][0]["lastPosition"].is_null());
+        assert_eq!(updates.next().await, Err(feihong_tests::subscriptions::Ended::Completed));
+    }
+
     async fn closing_credits_those_who_accepted_with_hours_to_review_and_forgets_positions(app: TestApp) {
         let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
         let responder = app.member(&team).await;
