@@ -183,10 +183,15 @@ impl Services {
             redis.clone(),
         ));
         Ok(Self {
-            duty,
+            duty: duty.clone(),
             incidents,
             sign_ups: SignUps::new(deps.clone(), teams.clone(), events.clone()),
-            attendance: AttendanceService::new(deps.clone(), teams.clone(), events.clone()),
+            attendance: AttendanceService::new(
+                deps.clone(),
+                teams.clone(),
+                events.clone(),
+                duty.clone(),
+            ),
             attendance_sheets: attendance_sheet::AttendanceSheets::new(deps.clone(), teams.clone()),
             service_records: ServiceRecords::new(deps.clone(), teams.clone()),
             audit: AuditLog::new(deps.clone(), teams.clone()),

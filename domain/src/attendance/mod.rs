@@ -5,6 +5,7 @@
 //! check-ins, marking no-shows) is `upkeep`.
 
 mod corrections;
+mod on_duty;
 mod rules;
 mod upkeep;
 mod writes;
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::deps::Deps;
+use crate::duty::Duty;
 use crate::entity::{attendances, events, service_records, sign_ups};
 use crate::error::{Error, Result};
 use crate::events::Events;
@@ -124,6 +126,8 @@ pub struct CheckInput {
 pub struct AttendanceService {
     deps: Deps,
     teams: Arc<Teams>,
+    /// Who is on duty for quick response: a live check-in puts its volunteer on duty.
+    duty: Arc<Duty>,
     events: Arc<Events>,
     /// Events whose upkeep (closing stale check-ins, marking no-shows) failed, left alone until
     /// their retry time so they never hold up the others.
@@ -139,10 +143,11 @@ enum Recorder {
 }
 
 impl AttendanceService {
-    pub fn new(deps: Deps, teams: Arc<Teams>, events: Arc<Events>) -> Self {
+    pub fn new(deps: Deps, teams: Arc<Teams>, events: Arc<Events>, duty: Arc<Duty>) -> Self {
         Self {
             deps,
             teams,
+            duty,
             events,
             stale_set_aside: SetAside::default(),
             no_shows_set_aside: SetAside::default(),
@@ -223,6 +228,12 @@ impl AttendanceService {
         }
         stats::mark_team_day(&txn, self.deps.timezone, event.team_id, event.starts_at);
         txn.commit().await?;
+        if let (Recorder::SelfByGps, Some((position, _)), None) =
+            (recorder, input.position, input.at)
+        {
+            self.start_duty(actor.volunteer, position, event.ends_at)
+                .await;
+        }
         Ok(attendance)
     }
 
@@ -273,6 +284,7 @@ impl AttendanceService {
             audit_by_leader(&*txn, actor, &event, action, Some(&before), &after).await?;
         }
         txn.commit().await?;
+        self.end_duty(after.volunteer_id).await;
         Ok(after)
     }
 

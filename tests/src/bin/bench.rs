@@ -78,6 +78,10 @@ struct Args {
     /// Incidents raised (one after another) in the quick-response case.
     #[arg(long, default_value_t = 50)]
     quick_incidents: usize,
+    /// Raise the quick-response incidents with nobody reporting positions meanwhile: matching's
+    /// own cost, apart from the reports' load.
+    #[arg(long)]
+    quick_quiet: bool,
     /// How long `pgbench -S` runs, in seconds; 0 skips it.
     #[arg(long, default_value_t = 10)]
     pgbench_seconds: u64,
@@ -197,7 +201,14 @@ async fn quick_response(bench: &Prepared, minter: &Minter, args: &Args, base: &M
         "quick response: {} on duty reporting every 15.5 s, {} incidents",
         args.quick_on_duty, args.quick_incidents
     );
-    let quick = quick::run(bench, minter, args.quick_on_duty, args.quick_incidents).await;
+    let quick = quick::run(
+        bench,
+        minter,
+        args.quick_on_duty,
+        args.quick_incidents,
+        !args.quick_quiet,
+    )
+    .await;
     let rows = [quick.go_on_duty, quick.reports, quick.alerts];
     println!("{}", measure::table(base, &rows, None));
 }

@@ -202,6 +202,30 @@ on_every_backend! {
         assert_eq!(updates.next().await, Err(feihong_tests::subscriptions::Ended::Completed));
     }
 
+    async fn a_volunteer_checked_in_at_an_event_is_alerted_without_declaring_duty_until_checking_out(app: TestApp) {
+        use feihong_tests::fixtures::{EVENT_LAT, EVENT_LNG};
+        let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
+        let member = app.member(&team).await;
+        let event = app.event(&team.leader, &team.id, feihong_tests::EventSpec { starts_in: 10, ..Default::default() }).await;
+        let signed = app.sign_up(&member, &event, None).await;
+        let sign_up = signed.data()["signUp"]["id"].as_str().expect("id").to_owned();
+        let at_event = json!({ "signUp": sign_up, "position": { "lat": EVENT_LAT, "lng": EVENT_LNG, "accuracyM": 5.0 } });
+        let check_in = "mutation($signUp: ID!, $position: PositionInput) { checkIn(signUpId: $signUp, position: $position) { checkInAt } }";
+        app.graphql_as(&member, check_in, at_event.clone()).await.data();
+        let mut input = crate::support::incident_input(1);
+        input["location"]["lat"] = json!(EVENT_LAT + 0.0005);
+        input["location"]["lng"] = json!(EVENT_LNG);
+        let first = app.graphql_as(&team.leader, RAISE, json!({ "input": input.clone() })).await;
+        let id = first.data()["raiseIncident"]["id"].as_str().expect("id").to_owned();
+        let alerted = responders(&app, &team.leader, &id).await;
+        assert_eq!(alerted.iter().map(|(v, _, _)| v.as_str()).collect::<Vec<_>>(), vec![member.volunteer_id.as_str()]);
+        let check_out = "mutation($signUp: ID!, $position: PositionInput) { checkOut(signUpId: $signUp, position: $position) { checkOutAt } }";
+        app.graphql_as(&member, check_out, at_event).await.data();
+        let second = app.graphql_as(&team.leader, RAISE, json!({ "input": input })).await;
+        let id = second.data()["raiseIncident"]["id"].as_str().expect("id").to_owned();
+        assert!(responders(&app, &team.leader, &id).await.is_empty(), "checked out: off duty");
+    }
+
     async fn closing_credits_those_who_accepted_with_hours_to_review_and_forgets_positions(app: TestApp) {
         let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
         let responder = app.member(&team).await;

@@ -1,6 +1,7 @@
-//! Every notification is also pushed to the volunteer's devices, through the outbox and a signed
-//! webhook (a local receiver checks each signature): delivered, kept through a gateway outage
-//! and sent once, and sent once when two nodes drain the same outbox.
+//! Every notification (and every incident alert) is also pushed to the volunteer's devices,
+//! through the outbox and a signed webhook (a local receiver checks each signature): delivered,
+//! kept through a gateway outage and sent once, and sent once when two nodes drain the same
+//! outbox.
 
 use std::time::Duration;
 
@@ -92,6 +93,26 @@ macro_rules! with_receiver {
 }
 
 with_receiver! {
+    an_incident_alert_is_pushed_to_the_alerted_volunteers_device_in_its_language(receiver, app) {
+        let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
+        let volunteer = app.volunteer().await;
+        register_device(&app, &volunteer, "ANDROID", "on-duty-android").await;
+        let until = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+        let duty = "mutation($until: DateTime!, $p: PositionInput!) { goOnDuty(until: $until, position: $p) { onDuty } }";
+        let near = json!({ "until": until, "p": { "lat": 23.0207, "lng": 113.12 } });
+        app.graphql_as(&volunteer, duty, near).await.data();
+        let raise = "mutation($input: RaiseIncidentInput!) { raiseIncident(input: $input) { id } }";
+        let input = json!({ "kind": "MISSING_PERSON", "needed": 1,
+            "location": { "address": "禅城区岭南天地", "lat": 23.02, "lng": 113.12 } });
+        app.graphql_as(&team.leader, raise, json!({ "input": input })).await.data();
+        let pushes = receiver.wait_for(1).await;
+        assert_eq!(pushes[0]["kind"], "INCIDENT_ALERT");
+        assert_eq!(tokens_of(&pushes[0]), vec!["on-duty-android".to_owned()]);
+        // The device was registered by an English-speaking app: the push is in English.
+        let text = pushes[0]["text"].as_str().unwrap();
+        assert!(text.starts_with("Missing person ") && text.contains(" m from you: 禅城区岭南天地"), "{text}");
+    }
+
     a_team_message_is_pushed_signed_to_each_member_with_a_device(receiver, app) {
         let team = app.team("祖庙巡逻队", "440604", "OPEN").await;
         let with_phone = app.member(&team).await;

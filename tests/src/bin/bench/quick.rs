@@ -73,11 +73,13 @@ async fn send_all(
     (outcomes.into_iter().map(|(t, _)| t).collect(), errors)
 }
 
+/// With `reports` off, nobody reports while the incidents are raised (matching's own cost).
 pub async fn run(
     bench: &Prepared,
     minter: &Minter,
     on_duty: usize,
     incidents: usize,
+    reports: bool,
 ) -> QuickResponse {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(IN_FLIGHT)
@@ -100,7 +102,7 @@ pub async fn run(
     let started = Instant::now();
     let (latencies, errors) = send_all(&client, &url, duty).await;
     let go_on_duty = measure::summarise("goOnDuty", latencies, errors, started.elapsed());
-    let reporting = Arc::new(AtomicBool::new(true));
+    let reporting = Arc::new(AtomicBool::new(reports));
     let reporter = tokio::spawn(report_positions(
         client.clone(),
         url.clone(),
